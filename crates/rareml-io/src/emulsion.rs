@@ -1,0 +1,1009 @@
+//! NEWSdm nuclear-emulsion clusters: 8 (or 9, the 9th a periodic copy of the 1st) microscope images
+//! of one cluster taken under 8 polariser angles over 180°.
+//!
+//! Files are read in the NEWSdm group's own layouts (DESIGN §3, `docs/data-formats.md`):
+//! - raw crops: `<group>/images (N, 80, 80, 9) uint8` + `<group>/pol_ids (N, 13) int32`;
+//! - processed crops: `<group>/images (N, 40, 40, 9) float32` + `<group>/pol_ids`;
+//! - training files: `train|val|test/images` + `train|val|test/labels` (int64, NEWSdm labels).
+//!
+//! On disk images are channels-last `(N, H, W, P)`; in memory they are channels-first
+//! `(N, P, H, W)`, the order the 3D networks take. Any group path works; a group's class comes from
+//! its `class` attribute (written by [`EmulsionWriter`]) or, for the group's own files that carry no
+//! attributes, from its path (`Carbon/30keV` → C30keV, `fog` → background, ...).
+//!
+//! NaN pixels in float images are an error on read ([`Error::Invalid`] naming the cluster index);
+//! `inspect` counts them instead.
+
+use std::ops::Range;
+use std::path::Path;
+
+use hdf5::types::TypeDescriptor;
+use ndarray::{s, Array2, Array3, Array4, ArrayView4, Axis, Ix2, Ix4};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::h5::{batch_ranges, Dim, Ds, H5File, F32, I16, I32, I64, I8, U8};
+
+/// Microscope pixel size of the NEWSdm optical scans, in nm (Napoli_emulsion public code).
+pub const PIXEL_SIZE_NM: f64 = 27.47;
+
+/// Number of distinct polariser angles per cluster (8 over 180°, NEWSdm).
+pub const N_POLARISATIONS: usize = 8;
+
+/// Columns of the `pol_ids` table (Napoli_emulsion public code).
+pub const POL_IDS_COLUMNS: [&str; 13] = [
+    "HeaderID", "ViewID", "GrainID", "pol0", "pol1", "pol2", "pol3", "pol4", "pol5", "pol6",
+    "pol7", "tr_flag", "n_pol",
+];
+
+/// Polariser angles in degrees for `p` images: 180°·i/8 for i < 8, the 9th (periodic copy) at 180°.
+pub fn polariser_angles_deg(p: usize) -> Vec<f64> {
+    (0..p)
+        .map(|i| 180.0 * i as f64 / N_POLARISATIONS as f64)
+        .collect()
+}
+
+/// NEWSdm class, with the collaboration's label convention {0: C30keV, 1: C60keV, 2: C100keV, 3: background}.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum ClusterClass {
+    /// Carbon-ion recoil track of 30 keV (signal).
+    C30keV = 0,
+    /// Carbon-ion recoil track of 60 keV (signal).
+    C60keV = 1,
+    /// Carbon-ion recoil track of 100 keV (signal).
+    C100keV = 2,
+    /// Background: fog (thermally developed grains) or gamma (Co60, Cs137) electrons.
+    Background = 3,
+}
+
+impl ClusterClass {
+    /// All classes in label order.
+    pub const ALL: [ClusterClass; 4] =
+        [Self::C30keV, Self::C60keV, Self::C100keV, Self::Background];
+
+    /// The integer label (0..=3).
+    pub fn label(self) -> i64 {
+        self as i64
+    }
+
+    /// The class of an integer label, `None` outside 0..=3.
+    pub fn from_label(label: i64) -> Option<Self> {
+        Self::ALL.get(usize::try_from(label).ok()?).copied()
+    }
+
+    /// The name used in files and reports ("C30keV", ..., "background").
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::C30keV => "C30keV",
+            Self::C60keV => "C60keV",
+            Self::C100keV => "C100keV",
+            Self::Background => "background",
+        }
+    }
+
+    /// True for the three carbon-recoil (signal) classes.
+    pub fn is_signal(self) -> bool {
+        self != Self::Background
+    }
+
+    /// Parses a class name as written by [`ClusterClass::name`] (case-insensitive).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|c| c.name().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// Infers the class from a NEWSdm group path: a segment `30keV`/`60keV`/`100keV` gives the carbon
+    /// class; a segment naming fog, gamma, Co60, Cs137 or background gives background.
+    pub fn from_group_path(path: &str) -> Option<Self> {
+        for seg in path.split('/').map(|s| s.to_ascii_lowercase()) {
+            let seg = seg.trim_start_matches('c');
+            match seg {
+                "30kev" => return Some(Self::C30keV),
+                "60kev" => return Some(Self::C60keV),
+                "100kev" => return Some(Self::C100keV),
+                _ => {}
+            }
+        }
+        let lower = path.to_ascii_lowercase();
+        let bkg = ["fog", "gamma", "co60", "cs137", "background", "bkg"];
+        lower
+            .split('/')
+            .any(|seg| bkg.iter().any(|b| seg.starts_with(b)))
+            .then_some(Self::Background)
+    }
+}
+
+/// One row of the `pol_ids` table: where the cluster was found in each polarisation view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PolIds {
+    /// Scan header id.
+    pub header_id: i32,
+    /// Microscope view id.
+    pub view_id: i32,
+    /// Grain (cluster) id.
+    pub grain_id: i32,
+    /// Cluster id in each of the 8 polarisation views.
+    pub pol: [i32; 8],
+    /// Track id ≥ 0, or −1 for an isolated grain (single-grain cluster).
+    pub tr_flag: i32,
+    /// Number of polarisations in which the cluster was found (8 for a complete cluster).
+    pub n_pol: i32,
+}
+
+impl PolIds {
+    /// From the 13 columns in file order.
+    pub fn from_row(row: &[i32; 13]) -> Self {
+        let mut pol = [0; 8];
+        pol.copy_from_slice(&row[3..11]);
+        Self {
+            header_id: row[0],
+            view_id: row[1],
+            grain_id: row[2],
+            pol,
+            tr_flag: row[11],
+            n_pol: row[12],
+        }
+    }
+
+    /// The 13 columns in file order.
+    pub fn to_row(&self) -> [i32; 13] {
+        let mut r = [0; 13];
+        r[0] = self.header_id;
+        r[1] = self.view_id;
+        r[2] = self.grain_id;
+        r[3..11].copy_from_slice(&self.pol);
+        r[11] = self.tr_flag;
+        r[12] = self.n_pol;
+        r
+    }
+
+    /// True for an isolated grain (`tr_flag == -1`).
+    pub fn is_isolated(&self) -> bool {
+        self.tr_flag == -1
+    }
+}
+
+/// Pixel types of NEWSdm images: `u8` (raw crops) and `f32` (processed crops).
+pub trait Pixel:
+    hdf5::H5Type + Copy + Default + PartialEq + Send + Sync + std::fmt::Debug + 'static
+{
+    /// The HDF5 dtype name ("uint8", "float32").
+    const NAME: &'static str;
+    /// Converts a stored pixel of type `S` to `Self`, `None` when that would lose information.
+    fn convert_from<S: Pixel>(s: S) -> Option<Self>;
+    /// The value as f32 (exact for both pixel types).
+    fn to_f32(self) -> f32;
+    /// True for NaN (never for integers).
+    fn is_nan(self) -> bool;
+}
+
+impl Pixel for u8 {
+    const NAME: &'static str = "uint8";
+    fn convert_from<S: Pixel>(s: S) -> Option<Self> {
+        let v = s.to_f32();
+        (v.fract() == 0.0 && (0.0..=255.0).contains(&v)).then_some(v as u8)
+    }
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
+    fn is_nan(self) -> bool {
+        false
+    }
+}
+
+impl Pixel for f32 {
+    const NAME: &'static str = "float32";
+    fn convert_from<S: Pixel>(s: S) -> Option<Self> {
+        Some(s.to_f32())
+    }
+    fn to_f32(self) -> f32 {
+        self
+    }
+    fn is_nan(self) -> bool {
+        f32::is_nan(self)
+    }
+}
+
+/// One emulsion cluster in memory.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cluster<T: Pixel = f32> {
+    /// Polarisation images, channels-first `(P, H, W)`, brightness in ADC counts (raw) or background-subtracted counts.
+    pub images: Array3<T>,
+    /// Class, when known.
+    pub class: Option<ClusterClass>,
+    /// The `pol_ids` metadata row, when the file has one.
+    pub pol_ids: Option<PolIds>,
+}
+
+impl<T: Pixel> Cluster<T> {
+    /// True when there are 9 images and the 9th equals the 1st (the periodic copy of the NEWSdm layouts).
+    pub fn has_periodic_copy(&self) -> bool {
+        let p = self.images.len_of(Axis(0));
+        p == N_POLARISATIONS + 1
+            && self.images.index_axis(Axis(0), p - 1) == self.images.index_axis(Axis(0), 0)
+    }
+}
+
+/// A batch of clusters in memory: the unit of streaming reads and of writing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterBatch<T: Pixel = f32> {
+    /// Images, channels-first `(B, P, H, W)`.
+    pub images: Array4<T>,
+    /// `pol_ids` rows `(B, 13)`, when present.
+    pub pol_ids: Option<Array2<i32>>,
+    /// Per-cluster class: from a `labels` dataset, or the group's class repeated; `None` when unknown.
+    pub classes: Option<Vec<ClusterClass>>,
+    /// Index of the first cluster of the batch in its data set.
+    pub start: usize,
+}
+
+impl<T: Pixel> ClusterBatch<T> {
+    /// Builds a batch, checking that metadata lengths match the number of images.
+    pub fn new(
+        images: Array4<T>,
+        pol_ids: Option<Array2<i32>>,
+        classes: Option<Vec<ClusterClass>>,
+    ) -> Result<Self> {
+        let b = images.len_of(Axis(0));
+        if let Some(p) = &pol_ids {
+            if p.dim() != (b, 13) {
+                return Err(Error::InvalidInput {
+                    what: "cluster batch",
+                    reason: format!("pol_ids has shape {:?}, expected ({b}, 13)", p.dim()),
+                });
+            }
+        }
+        if let Some(c) = &classes {
+            if c.len() != b {
+                return Err(Error::InvalidInput {
+                    what: "cluster batch",
+                    reason: format!("{} classes for {b} clusters", c.len()),
+                });
+            }
+        }
+        Ok(Self {
+            images,
+            pol_ids,
+            classes,
+            start: 0,
+        })
+    }
+
+    /// Builds a batch from single clusters (all with the same image shape).
+    pub fn from_clusters(clusters: &[Cluster<T>]) -> Result<Self> {
+        let Some(first) = clusters.first() else {
+            return Err(Error::InvalidInput {
+                what: "cluster batch",
+                reason: "no clusters".into(),
+            });
+        };
+        let (p, h, w) = first.images.dim();
+        let mut images = Array4::<T>::default((clusters.len(), p, h, w));
+        for (i, c) in clusters.iter().enumerate() {
+            if c.images.dim() != (p, h, w) {
+                return Err(Error::InvalidInput {
+                    what: "cluster batch",
+                    reason: format!(
+                        "cluster {i} has images {:?}, cluster 0 has {:?}",
+                        c.images.dim(),
+                        (p, h, w)
+                    ),
+                });
+            }
+            images.index_axis_mut(Axis(0), i).assign(&c.images);
+        }
+        let pol_ids = if clusters.iter().all(|c| c.pol_ids.is_some()) {
+            let rows: Vec<i32> = clusters
+                .iter()
+                .flat_map(|c| c.pol_ids.expect("checked").to_row())
+                .collect();
+            Some(Array2::from_shape_vec((clusters.len(), 13), rows).expect("13 columns"))
+        } else {
+            None
+        };
+        let classes = clusters.iter().map(|c| c.class).collect::<Option<Vec<_>>>();
+        Self::new(images, pol_ids, classes)
+    }
+
+    /// Number of clusters.
+    pub fn len(&self) -> usize {
+        self.images.len_of(Axis(0))
+    }
+
+    /// True when the batch holds no cluster.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Cluster `i` of the batch (copied out).
+    pub fn cluster(&self, i: usize) -> Cluster<T> {
+        Cluster {
+            images: self.images.index_axis(Axis(0), i).to_owned(),
+            class: self.classes.as_ref().map(|c| c[i]),
+            pol_ids: self.pol_ids.as_ref().map(|p| {
+                let mut row = [0; 13];
+                row.iter_mut().zip(p.row(i)).for_each(|(d, s)| *d = *s);
+                PolIds::from_row(&row)
+            }),
+        }
+    }
+
+    /// Writes the images `(B, P, H, W)` as an NPY file for numpy users.
+    pub fn write_npy(&self, path: impl AsRef<Path>) -> Result<()>
+    where
+        T: ndarray_npy::WritableElement,
+    {
+        crate::npy::write_npy(path, &self.images)
+    }
+}
+
+/// Which of the NEWSdm layouts a file follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmulsionLayout {
+    /// Raw crops: uint8 images + pol_ids per group.
+    Raw,
+    /// Processed crops: float32 images + pol_ids per group.
+    Processed,
+    /// Training file: `train`/`val`/`test` groups with images + labels.
+    Training,
+}
+
+/// An open NEWSdm HDF5 file.
+#[derive(Clone, Debug)]
+pub struct EmulsionFile {
+    h5: H5File,
+}
+
+impl EmulsionFile {
+    /// Opens a file read-only.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Ok(Self {
+            h5: H5File::open(path)?,
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        self.h5.path()
+    }
+
+    /// Groups that hold a rank-4 `images` dataset ("" for the root), sorted.
+    pub fn groups(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for p in self.h5.dataset_paths()? {
+            let (group, name) = p.rsplit_once('/').unwrap_or(("", p.as_str()));
+            if name == "images" && self.h5.dataset(&p)?.shape.len() == 4 {
+                out.push(group.to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The layout, from the first group with images: training if it has `labels`, else raw for
+    /// uint8 and processed for float32. Errors when there is no image group.
+    pub fn layout(&self) -> Result<EmulsionLayout> {
+        let groups = self.groups()?;
+        let Some(g) = groups.first() else {
+            return Err(self.h5.missing(
+                "*/images",
+                "dataset",
+                "no group holds a NEWSdm `images` dataset (N, H, W, P)",
+            ));
+        };
+        let set = self.set(g)?;
+        Ok(if set.labels.is_some() {
+            EmulsionLayout::Training
+        } else if set.images.dtype == U8 {
+            EmulsionLayout::Raw
+        } else {
+            EmulsionLayout::Processed
+        })
+    }
+
+    /// Opens the cluster set in `group` (its `images` and, when present, `pol_ids` and `labels`).
+    pub fn set(&self, group: &str) -> Result<ClusterSet> {
+        let group = group.trim_matches('/').to_string();
+        let join = |name: &str| {
+            if group.is_empty() {
+                name.to_string()
+            } else {
+                format!("{group}/{name}")
+            }
+        };
+        let images = self.h5.dataset(&join("images"))?;
+        images.expect_dtype(&[U8, F32])?;
+        images.expect_shape(&[
+            Dim::Any("N"),
+            Dim::Any("H"),
+            Dim::Any("W"),
+            Dim::OneOf(&[8, 9]),
+        ])?;
+        let n = images.rows();
+        let pol_ids = self.h5.dataset_opt(&join("pol_ids"))?;
+        if let Some(p) = &pol_ids {
+            p.expect_dtype(&[I32, I64])?;
+            p.expect_shape(&[Dim::Any("N"), Dim::Is(13)])?;
+            p.expect_rows(n, "one row per image")?;
+        }
+        let labels = self.h5.dataset_opt(&join("labels"))?;
+        if let Some(l) = &labels {
+            l.expect_dtype(&[I64, I32, I16, I8, U8])?;
+            l.expect_shape(&[Dim::Any("N")])?;
+            l.expect_rows(n, "one label per image")?;
+        }
+        let class = match self
+            .h5
+            .attr_string(if group.is_empty() { "/" } else { &group }, "class")?
+        {
+            Some(name) => Some(ClusterClass::from_name(&name).ok_or_else(|| {
+                self.h5.invalid(
+                    &format!("{group}@class"),
+                    format!(
+                        "unknown class {name:?}: expected C30keV, C60keV, C100keV or background"
+                    ),
+                )
+            })?),
+            None => ClusterClass::from_group_path(&group),
+        };
+        let shape = &images.shape;
+        Ok(ClusterSet {
+            n,
+            height: shape[1],
+            width: shape[2],
+            polarisations: shape[3],
+            images,
+            pol_ids,
+            labels,
+            class,
+            group,
+        })
+    }
+
+    /// All cluster sets of the file, in group order.
+    pub fn sets(&self) -> Result<Vec<ClusterSet>> {
+        self.groups()?.iter().map(|g| self.set(g)).collect()
+    }
+}
+
+/// One group of clusters in a file, read lazily: counts without reading data, batches by hyperslab.
+#[derive(Clone)]
+pub struct ClusterSet {
+    images: Ds,
+    pol_ids: Option<Ds>,
+    labels: Option<Ds>,
+    class: Option<ClusterClass>,
+    group: String,
+    n: usize,
+    height: usize,
+    width: usize,
+    polarisations: usize,
+}
+
+impl std::fmt::Debug for ClusterSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterSet")
+            .field("file", &self.images.h5.path)
+            .field("group", &self.group)
+            .field(
+                "shape",
+                &(self.n, self.polarisations, self.height, self.width),
+            )
+            .field("pixel", &self.pixel_type())
+            .field("class", &self.class)
+            .finish()
+    }
+}
+
+impl ClusterSet {
+    /// Number of clusters.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// True when the set holds no cluster.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The group path ("" for the root).
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// Images per cluster as stored (8, or 9 with the periodic copy).
+    pub fn polarisations(&self) -> usize {
+        self.polarisations
+    }
+
+    /// Image height in pixels.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// Image width in pixels.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// Stored pixel dtype ("uint8" or "float32").
+    pub fn pixel_type(&self) -> &'static str {
+        if self.images.dtype == U8 {
+            "uint8"
+        } else {
+            "float32"
+        }
+    }
+
+    /// The class of the whole group (attribute or path), when known.
+    pub fn class(&self) -> Option<ClusterClass> {
+        self.class
+    }
+
+    /// True when the set has per-cluster `labels`.
+    pub fn has_labels(&self) -> bool {
+        self.labels.is_some()
+    }
+
+    /// True when the set has a `pol_ids` table.
+    pub fn has_pol_ids(&self) -> bool {
+        self.pol_ids.is_some()
+    }
+
+    /// Reads clusters `range` as pixel type `T` (uint8 files read as f32 exactly; float32 files
+    /// cannot be read as u8). Errors on NaN pixels and on labels outside 0..=3.
+    pub fn read<T: Pixel>(&self, range: Range<usize>) -> Result<ClusterBatch<T>> {
+        let images = self.read_images::<T>(range.clone())?;
+        if let Some((i, count)) = first_nan_cluster(images.view()) {
+            return Err(self.images.invalid(format!(
+                "cluster {} holds {count} NaN pixel(s): expected finite brightness values",
+                range.start + i
+            )));
+        }
+        self.finish_batch(images, range)
+    }
+
+    /// Like [`read`](Self::read) but keeps NaN pixels (for diagnostics such as `inspect`).
+    pub fn read_unchecked<T: Pixel>(&self, range: Range<usize>) -> Result<ClusterBatch<T>> {
+        let images = self.read_images::<T>(range.clone())?;
+        self.finish_batch(images, range)
+    }
+
+    fn finish_batch<T: Pixel>(
+        &self,
+        images: Array4<T>,
+        range: Range<usize>,
+    ) -> Result<ClusterBatch<T>> {
+        let pol_ids = match &self.pol_ids {
+            Some(p) => Some(
+                read_i32_rows(p, range.clone())?
+                    .into_dimensionality::<Ix2>()
+                    .map_err(|e| p.invalid(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let classes = match (&self.labels, self.class) {
+            (Some(l), _) => Some(self.read_labels(l, range.clone())?),
+            (None, Some(c)) => Some(vec![c; range.len()]),
+            (None, None) => None,
+        };
+        Ok(ClusterBatch {
+            images,
+            pol_ids,
+            classes,
+            start: range.start,
+        })
+    }
+
+    fn read_images<T: Pixel>(&self, range: Range<usize>) -> Result<Array4<T>> {
+        let raw = if self.images.dtype == U8 {
+            convert_images::<u8, T>(&self.images, self.images.read_rows::<u8>(range)?)?
+        } else {
+            convert_images::<f32, T>(&self.images, self.images.read_rows::<f32>(range)?)?
+        };
+        // (B, H, W, P) on disk → (B, P, H, W) in memory.
+        let raw = raw
+            .into_dimensionality::<Ix4>()
+            .map_err(|e| self.images.invalid(e.to_string()))?;
+        Ok(raw
+            .permuted_axes([0, 3, 1, 2])
+            .as_standard_layout()
+            .into_owned())
+    }
+
+    fn read_labels(&self, l: &Ds, range: Range<usize>) -> Result<Vec<ClusterClass>> {
+        let values = read_i64_rows(l, range.clone())?;
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                ClusterClass::from_label(v).ok_or_else(|| {
+                    l.invalid(format!("label of cluster {} is {v}: expected 0 (C30keV), 1 (C60keV), 2 (C100keV) or 3 (background)", range.start + i))
+                })
+            })
+            .collect()
+    }
+
+    /// Cluster `i`.
+    pub fn get<T: Pixel>(&self, i: usize) -> Result<Cluster<T>> {
+        if i >= self.n {
+            return Err(Error::OutOfRange {
+                file: self.images.h5.path.clone(),
+                path: self.images.path.clone(),
+                index: i,
+                len: self.n,
+            });
+        }
+        Ok(self.read::<T>(i..i + 1)?.cluster(0))
+    }
+
+    /// Streams the set in batches of `batch_size` clusters (the last may be shorter).
+    pub fn batches<T: Pixel>(
+        &self,
+        batch_size: usize,
+    ) -> impl Iterator<Item = Result<ClusterBatch<T>>> + '_ {
+        batch_ranges(self.n, batch_size).map(move |r| self.read::<T>(r))
+    }
+
+    /// Per-class counts `[C30, C60, C100, background]` (reads only the labels; zeros when the class is unknown).
+    pub fn class_counts(&self) -> Result<[usize; 4]> {
+        let mut counts = [0; 4];
+        match (&self.labels, self.class) {
+            (Some(l), _) => {
+                for r in batch_ranges(self.n, 1 << 20) {
+                    for c in self.read_labels(l, r)? {
+                        counts[c as usize] += 1;
+                    }
+                }
+            }
+            (None, Some(c)) => counts[c as usize] = self.n,
+            (None, None) => {}
+        }
+        Ok(counts)
+    }
+
+    /// Scans the images (streamed): whether the 9th image is a copy of the 1st in every cluster
+    /// (`None` for 8-image sets), and the number of NaN pixels.
+    pub fn scan(&self, batch_size: usize) -> Result<SetScan> {
+        let mut copy = self.polarisations == N_POLARISATIONS + 1;
+        let mut nan_pixels = 0usize;
+        for r in batch_ranges(self.n, batch_size) {
+            let b = self.read_unchecked::<f32>(r)?;
+            if copy {
+                let first = b.images.slice(s![.., 0, .., ..]);
+                let last = b.images.slice(s![.., N_POLARISATIONS, .., ..]);
+                // Compare bit patterns so that NaN copies count as copies.
+                copy = first
+                    .iter()
+                    .zip(last.iter())
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+            }
+            nan_pixels += b.images.iter().filter(|v| v.is_nan()).count();
+        }
+        Ok(SetScan {
+            ninth_is_copy: (self.polarisations == N_POLARISATIONS + 1).then_some(copy),
+            nan_pixels,
+        })
+    }
+}
+
+/// What a full scan of a set found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SetScan {
+    /// For 9-image sets: whether image 9 equals image 1 in every cluster; `None` for 8 images.
+    pub ninth_is_copy: Option<bool>,
+    /// Number of NaN pixels (always 0 for uint8).
+    pub nan_pixels: usize,
+}
+
+fn first_nan_cluster<T: Pixel>(images: ArrayView4<'_, T>) -> Option<(usize, usize)> {
+    images.outer_iter().enumerate().find_map(|(i, c)| {
+        let n = c.iter().filter(|v| v.is_nan()).count();
+        (n > 0).then_some((i, n))
+    })
+}
+
+fn convert_images<S: Pixel, T: Pixel>(
+    ds: &Ds,
+    a: ndarray::ArrayD<S>,
+) -> Result<ndarray::ArrayD<T>> {
+    if std::any::TypeId::of::<S>() == std::any::TypeId::of::<T>() {
+        // Same type: reinterpret without a copy.
+        let any: Box<dyn std::any::Any> = Box::new(a);
+        return Ok(*any.downcast::<ndarray::ArrayD<T>>().expect("same type"));
+    }
+    let mut out = ndarray::ArrayD::<T>::default(a.raw_dim());
+    for (o, v) in out.iter_mut().zip(a.iter()) {
+        *o = T::convert_from(*v).ok_or_else(|| Error::Dtype {
+            file: ds.h5.path.clone(),
+            path: ds.path.clone(),
+            expected: format!(
+                "pixels representable as {} (asked to read {} as {})",
+                T::NAME,
+                S::NAME,
+                T::NAME
+            ),
+            found: format!("{} value {v:?}", S::NAME),
+        })?;
+    }
+    Ok(out)
+}
+
+/// Reads integer rows of any stored integer width as i32 (pol_ids are int32; int64 accepted if in range).
+fn read_i32_rows(ds: &Ds, rows: Range<usize>) -> Result<ndarray::ArrayD<i32>> {
+    if ds.dtype == I32 {
+        return ds.read_rows::<i32>(rows);
+    }
+    let wide = ds.read_rows::<i64>(rows)?;
+    let mut out = ndarray::ArrayD::<i32>::zeros(wide.raw_dim());
+    for (o, &v) in out.iter_mut().zip(wide.iter()) {
+        *o = i32::try_from(v).map_err(|_| ds.invalid(format!("value {v} does not fit int32")))?;
+    }
+    Ok(out)
+}
+
+/// Reads an integer dataset of any width as i64.
+pub(crate) fn read_i64_rows(ds: &Ds, rows: Range<usize>) -> Result<Vec<i64>> {
+    let v: Vec<i64> = match ds.dtype {
+        TypeDescriptor::Integer(hdf5::types::IntSize::U8) => {
+            ds.read_rows::<i64>(rows)?.iter().copied().collect()
+        }
+        TypeDescriptor::Integer(hdf5::types::IntSize::U4) => ds
+            .read_rows::<i32>(rows)?
+            .iter()
+            .map(|&v| v as i64)
+            .collect(),
+        TypeDescriptor::Integer(hdf5::types::IntSize::U2) => ds
+            .read_rows::<i16>(rows)?
+            .iter()
+            .map(|&v| v as i64)
+            .collect(),
+        TypeDescriptor::Integer(hdf5::types::IntSize::U1) => ds
+            .read_rows::<i8>(rows)?
+            .iter()
+            .map(|&v| v as i64)
+            .collect(),
+        TypeDescriptor::Unsigned(hdf5::types::IntSize::U1) => ds
+            .read_rows::<u8>(rows)?
+            .iter()
+            .map(|&v| v as i64)
+            .collect(),
+        _ => {
+            ds.expect_dtype(&[I64, I32, I16, I8, U8])?;
+            unreachable!("expect_dtype rejected the dtype")
+        }
+    };
+    Ok(v)
+}
+
+/// Attributes written on every group by [`EmulsionWriter`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct SetMeta {
+    /// Class of every cluster of the group (`None` for mixed training groups, which carry `labels`).
+    pub class: Option<ClusterClass>,
+    /// Pixel size in nm.
+    pub pixel_size_nm: f64,
+    /// Program that wrote the data.
+    pub generator: String,
+    /// Its version.
+    pub generator_version: String,
+}
+
+impl Default for SetMeta {
+    fn default() -> Self {
+        Self {
+            class: None,
+            pixel_size_nm: PIXEL_SIZE_NM,
+            generator: "rareml-io".into(),
+            generator_version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// What a written group holds besides `images`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SetLayout {
+    /// Write `pol_ids (N, 13) int32`.
+    pub pol_ids: bool,
+    /// Write `labels (N,) int64` (training files).
+    pub labels: bool,
+}
+
+impl SetLayout {
+    /// Raw / processed crops: images + pol_ids.
+    pub const CROPS: Self = Self {
+        pol_ids: true,
+        labels: false,
+    };
+    /// Training files: images + labels.
+    pub const TRAINING: Self = Self {
+        pol_ids: false,
+        labels: true,
+    };
+}
+
+/// Writes NEWSdm files: one [`ClusterSetWriter`] per group.
+#[derive(Debug)]
+pub struct EmulsionWriter {
+    h5: H5File,
+}
+
+impl EmulsionWriter {
+    /// Creates (truncates) a file.
+    pub fn create(path: impl AsRef<Path>) -> Result<Self> {
+        Ok(Self {
+            h5: H5File::create(path)?,
+        })
+    }
+
+    /// Starts a group of clusters with `polarisations` images of `height` × `width` pixels of type `T`.
+    /// The group gets the attributes `pixel_size_nm`, `polariser_angles_deg`, `generator`,
+    /// `generator_version` and, when set, `class`.
+    pub fn set<T: Pixel>(
+        &self,
+        group: &str,
+        layout: SetLayout,
+        (polarisations, height, width): (usize, usize, usize),
+        meta: &SetMeta,
+    ) -> Result<ClusterSetWriter<T>> {
+        if !(polarisations == N_POLARISATIONS || polarisations == N_POLARISATIONS + 1)
+            || height == 0
+            || width == 0
+        {
+            return Err(Error::InvalidInput {
+                what: "NEWSdm cluster set",
+                reason: format!("images ({polarisations}, {height}, {width}): expected 8 or 9 polarisations and non-empty images"),
+            });
+        }
+        let group = group.trim_matches('/').to_string();
+        let join = |name: &str| {
+            if group.is_empty() {
+                name.to_string()
+            } else {
+                format!("{group}/{name}")
+            }
+        };
+        let images = self
+            .h5
+            .create_appendable::<T>(&join("images"), &[height, width, polarisations])?;
+        let pol_ids = if layout.pol_ids {
+            Some(self.h5.create_appendable::<i32>(&join("pol_ids"), &[13])?)
+        } else {
+            None
+        };
+        let labels = if layout.labels {
+            Some(self.h5.create_appendable::<i64>(&join("labels"), &[])?)
+        } else {
+            None
+        };
+        let g = self.h5.group_create(&group)?;
+        let gp = if group.is_empty() {
+            "/"
+        } else {
+            group.as_str()
+        };
+        self.h5
+            .set_attr_f64(&g, gp, "pixel_size_nm", meta.pixel_size_nm)?;
+        self.h5.set_attr_f64s(
+            &g,
+            gp,
+            "polariser_angles_deg",
+            &polariser_angles_deg(polarisations),
+        )?;
+        self.h5.set_attr_str(&g, gp, "generator", &meta.generator)?;
+        self.h5
+            .set_attr_str(&g, gp, "generator_version", &meta.generator_version)?;
+        if let Some(c) = meta.class {
+            self.h5.set_attr_str(&g, gp, "class", c.name())?;
+        }
+        Ok(ClusterSetWriter {
+            images,
+            pol_ids,
+            labels,
+            shape: (polarisations, height, width),
+            class: meta.class,
+            _t: std::marker::PhantomData,
+        })
+    }
+
+    /// Flushes and closes the file.
+    pub fn finish(self) -> Result<()> {
+        self.h5.ctx("/", "flushing", self.h5.file.flush())
+    }
+}
+
+/// Appends clusters to one group of an [`EmulsionWriter`].
+#[derive(Clone)]
+pub struct ClusterSetWriter<T: Pixel> {
+    images: Ds,
+    pol_ids: Option<Ds>,
+    labels: Option<Ds>,
+    shape: (usize, usize, usize),
+    class: Option<ClusterClass>,
+    _t: std::marker::PhantomData<T>,
+}
+
+impl<T: Pixel> ClusterSetWriter<T> {
+    /// Number of clusters written so far.
+    pub fn len(&self) -> usize {
+        self.images.rows()
+    }
+
+    /// True when nothing has been written yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends a batch. Its images must be `(B, P, H, W)` with this set's `(P, H, W)`; `pol_ids` are
+    /// required when the layout has them, classes when it has labels.
+    pub fn append(&mut self, batch: &ClusterBatch<T>) -> Result<()> {
+        let (b, p, h, w) = batch.images.dim();
+        if (p, h, w) != self.shape {
+            return Err(Error::InvalidInput {
+                what: "cluster batch",
+                reason: format!(
+                    "images (B, P, H, W) = {:?}, the set holds (P, H, W) = {:?}",
+                    (b, p, h, w),
+                    self.shape
+                ),
+            });
+        }
+        if let (Some(set_class), Some(classes)) = (self.class, &batch.classes) {
+            if let Some(i) = classes.iter().position(|&c| c != set_class) {
+                return Err(Error::InvalidInput {
+                    what: "cluster batch",
+                    reason: format!(
+                        "cluster {i} is {}, but the set is {}",
+                        classes[i].name(),
+                        set_class.name()
+                    ),
+                });
+            }
+        }
+        let pol_rows = match (&self.pol_ids, &batch.pol_ids) {
+            (Some(_), None) => {
+                return Err(Error::InvalidInput {
+                    what: "cluster batch",
+                    reason: "the set stores pol_ids; the batch has none".into(),
+                })
+            }
+            (Some(_), Some(p)) if p.dim() != (b, 13) => {
+                return Err(Error::InvalidInput {
+                    what: "cluster batch",
+                    reason: format!("pol_ids has shape {:?}, expected ({b}, 13)", p.dim()),
+                })
+            }
+            (Some(_), Some(p)) => Some(p),
+            (None, _) => None,
+        };
+        let labels: Option<Vec<i64>> = match (&self.labels, &batch.classes) {
+            (Some(_), None) => {
+                return Err(Error::InvalidInput {
+                    what: "cluster batch",
+                    reason: "the set stores labels; the batch has no classes".into(),
+                })
+            }
+            (Some(_), Some(c)) if c.len() != b => {
+                return Err(Error::InvalidInput {
+                    what: "cluster batch",
+                    reason: format!("{} classes for {b} clusters", c.len()),
+                })
+            }
+            (Some(_), Some(c)) => Some(c.iter().map(|c| c.label()).collect()),
+            (None, _) => None,
+        };
+        // (B, P, H, W) → (B, H, W, P) on disk.
+        let disk = batch.images.view().permuted_axes([0, 2, 3, 1]);
+        self.images.append(disk.into_dyn())?;
+        if let (Some(ds), Some(p)) = (&mut self.pol_ids, pol_rows) {
+            ds.append(p.view().into_dyn())?;
+        }
+        if let (Some(ds), Some(l)) = (&mut self.labels, labels) {
+            ds.append(ndarray::ArrayView1::from(&l).into_dyn())?;
+        }
+        Ok(())
+    }
+}

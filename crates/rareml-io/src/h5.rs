@@ -1,0 +1,733 @@
+//! Thin, checked access to HDF5 files: every failure becomes an [`Error`] naming the file, the
+//! object path and what was expected. Shared by the three detector modules.
+
+use std::fmt::Write as _;
+use std::io::Read as _;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use hdf5::types::{FloatSize, IntSize, TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5::{Extent, Hyperslab, Selection, SimpleExtents, SliceOrIndex};
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
+
+use crate::error::{Error, Result};
+
+/// HDF5 signature at the start of the superblock (HDF5 file format specification, §II.A).
+const HDF5_SIGNATURE: [u8; 8] = [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n'];
+
+/// Target size of one compressed chunk when writing, in bytes (HDF5 recommends 10 KiB – 1 MiB;
+/// near 1 MiB keeps batch reads to a few chunk decompressions).
+pub(crate) const CHUNK_TARGET_BYTES: usize = 1 << 20;
+
+/// Deflate level used for every dataset written (h5py's `compression="gzip"` default is 4).
+pub(crate) const DEFLATE_LEVEL: u8 = 4;
+
+/// One open HDF5 file and its path, for error messages.
+#[derive(Clone)]
+pub struct H5File {
+    /// The HDF5 handle.
+    pub(crate) file: hdf5::File,
+    /// The path the file was opened or created at.
+    pub(crate) path: PathBuf,
+}
+
+impl std::fmt::Debug for H5File {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("H5File").field("path", &self.path).finish()
+    }
+}
+
+/// True when the file starts with an HDF5 signature at 0, 512, 1024, 2048, ... (user-block sizes).
+fn has_hdf5_signature(path: &Path) -> std::io::Result<bool> {
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let mut offset = 0u64;
+    let mut buf = [0u8; 8];
+    while offset + 8 <= len {
+        use std::io::Seek as _;
+        f.seek(std::io::SeekFrom::Start(offset))?;
+        f.read_exact(&mut buf)?;
+        if buf == HDF5_SIGNATURE {
+            return Ok(true);
+        }
+        offset = if offset == 0 { 512 } else { offset * 2 };
+    }
+    Ok(false)
+}
+
+impl H5File {
+    /// Opens an existing file read-only, distinguishing "missing", "not HDF5" and "corrupt".
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        match has_hdf5_signature(&path) {
+            Err(source) => return Err(Error::Open { file: path, source }),
+            Ok(false) => return Err(Error::NotHdf5 { file: path }),
+            Ok(true) => {}
+        }
+        let file = hdf5::File::open(&path).map_err(|source| Error::Hdf5 {
+            file: path.clone(),
+            path: "/".into(),
+            action: "opening the file (truncated or corrupt?)".into(),
+            source,
+        })?;
+        Ok(Self { file, path })
+    }
+
+    /// Creates (truncates) a file for writing.
+    pub fn create(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let file = hdf5::File::create(&path).map_err(|source| Error::Hdf5 {
+            file: path.clone(),
+            path: "/".into(),
+            action: "creating the file".into(),
+            source,
+        })?;
+        Ok(Self { file, path })
+    }
+
+    /// The path of the file on disk.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Wraps an HDF5 result with this file, an object path and an action.
+    pub(crate) fn ctx<T>(&self, obj: &str, action: &str, r: hdf5::Result<T>) -> Result<T> {
+        r.map_err(|source| Error::Hdf5 {
+            file: self.path.clone(),
+            path: obj.to_string(),
+            action: action.to_string(),
+            source,
+        })
+    }
+
+    /// An [`Error::Invalid`] for this file.
+    pub(crate) fn invalid(&self, obj: &str, reason: impl Into<String>) -> Error {
+        Error::Invalid {
+            file: self.path.clone(),
+            path: obj.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    /// An [`Error::Missing`] for this file.
+    pub(crate) fn missing(&self, obj: &str, what: &'static str, hint: &str) -> Error {
+        Error::Missing {
+            file: self.path.clone(),
+            path: obj.to_string(),
+            what,
+            hint: if hint.is_empty() {
+                String::new()
+            } else {
+                format!("; {hint}")
+            },
+        }
+    }
+
+    /// True when a link (group or dataset) exists at `obj`, checking every intermediate group.
+    pub fn exists(&self, obj: &str) -> bool {
+        let mut prefix = String::new();
+        for part in obj.trim_matches('/').split('/').filter(|p| !p.is_empty()) {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(part);
+            if !self.file.link_exists(&prefix) {
+                return false;
+            }
+        }
+        !prefix.is_empty()
+    }
+
+    /// True when `obj` exists and is a dataset.
+    pub fn is_dataset(&self, obj: &str) -> bool {
+        self.exists(obj) && self.file.dataset(obj).is_ok()
+    }
+
+    /// Opens a dataset; [`Error::Missing`] when absent.
+    pub(crate) fn dataset(&self, obj: &str) -> Result<Ds> {
+        if !self.is_dataset(obj) {
+            return Err(self.missing(obj, "dataset", ""));
+        }
+        let ds = self.ctx(obj, "opening the dataset", self.file.dataset(obj))?;
+        let shape = ds.shape();
+        let dtype = self.ctx(
+            obj,
+            "reading the dtype",
+            ds.dtype().and_then(|t| t.to_descriptor()),
+        )?;
+        Ok(Ds {
+            h5: self.clone(),
+            ds,
+            path: obj.trim_start_matches('/').to_string(),
+            shape,
+            dtype,
+        })
+    }
+
+    /// Opens a dataset if it exists (`Ok(None)` when absent).
+    pub(crate) fn dataset_opt(&self, obj: &str) -> Result<Option<Ds>> {
+        if self.exists(obj) {
+            self.dataset(obj).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Opens or creates the group at `obj` (with intermediate groups).
+    pub(crate) fn group_create(&self, obj: &str) -> Result<hdf5::Group> {
+        let obj = obj.trim_matches('/');
+        if obj.is_empty() {
+            return self.ctx("/", "opening the root group", self.file.group("/"));
+        }
+        if self.exists(obj) {
+            return self.ctx(obj, "opening the group", self.file.group(obj));
+        }
+        self.ctx(
+            obj,
+            "creating the group",
+            self.file
+                .create_group_builder()
+                .create_intermediate_group(true)
+                .create(obj),
+        )
+    }
+
+    /// All dataset paths in the file (without leading '/'), sorted.
+    pub fn dataset_paths(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let root = self.ctx("/", "opening the root group", self.file.group("/"))?;
+        self.walk(&root, "", &mut out)?;
+        out.sort();
+        Ok(out)
+    }
+
+    fn walk(&self, g: &hdf5::Group, prefix: &str, out: &mut Vec<String>) -> Result<()> {
+        let names = self.ctx(
+            if prefix.is_empty() { "/" } else { prefix },
+            "listing members",
+            g.member_names(),
+        )?;
+        for name in names {
+            let full = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            if let Ok(sub) = g.group(&name) {
+                self.walk(&sub, &full, out)?;
+            } else if g.dataset(&name).is_ok() {
+                out.push(full);
+            }
+        }
+        Ok(())
+    }
+
+    /// A string attribute at `obj` (variable- or fixed-length, ASCII or UTF-8), `None` when absent.
+    pub(crate) fn attr_string(&self, obj: &str, name: &str) -> Result<Option<String>> {
+        let Some(attr) = self.attr(obj, name)? else {
+            return Ok(None);
+        };
+        let at = format!("{}@{name}", obj.trim_end_matches('/'));
+        let td = self.ctx(
+            &at,
+            "reading the attribute dtype",
+            attr.dtype().and_then(|t| t.to_descriptor()),
+        )?;
+        let value = match td {
+            TypeDescriptor::VarLenUnicode => self
+                .ctx(
+                    &at,
+                    "reading the attribute",
+                    attr.read_scalar::<VarLenUnicode>(),
+                )?
+                .as_str()
+                .to_string(),
+            TypeDescriptor::VarLenAscii => self
+                .ctx(
+                    &at,
+                    "reading the attribute",
+                    attr.read_scalar::<VarLenAscii>(),
+                )?
+                .as_str()
+                .to_string(),
+            TypeDescriptor::FixedAscii(_) | TypeDescriptor::FixedUnicode(_) => {
+                let bytes = self.ctx(
+                    &at,
+                    "reading the attribute",
+                    attr.as_byte_reader().and_then(|mut r| {
+                        let mut v = Vec::new();
+                        r.read_to_end(&mut v)
+                            .map_err(|e| hdf5::Error::from(e.to_string()))?;
+                        Ok(v)
+                    }),
+                )?;
+                String::from_utf8_lossy(&bytes)
+                    .trim_end_matches('\0')
+                    .trim_end()
+                    .to_string()
+            }
+            other => {
+                return Err(Error::Dtype {
+                    file: self.path.clone(),
+                    path: at,
+                    expected: "string".into(),
+                    found: other.to_string(),
+                })
+            }
+        };
+        Ok(Some(value))
+    }
+
+    /// A numeric attribute read as f64 values (scalar → one value), `None` when absent.
+    pub(crate) fn attr_f64s(&self, obj: &str, name: &str) -> Result<Option<Vec<f64>>> {
+        let Some(attr) = self.attr(obj, name)? else {
+            return Ok(None);
+        };
+        let at = format!("{}@{name}", obj.trim_end_matches('/'));
+        let td = self.ctx(
+            &at,
+            "reading the attribute dtype",
+            attr.dtype().and_then(|t| t.to_descriptor()),
+        )?;
+        if !matches!(
+            td,
+            TypeDescriptor::Float(_) | TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_)
+        ) {
+            return Err(Error::Dtype {
+                file: self.path.clone(),
+                path: at,
+                expected: "a number".into(),
+                found: td.to_string(),
+            });
+        }
+        let v = if attr.is_scalar() {
+            vec![self.ctx(&at, "reading the attribute", attr.read_scalar::<f64>())?]
+        } else {
+            self.ctx(&at, "reading the attribute", attr.read_raw::<f64>())?
+        };
+        Ok(Some(v))
+    }
+
+    /// Attribute names at `obj` (a group or dataset path; "/" for the root).
+    pub(crate) fn attr_names(&self, obj: &str) -> Result<Vec<String>> {
+        let loc = self.location(obj)?;
+        self.ctx(obj, "listing attributes", loc.attr_names())
+    }
+
+    fn location(&self, obj: &str) -> Result<hdf5::Location> {
+        let o = obj.trim_matches('/');
+        if o.is_empty() {
+            let root = self.ctx("/", "opening the root group", self.file.group("/"))?;
+            let loc: &hdf5::Location = &root;
+            return Ok(loc.clone());
+        }
+        if !self.exists(o) {
+            return Err(self.missing(o, "object", ""));
+        }
+        if let Ok(g) = self.file.group(o) {
+            let loc: &hdf5::Location = &g;
+            return Ok(loc.clone());
+        }
+        let ds = self.ctx(o, "opening the dataset", self.file.dataset(o))?;
+        let loc: &hdf5::Location = &ds;
+        Ok(loc.clone())
+    }
+
+    fn attr(&self, obj: &str, name: &str) -> Result<Option<hdf5::Attribute>> {
+        let loc = self.location(obj)?;
+        let names = self.ctx(obj, "listing attributes", loc.attr_names())?;
+        if !names.iter().any(|n| n == name) {
+            return Ok(None);
+        }
+        Ok(Some(self.ctx(
+            &format!("{obj}@{name}"),
+            "opening the attribute",
+            loc.attr(name),
+        )?))
+    }
+
+    /// Writes a UTF-8 string attribute (variable length, as h5py writes a Python `str`).
+    pub(crate) fn set_attr_str(
+        &self,
+        loc: &hdf5::Location,
+        obj: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<()> {
+        let v: VarLenUnicode = value.parse().map_err(|e| {
+            self.invalid(
+                obj,
+                format!("attribute {name}: cannot store {value:?}: {e}"),
+            )
+        })?;
+        let at = format!("{obj}@{name}");
+        let attr = self.ctx(
+            &at,
+            "creating the attribute",
+            loc.new_attr::<VarLenUnicode>().shape(()).create(name),
+        )?;
+        self.ctx(&at, "writing the attribute", attr.write_scalar(&v))
+    }
+
+    /// Writes a float64 scalar attribute.
+    pub(crate) fn set_attr_f64(
+        &self,
+        loc: &hdf5::Location,
+        obj: &str,
+        name: &str,
+        value: f64,
+    ) -> Result<()> {
+        let at = format!("{obj}@{name}");
+        let attr = self.ctx(
+            &at,
+            "creating the attribute",
+            loc.new_attr::<f64>().shape(()).create(name),
+        )?;
+        self.ctx(&at, "writing the attribute", attr.write_scalar(&value))
+    }
+
+    /// Writes a float64 array attribute.
+    pub(crate) fn set_attr_f64s(
+        &self,
+        loc: &hdf5::Location,
+        obj: &str,
+        name: &str,
+        values: &[f64],
+    ) -> Result<()> {
+        let at = format!("{obj}@{name}");
+        let attr = self.ctx(
+            &at,
+            "creating the attribute",
+            loc.new_attr::<f64>().shape(values.len()).create(name),
+        )?;
+        self.ctx(&at, "writing the attribute", attr.write_raw(values))
+    }
+
+    /// Creates an extendible, chunked, shuffle+deflate dataset with `tail` fixed trailing dimensions
+    /// and zero rows; rows are added with [`Ds::append`]. Chunks hold whole rows, about
+    /// [`CHUNK_TARGET_BYTES`] each, so a batch read decompresses a few chunks.
+    pub(crate) fn create_appendable<T: hdf5::H5Type>(
+        &self,
+        obj: &str,
+        tail: &[usize],
+    ) -> Result<Ds> {
+        let obj = obj.trim_matches('/');
+        let (parent, name) = match obj.rsplit_once('/') {
+            Some((p, n)) => (p, n),
+            None => ("", obj),
+        };
+        let group = self.group_create(parent)?;
+        let row_bytes = tail.iter().product::<usize>().max(1) * std::mem::size_of::<T>();
+        let chunk_rows = (CHUNK_TARGET_BYTES / row_bytes).clamp(1, 1 << 20);
+        let mut extents = vec![Extent::resizable(0)];
+        extents.extend(tail.iter().map(|&d| Extent::fixed(d)));
+        let mut chunk = vec![chunk_rows];
+        chunk.extend(tail.iter().map(|&d| d.max(1)));
+        let ds = self.ctx(
+            obj,
+            "creating the dataset",
+            group
+                .new_dataset::<T>()
+                .shape(SimpleExtents::from_vec(extents))
+                .chunk(chunk)
+                .shuffle()
+                .deflate(DEFLATE_LEVEL)
+                .create(name),
+        )?;
+        self.dataset(obj).map(|mut d| {
+            d.ds = ds;
+            d
+        })
+    }
+}
+
+/// A dataset with its path, shape and dtype read once.
+#[derive(Clone)]
+pub(crate) struct Ds {
+    pub(crate) h5: H5File,
+    pub(crate) ds: hdf5::Dataset,
+    /// Path inside the file, without leading '/'.
+    pub(crate) path: String,
+    /// Shape when opened (updated by `append`).
+    pub(crate) shape: Vec<usize>,
+    /// Element type.
+    pub(crate) dtype: TypeDescriptor,
+}
+
+/// One dimension of an expected shape.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Dim {
+    /// Any extent, shown with this name (e.g. "N").
+    Any(&'static str),
+    /// Exactly this extent.
+    Is(usize),
+    /// One of these extents.
+    OneOf(&'static [usize]),
+}
+
+impl Dim {
+    fn ok(self, n: usize) -> bool {
+        match self {
+            Dim::Any(_) => true,
+            Dim::Is(m) => n == m,
+            Dim::OneOf(ms) => ms.contains(&n),
+        }
+    }
+}
+
+fn describe(dims: &[Dim]) -> String {
+    let mut s = String::from("(");
+    for (i, d) in dims.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        match d {
+            Dim::Any(name) => s.push_str(name),
+            Dim::Is(n) => {
+                let _ = write!(s, "{n}");
+            }
+            Dim::OneOf(ms) => {
+                let v: Vec<String> = ms.iter().map(|m| m.to_string()).collect();
+                s.push_str(&v.join("|"));
+            }
+        }
+    }
+    if dims.len() == 1 {
+        s.push(',');
+    }
+    s.push(')');
+    s
+}
+
+/// Numpy-style name of a dtype ("int64", "float32", ...).
+pub(crate) fn dtype_name(td: &TypeDescriptor) -> String {
+    td.to_string()
+}
+
+pub(crate) const U8: TypeDescriptor = TypeDescriptor::Unsigned(IntSize::U1);
+pub(crate) const I8: TypeDescriptor = TypeDescriptor::Integer(IntSize::U1);
+pub(crate) const I16: TypeDescriptor = TypeDescriptor::Integer(IntSize::U2);
+pub(crate) const I32: TypeDescriptor = TypeDescriptor::Integer(IntSize::U4);
+pub(crate) const I64: TypeDescriptor = TypeDescriptor::Integer(IntSize::U8);
+pub(crate) const F32: TypeDescriptor = TypeDescriptor::Float(FloatSize::U4);
+
+impl Ds {
+    pub(crate) fn invalid(&self, reason: impl Into<String>) -> Error {
+        self.h5.invalid(&self.path, reason)
+    }
+
+    /// Checks the dtype is one of `allowed`.
+    pub(crate) fn expect_dtype(&self, allowed: &[TypeDescriptor]) -> Result<&Self> {
+        if allowed.contains(&self.dtype) {
+            return Ok(self);
+        }
+        let names: Vec<String> = allowed.iter().map(dtype_name).collect();
+        Err(Error::Dtype {
+            file: self.h5.path.clone(),
+            path: self.path.clone(),
+            expected: names.join(" or "),
+            found: dtype_name(&self.dtype),
+        })
+    }
+
+    /// Checks rank and extents.
+    pub(crate) fn expect_shape(&self, dims: &[Dim]) -> Result<&Self> {
+        if self.shape.len() == dims.len() && dims.iter().zip(&self.shape).all(|(d, &n)| d.ok(n)) {
+            return Ok(self);
+        }
+        Err(Error::Shape {
+            file: self.h5.path.clone(),
+            path: self.path.clone(),
+            expected: describe(dims),
+            found: self.shape.clone(),
+        })
+    }
+
+    /// Checks the leading dimension equals `n` (rows in step with another dataset).
+    pub(crate) fn expect_rows(&self, n: usize, what: &str) -> Result<&Self> {
+        if self.shape.first() == Some(&n) {
+            return Ok(self);
+        }
+        Err(Error::Shape {
+            file: self.h5.path.clone(),
+            path: self.path.clone(),
+            expected: format!("{n} rows ({what})"),
+            found: self.shape.clone(),
+        })
+    }
+
+    /// Number of rows (leading dimension; 1 for a scalar).
+    pub(crate) fn rows(&self) -> usize {
+        self.shape.first().copied().unwrap_or(1)
+    }
+
+    fn slab(&self, rows: &Range<usize>) -> Result<Selection> {
+        if rows.start > rows.end || rows.end > self.rows() {
+            return Err(Error::OutOfRange {
+                file: self.h5.path.clone(),
+                path: self.path.clone(),
+                index: rows.end.saturating_sub(1).max(rows.start),
+                len: self.rows(),
+            });
+        }
+        let mut sel = vec![SliceOrIndex::SliceTo {
+            start: rows.start,
+            step: 1,
+            end: rows.end,
+            block: 1,
+        }];
+        sel.extend(self.shape[1..].iter().map(|&d| SliceOrIndex::SliceTo {
+            start: 0,
+            step: 1,
+            end: d,
+            block: 1,
+        }));
+        Ok(Selection::from(Hyperslab::from(sel)))
+    }
+
+    /// Reads rows `rows` (a hyperslab along the first axis) in the file's own dtype `T`.
+    pub(crate) fn read_rows<T: hdf5::H5Type>(&self, rows: Range<usize>) -> Result<ArrayD<T>> {
+        if rows.is_empty() {
+            let mut shape = self.shape.clone();
+            shape[0] = 0;
+            return Ok(ArrayD::from_shape_vec(IxDyn(&shape), Vec::new()).expect("empty array"));
+        }
+        let sel = self.slab(&rows)?;
+        let action = format!("reading rows {}..{}", rows.start, rows.end);
+        self.h5.ctx(
+            &self.path,
+            &action,
+            self.ds
+                .as_reader()
+                .no_convert()
+                .read_slice::<T, _, IxDyn>(sel),
+        )
+    }
+
+    /// Reads the whole dataset in its own dtype.
+    pub(crate) fn read_all<T: hdf5::H5Type>(&self) -> Result<ArrayD<T>> {
+        if self.shape.is_empty() {
+            return self.h5.ctx(
+                &self.path,
+                "reading",
+                self.ds.as_reader().no_convert().read_dyn::<T>(),
+            );
+        }
+        self.read_rows(0..self.rows())
+    }
+
+    /// Reads a 1-D dataset fully into a `Vec`.
+    pub(crate) fn read_vec<T: hdf5::H5Type>(&self) -> Result<Vec<T>> {
+        Ok(self.read_all::<T>()?.into_raw_vec_and_offset().0)
+    }
+
+    /// Appends rows (`arr.shape()[1..]` must equal the dataset's trailing shape).
+    pub(crate) fn append<T: hdf5::H5Type + Clone>(&mut self, arr: ArrayViewD<'_, T>) -> Result<()> {
+        let n = arr.shape().first().copied().unwrap_or(0);
+        if arr.ndim() != self.shape.len() || arr.shape()[1..] != self.shape[1..] {
+            return Err(Error::InvalidInput {
+                what: "rows to append",
+                reason: format!(
+                    "{}: {}: rows of shape {:?} do not fit a dataset of shape {:?}",
+                    self.h5.path.display(),
+                    self.path,
+                    arr.shape(),
+                    self.shape
+                ),
+            });
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let start = self.shape[0];
+        let mut new_shape = self.shape.clone();
+        new_shape[0] = start + n;
+        self.h5.ctx(
+            &self.path,
+            "extending the dataset",
+            self.ds.resize(new_shape.clone()),
+        )?;
+        self.shape = new_shape;
+        let sel = self.slab(&(start..start + n))?;
+        let arr = arr.as_standard_layout();
+        self.h5.ctx(
+            &self.path,
+            "writing rows",
+            self.ds.as_writer().write_slice(&arr, sel),
+        )
+    }
+}
+
+/// Splits `0..n` into consecutive ranges of at most `batch` rows.
+pub(crate) fn batch_ranges(n: usize, batch: usize) -> impl Iterator<Item = Range<usize>> {
+    let batch = batch.max(1);
+    (0..n.div_ceil(batch)).map(move |b| b * batch..((b + 1) * batch).min(n))
+}
+
+/// Checks that `offsets` (length N+1) start at 0, never decrease and end at `total` rows.
+pub(crate) fn check_offsets(
+    h5: &H5File,
+    path: &str,
+    offsets: &[i64],
+    total: usize,
+    rows_path: &str,
+) -> Result<()> {
+    let Some(&first) = offsets.first() else {
+        return Err(h5.invalid(path, "offsets is empty: expected N+1 entries starting at 0"));
+    };
+    if first != 0 {
+        return Err(h5.invalid(path, format!("offsets[0] = {first}: expected 0")));
+    }
+    for (i, w) in offsets.windows(2).enumerate() {
+        if w[1] < w[0] {
+            return Err(h5.invalid(
+                path,
+                format!(
+                    "offsets not monotonic: offsets[{}] = {} < offsets[{i}] = {}",
+                    i + 1,
+                    w[1],
+                    w[0]
+                ),
+            ));
+        }
+    }
+    let last = *offsets.last().expect("non-empty");
+    if last != total as i64 {
+        return Err(h5.invalid(
+            path,
+            format!(
+                "offsets[{}] = {last}: expected {total}, the number of rows of {rows_path}",
+                offsets.len() - 1
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads the schema attribute and checks it names `expected`.
+pub(crate) fn check_schema(h5: &H5File, expected: &str) -> Result<()> {
+    match h5.attr_string("/", "schema")? {
+        Some(s) if s == expected => Ok(()),
+        Some(s) => Err(h5.invalid(
+            "/@schema",
+            format!("schema is {s:?}: expected {expected:?}"),
+        )),
+        None => Err(h5.missing(
+            "/@schema",
+            "attribute",
+            &format!("expected schema = {expected:?}"),
+        )),
+    }
+}
+
+/// A required scalar float attribute on the root.
+pub(crate) fn required_f64(h5: &H5File, name: &str) -> Result<f64> {
+    match h5.attr_f64s("/", name)? {
+        Some(v) if v.len() == 1 && v[0].is_finite() => Ok(v[0]),
+        Some(v) => Err(h5.invalid(
+            &format!("/@{name}"),
+            format!("expected one finite number, found {v:?}"),
+        )),
+        None => Err(h5.missing(&format!("/@{name}"), "attribute", "")),
+    }
+}

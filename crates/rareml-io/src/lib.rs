@@ -1,0 +1,18 @@
+//! Detector event types and their storage: NEWSdm emulsion clusters, PandaX-III TPC strip
+//! waveforms and SHiP target-tracker hits in HDF5 (readers, streaming batch readers and writers),
+//! the DECAY0 generator text format, and NPY export for numpy users.
+//!
+//! One module per detector ([`emulsion`], [`tpc`], [`tt`]) plus [`decay0`]; [`inspect`] tells what a
+//! file holds. Formats are specified in `docs/data-formats.md`.
+
+pub mod decay0;
+pub mod emulsion;
+pub mod error;
+mod h5;
+pub mod inspect;
+pub mod npy;
+pub mod tpc;
+pub mod tt;
+
+pub use error::{Error, Result};
+pub use h5::H5File;

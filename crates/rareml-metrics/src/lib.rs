@@ -1,0 +1,1 @@
+//! Physics metrics: ROC/AUC, significance, rejection at efficiency with intervals, regression resolution.

@@ -1,0 +1,1 @@
+//! Preprocessing and augmentation: detector events to model-ready ndarray batches.

@@ -1,0 +1,1 @@
+//! Toy Monte Carlo generators for the NEWSdm, PandaX-III and SHiP target-tracker detectors.
