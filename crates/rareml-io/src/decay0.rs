@@ -183,7 +183,7 @@ impl<R: BufRead> Decay0Reader<R> {
         };
         loop {
             let Some(line) = me.next_line()? else {
-                return Err(me.err(format!("end of file in the header: expected a line \"First event and full number of events:\"")));
+                return Err(me.err("end of file in the header: expected a line \"First event and full number of events:\"".to_string()));
             };
             if line.to_ascii_lowercase().contains(HEADER_END) {
                 break;
