@@ -352,6 +352,12 @@ fn strip_id_absent_from_readout() {
         ],
     );
     assert!(f.batches(5).any(|b| b.is_err()));
+    // inspect reads every event, so it reports the bad row too.
+    assert_names(
+        &rareml::io::inspect::inspect(&p).unwrap_err(),
+        &p,
+        &["strip id 999"],
+    );
 }
 
 #[test]

@@ -1007,3 +1007,82 @@ impl<T: Pixel> ClusterSetWriter<T> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_from_paths_names_and_labels() {
+        assert_eq!(
+            ClusterClass::from_group_path("Carbon/30keV"),
+            Some(ClusterClass::C30keV)
+        );
+        assert_eq!(
+            ClusterClass::from_group_path("Carbon/100keV/0degr/part0"),
+            Some(ClusterClass::C100keV)
+        );
+        assert_eq!(
+            ClusterClass::from_group_path("C60keV"),
+            Some(ClusterClass::C60keV)
+        );
+        assert_eq!(
+            ClusterClass::from_group_path("fog/Scan01/part0"),
+            Some(ClusterClass::Background)
+        );
+        assert_eq!(
+            ClusterClass::from_group_path("gamma_Co60"),
+            Some(ClusterClass::Background)
+        );
+        assert_eq!(ClusterClass::from_group_path("Carbon/130keV"), None);
+        assert_eq!(ClusterClass::from_group_path("train"), None);
+        for c in ClusterClass::ALL {
+            assert_eq!(ClusterClass::from_label(c.label()), Some(c));
+            assert_eq!(ClusterClass::from_name(c.name()), Some(c));
+        }
+        assert_eq!(ClusterClass::from_label(4), None);
+        assert_eq!(ClusterClass::from_label(-1), None);
+        assert!(ClusterClass::C30keV.is_signal() && !ClusterClass::Background.is_signal());
+    }
+
+    #[test]
+    fn pol_ids_row_roundtrip() {
+        let row: [i32; 13] = std::array::from_fn(|i| i as i32 * 3 - 1);
+        let p = PolIds::from_row(&row);
+        assert_eq!(p.to_row(), row);
+        assert_eq!(p.pol[0], 8);
+        assert!(!p.is_isolated());
+        assert!(PolIds { tr_flag: -1, ..p }.is_isolated());
+    }
+
+    #[test]
+    fn pixel_conversion_is_exact_or_refused() {
+        assert_eq!(f32::convert_from(200u8), Some(200.0));
+        assert_eq!(u8::convert_from(200.0f32), Some(200));
+        assert_eq!(u8::convert_from(2.5f32), None);
+        assert_eq!(u8::convert_from(-1.0f32), None);
+        assert_eq!(u8::convert_from(f32::NAN), None);
+    }
+
+    #[test]
+    fn batch_construction_checks_lengths() {
+        let img = Array4::<f32>::zeros((3, 9, 4, 4));
+        assert!(ClusterBatch::new(img.clone(), Some(Array2::zeros((2, 13))), None).is_err());
+        assert!(ClusterBatch::new(img.clone(), None, Some(vec![ClusterClass::C30keV])).is_err());
+        let b = ClusterBatch::new(img, Some(Array2::zeros((3, 13))), None).unwrap();
+        assert_eq!(b.len(), 3);
+        assert!(b.cluster(1).has_periodic_copy());
+        let again = ClusterBatch::from_clusters(&[b.cluster(0), b.cluster(2)]).unwrap();
+        assert_eq!(again.len(), 2);
+        assert!(again.pol_ids.is_some() && again.classes.is_none());
+    }
+
+    #[test]
+    fn angles_cover_180_degrees() {
+        assert_eq!(
+            polariser_angles_deg(8),
+            vec![0.0, 22.5, 45.0, 67.5, 90.0, 112.5, 135.0, 157.5]
+        );
+        assert_eq!(polariser_angles_deg(9)[8], 180.0);
+    }
+}

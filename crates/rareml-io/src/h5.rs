@@ -731,3 +731,72 @@ pub(crate) fn required_f64(h5: &H5File, name: &str) -> Result<f64> {
         None => Err(h5.missing(&format!("/@{name}"), "attribute", "")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_ranges_cover_exactly_once() {
+        let r: Vec<_> = batch_ranges(10, 4).collect();
+        assert_eq!(r, vec![0..4, 4..8, 8..10]);
+        assert_eq!(batch_ranges(0, 4).count(), 0);
+        assert_eq!(batch_ranges(3, 0).count(), 3, "batch 0 is treated as 1");
+    }
+
+    #[test]
+    fn shapes_describe_like_numpy() {
+        assert_eq!(describe(&[Dim::Any("N"), Dim::Is(13)]), "(N, 13)");
+        assert_eq!(describe(&[Dim::Any("N")]), "(N,)");
+        assert_eq!(describe(&[Dim::OneOf(&[8, 9])]), "(8|9,)");
+    }
+
+    #[test]
+    fn offsets_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let h5 = H5File::create(dir.path().join("x.h5")).unwrap();
+        check_offsets(&h5, "o", &[0, 2, 2, 5], 5, "rows").unwrap();
+        check_offsets(&h5, "o", &[0], 0, "rows").unwrap();
+        for (bad, frag) in [
+            (vec![], "empty"),
+            (vec![1, 2], "offsets[0] = 1"),
+            (vec![0, 3, 2], "not monotonic"),
+            (vec![0, 2, 4], "expected 5"),
+        ] {
+            let msg = check_offsets(&h5, "o", &bad, 5, "rows")
+                .unwrap_err()
+                .to_string();
+            assert!(msg.contains(frag) && msg.contains("x.h5"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn appendable_datasets_grow_and_keep_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let h5 = H5File::create(dir.path().join("a.h5")).unwrap();
+        let mut ds = h5.create_appendable::<i32>("g/sub/d", &[3]).unwrap();
+        ds.append(
+            ndarray::Array2::from_shape_vec((2, 3), vec![1, 2, 3, 4, 5, 6])
+                .unwrap()
+                .into_dyn()
+                .view(),
+        )
+        .unwrap();
+        ds.append(ndarray::Array2::<i32>::zeros((0, 3)).into_dyn().view())
+            .unwrap();
+        ds.append(ndarray::Array2::from_elem((1, 3), 9).into_dyn().view())
+            .unwrap();
+        assert_eq!(ds.rows(), 3);
+        let back = h5
+            .dataset("g/sub/d")
+            .unwrap()
+            .read_rows::<i32>(1..3)
+            .unwrap();
+        assert_eq!(back.into_raw_vec_and_offset().0, vec![4, 5, 6, 9, 9, 9]);
+        let err = ds
+            .append(ndarray::Array2::<i32>::zeros((1, 4)).into_dyn().view())
+            .unwrap_err();
+        assert!(err.to_string().contains("do not fit"), "{err}");
+        assert!(h5.exists("g/sub/d") && !h5.exists("g/nope") && !h5.exists(""));
+    }
+}

@@ -17,6 +17,9 @@ use crate::tt::TtFile;
 /// Clusters per read when scanning NEWSdm images.
 const SCAN_BATCH: usize = 256;
 
+/// Events per read when validating TPC and TT files.
+const STREAM_BATCH: usize = 1024;
+
 /// The detected format of a file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -163,7 +166,7 @@ fn counts(pairs: impl IntoIterator<Item = (&'static str, usize)>) -> ClassCounts
     ClassCounts(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
 
-/// Inspects a file: detects its format, validates it by opening it with the matching reader
+/// Inspects a file: detects its format, validates it by reading it once with the matching reader
 /// (errors propagate: a bad file is an error), and summarises it. NEWSdm images are scanned in
 /// streamed batches for the 9th-polarisation copy and NaN pixels.
 pub fn inspect(path: impl AsRef<Path>) -> Result<FileSummary> {
@@ -197,6 +200,10 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<FileSummary> {
     let (format, details) = match schema.as_deref() {
         Some(crate::tpc::SCHEMA) => {
             let f = TpcFile::open(path)?;
+            // Read every event once so that a bad strip id anywhere is reported.
+            for batch in f.batches(STREAM_BATCH) {
+                batch?;
+            }
             let (s, b, u) = f.label_counts();
             let details = Details::Tpc {
                 events: f.len(),
@@ -209,6 +216,10 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<FileSummary> {
         }
         Some(crate::tt::SCHEMA) => {
             let f = TtFile::open(path)?;
+            // Read every event once so that a bad station or coordinate anywhere is reported.
+            for batch in f.batches(STREAM_BATCH) {
+                batch?;
+            }
             (
                 Format::TtV1,
                 Details::Tt {

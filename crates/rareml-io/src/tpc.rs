@@ -670,3 +670,45 @@ impl TpcWriter {
         self.h5.ctx("/", "flushing", self.h5.file.flush())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pandax3_module_readout() {
+        let r = Readout::pandax3_module();
+        assert_eq!(r.len(), 128);
+        assert_eq!(r.strip(0), Some((StripAxis::X, -94.5)));
+        assert_eq!(r.strip(63), Some((StripAxis::X, 94.5)));
+        assert_eq!(r.strip(64), Some((StripAxis::Y, -94.5)));
+        assert_eq!(r.strip(128), None);
+    }
+
+    #[test]
+    fn readout_rejects_duplicates_and_mismatched_columns() {
+        let e = Readout::new(vec![1, 1], vec![StripAxis::X; 2], vec![0.0; 2]).unwrap_err();
+        assert!(e.to_string().contains("strip id 1 appears twice"), "{e}");
+        assert!(Readout::new(vec![1], vec![StripAxis::X; 2], vec![0.0]).is_err());
+        assert!(Readout::new(vec![1], vec![StripAxis::X], vec![f32::NAN]).is_err());
+    }
+
+    #[test]
+    fn codes_roundtrip() {
+        for l in [
+            EventLabel::Signal,
+            EventLabel::Background,
+            EventLabel::Unknown,
+        ] {
+            assert_eq!(EventLabel::from_code(l as i8), Some(l));
+        }
+        assert_eq!(EventLabel::from_code(2), None);
+        assert_eq!(StripAxis::from_code(2), None);
+        let s = Signals {
+            strip_id: vec![1, 2],
+            samples: Array2::from_elem((2, 3), i16::MAX),
+        };
+        assert_eq!(s.samples_sum(), 6 * i16::MAX as i64);
+        assert!(Signals::empty(512).is_empty());
+    }
+}
