@@ -12,7 +12,7 @@ use clap::Parser;
 
 /// Print what a NEWSdm, rareml.tpc.v1 or rareml.tt.v1 HDF5 file holds.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// The HDF5 file to inspect.
     file: PathBuf,

@@ -22,7 +22,7 @@ use rareml::io::emulsion::{
 
 /// Measure streaming-read throughput of NEWSdm files.
 #[derive(Parser)]
-#[command(about)]
+#[command()]
 struct Args {
     /// Clusters per file.
     #[arg(long, default_value_t = 20_000)]
@@ -33,6 +33,9 @@ struct Args {
     /// Directory for the two files (default: a temporary directory, removed at the end).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Reuse the files already in --dir instead of writing them.
+    #[arg(long)]
+    reuse: bool,
     /// Read passes over each file (the first warms the page cache).
     #[arg(long, default_value_t = 3)]
     passes: usize,
@@ -106,7 +109,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n = args.clusters;
 
     let t = Instant::now();
-    {
+    if !(args.reuse && processed.exists() && raw.exists()) {
         let w = EmulsionWriter::create(&processed)?;
         let mut s = w.set::<f32>("Carbon/30keV", SetLayout::CROPS, (9, 40, 40), &meta)?;
         let wr = EmulsionWriter::create(&raw)?;
@@ -125,11 +128,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         w.finish()?;
         wr.finish()?;
+        println!(
+            "wrote {n} + {n} clusters in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
     }
-    println!(
-        "wrote {n} + {n} clusters in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
 
     for (label, path, group, as_u8) in [
         (

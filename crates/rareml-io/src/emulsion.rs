@@ -172,6 +172,8 @@ pub trait Pixel:
 {
     /// The HDF5 dtype name ("uint8", "float32").
     const NAME: &'static str;
+    /// Converts a uint8 pixel (exact for both pixel types).
+    fn from_u8(v: u8) -> Self;
     /// Converts a stored pixel of type `S` to `Self`, `None` when that would lose information.
     fn convert_from<S: Pixel>(s: S) -> Option<Self>;
     /// The value as f32 (exact for both pixel types).
@@ -182,6 +184,9 @@ pub trait Pixel:
 
 impl Pixel for u8 {
     const NAME: &'static str = "uint8";
+    fn from_u8(v: u8) -> Self {
+        v
+    }
     fn convert_from<S: Pixel>(s: S) -> Option<Self> {
         let v = s.to_f32();
         (v.fract() == 0.0 && (0.0..=255.0).contains(&v)).then_some(v as u8)
@@ -196,6 +201,9 @@ impl Pixel for u8 {
 
 impl Pixel for f32 {
     const NAME: &'static str = "float32";
+    fn from_u8(v: u8) -> Self {
+        v as f32
+    }
     fn convert_from<S: Pixel>(s: S) -> Option<Self> {
         Some(s.to_f32())
     }
@@ -557,11 +565,14 @@ impl ClusterSet {
     /// cannot be read as u8). Errors on NaN pixels and on labels outside 0..=3.
     pub fn read<T: Pixel>(&self, range: Range<usize>) -> Result<ClusterBatch<T>> {
         let images = self.read_images::<T>(range.clone())?;
-        if let Some((i, count)) = first_nan_cluster(images.view()) {
-            return Err(self.images.invalid(format!(
-                "cluster {} holds {count} NaN pixel(s): expected finite brightness values",
-                range.start + i
-            )));
+        // Only float images can hold NaN.
+        if self.images.dtype != U8 {
+            if let Some((i, count)) = first_nan_cluster(images.view()) {
+                return Err(self.images.invalid(format!(
+                    "cluster {} holds {count} NaN pixel(s): expected finite brightness values",
+                    range.start + i
+                )));
+            }
         }
         self.finish_batch(images, range)
     }
@@ -599,12 +610,18 @@ impl ClusterSet {
     }
 
     fn read_images<T: Pixel>(&self, range: Range<usize>) -> Result<Array4<T>> {
-        let raw = if self.images.dtype == U8 {
-            convert_images::<u8, T>(&self.images, self.images.read_rows::<u8>(range)?)?
+        if self.images.dtype == U8 {
+            // uint8 converts exactly to either pixel type.
+            let a = self.read_channels_first::<u8>(range)?;
+            Ok(same_type::<u8, T>(a).unwrap_or_else(|a| a.mapv(T::from_u8)))
         } else {
-            convert_images::<f32, T>(&self.images, self.images.read_rows::<f32>(range)?)?
-        };
-        // (B, H, W, P) on disk → (B, P, H, W) in memory.
+            convert_images::<f32, T>(&self.images, self.read_channels_first::<f32>(range)?)
+        }
+    }
+
+    /// Reads images in the stored type, (B, H, W, P) on disk → (B, P, H, W) in memory.
+    fn read_channels_first<S: Pixel>(&self, range: Range<usize>) -> Result<Array4<S>> {
+        let raw = self.images.read_rows::<S>(range)?;
         let raw = raw
             .into_dimensionality::<Ix4>()
             .map_err(|e| self.images.invalid(e.to_string()))?;
@@ -700,36 +717,55 @@ pub struct SetScan {
 }
 
 fn first_nan_cluster<T: Pixel>(images: ArrayView4<'_, T>) -> Option<(usize, usize)> {
+    // Fast path: one vectorisable pass over contiguous data finds that there is nothing to report.
+    if let Some(flat) = images.as_slice() {
+        if !flat.iter().any(|v| v.is_nan()) {
+            return None;
+        }
+    }
     images.outer_iter().enumerate().find_map(|(i, c)| {
         let n = c.iter().filter(|v| v.is_nan()).count();
         (n > 0).then_some((i, n))
     })
 }
 
-fn convert_images<S: Pixel, T: Pixel>(
-    ds: &Ds,
-    a: ndarray::ArrayD<S>,
-) -> Result<ndarray::ArrayD<T>> {
-    if std::any::TypeId::of::<S>() == std::any::TypeId::of::<T>() {
-        // Same type: reinterpret without a copy.
-        let any: Box<dyn std::any::Any> = Box::new(a);
-        return Ok(*any.downcast::<ndarray::ArrayD<T>>().expect("same type"));
+/// `Ok(a)` unchanged when `S` and `T` are the same type (no copy), else `Err(a)`.
+fn same_type<S: Pixel, T: Pixel>(a: Array4<S>) -> std::result::Result<Array4<T>, Array4<S>> {
+    let any: Box<dyn std::any::Any> = Box::new(a);
+    match any.downcast::<Array4<T>>() {
+        Ok(t) => Ok(*t),
+        Err(any) => Err(*any.downcast::<Array4<S>>().expect("the array we boxed")),
     }
-    let mut out = ndarray::ArrayD::<T>::default(a.raw_dim());
-    for (o, v) in out.iter_mut().zip(a.iter()) {
-        *o = T::convert_from(*v).ok_or_else(|| Error::Dtype {
-            file: ds.h5.path.clone(),
-            path: ds.path.clone(),
-            expected: format!(
-                "pixels representable as {} (asked to read {} as {})",
-                T::NAME,
-                S::NAME,
-                T::NAME
-            ),
-            found: format!("{} value {v:?}", S::NAME),
-        })?;
+}
+
+fn convert_images<S: Pixel, T: Pixel>(ds: &Ds, a: Array4<S>) -> Result<Array4<T>> {
+    let a = match same_type::<S, T>(a) {
+        Ok(t) => return Ok(t),
+        Err(a) => a,
+    };
+    let shape = a.raw_dim();
+    let (values, _) = a.into_raw_vec_and_offset();
+    let mut out = Vec::with_capacity(values.len());
+    // A plain slice loop: the compiler vectorises the u8 → f32 case.
+    for v in values {
+        match T::convert_from(v) {
+            Some(t) => out.push(t),
+            None => {
+                return Err(Error::Dtype {
+                    file: ds.h5.path.clone(),
+                    path: ds.path.clone(),
+                    expected: format!(
+                        "pixels representable as {} (asked to read {} as {})",
+                        T::NAME,
+                        S::NAME,
+                        T::NAME
+                    ),
+                    found: format!("{} value {v:?}", S::NAME),
+                })
+            }
+        }
     }
-    Ok(out)
+    Ok(Array4::from_shape_vec(shape, out).expect("same number of elements"))
 }
 
 /// Reads integer rows of any stored integer width as i32 (pol_ids are int32; int64 accepted if in range).
