@@ -1,1 +1,38 @@
-//! Physics metrics: ROC/AUC, significance, rejection at efficiency with intervals, regression resolution.
+//! Physics metrics for rare-event searches, with scikit-learn's names and semantics where they exist.
+//!
+//! - [`roc`]: `roc_curve`, `roc_auc_score`, significance Ξ = εs/√εb (PandaX-III), working points
+//!   (rejection at a signal efficiency, efficiency at a rejection) with Clopper–Pearson intervals;
+//!   zero selected background is a lower limit, never infinity.
+//! - [`multiclass`]: NEWSdm's selection — score = Σ signal-class probabilities, threshold chosen on
+//!   validation, per-class efficiencies and reduction factors on test.
+//! - [`intervals`]: Clopper–Pearson, Student-t quantiles, ensemble mean ± t·s/√K.
+//! - [`regression`]: bias, RMSE, resolution, binned in truth, fits of σ_E/E = a/√E ⊕ b.
+//! - [`histogram`]: fixed or quantile bins for plots.
+//!
+//! Inputs are slices, `Vec`s, arrays or ndarray 1-D views ([`Values`]) of f32 or f64 scores and of
+//! binary labels (bool or integer 0/1). Degenerate input — empty, mismatched lengths, NaN, one class
+//! only, constant scores, k > n — is an [`Error`], never a panic or a NaN.
+
+pub mod error;
+pub mod histogram;
+mod input;
+pub mod intervals;
+pub mod multiclass;
+pub mod regression;
+pub mod roc;
+
+pub use error::{Error, Result};
+pub use histogram::{histogram, Bins, Histogram};
+pub use input::{BinaryLabel, Real, Values};
+pub use intervals::{
+    clopper_pearson, ensemble_interval, student_t_quantile, Efficiency, EnsembleInterval,
+};
+pub use multiclass::{per_class_selection, signal_score, threshold_for_efficiency, ClassSelection};
+pub use regression::{
+    binned_resolution, fit_resolution, regression_summary, RegressionSummary, ResolutionFit,
+    ResolutionModel,
+};
+pub use roc::{
+    efficiency_at_rejection, rejection_at_efficiency, roc_auc_score, roc_curve, significance,
+    working_point, Bound, Roc, Significance, WorkingPoint,
+};
