@@ -541,6 +541,17 @@ mod tests {
     }
 
     #[test]
+    fn accepts_slices_vecs_and_ndarray_views() {
+        let y = ndarray::array![1u8, 0, 1, 0];
+        let s = ndarray::array![[0.9f32, 0.0], [0.8, 0.0], [0.8, 0.0], [0.3, 0.0]];
+        let col = s.column(0); // a non-contiguous view
+        let from_view = roc_auc_score(&y, &col).unwrap();
+        let from_vec = roc_auc_score(&vec![true, false, true, false], &vec![0.9f64, 0.8, 0.8, 0.3]).unwrap();
+        assert_eq!(from_view, 0.875);
+        assert_eq!(from_vec, 0.875);
+    }
+
+    #[test]
     fn zero_background_gives_lower_limits() {
         let wp = working_point(&[1, 1, 0, 0], &[0.9, 0.8, 0.2, 0.1], 0.5, 0.95).unwrap();
         assert_eq!(wp.background.k, 0);
