@@ -225,6 +225,7 @@ fn newsdm_layouts() {
     );
     let g = f.group("Carbon/30keV/part0").unwrap();
     assert_eq!(attr_str(&g, "class"), "C30keV");
+    assert_eq!(attr_str(&g, "schema"), "rareml.newsdm.v1");
     assert_eq!(attr_f64(&g, "pixel_size_nm"), 27.47);
     assert_eq!(attr_str(&g, "generator"), "rareml-io");
     assert!(!attr_str(&g, "generator_version").is_empty());

@@ -30,6 +30,9 @@ pub const PIXEL_SIZE_NM: f64 = 27.47;
 /// Number of distinct polariser angles per cluster (8 over 180°, NEWSdm).
 pub const N_POLARISATIONS: usize = 8;
 
+/// Value of the `schema` attribute rareml writes on every NEWSdm group it creates.
+pub const SCHEMA: &str = "rareml.newsdm.v1";
+
 /// Columns of the `pol_ids` table (Napoli_emulsion public code).
 pub const POL_IDS_COLUMNS: [&str; 13] = [
     "HeaderID", "ViewID", "GrainID", "pol0", "pol1", "pol2", "pol3", "pol4", "pol5", "pol6",
@@ -876,7 +879,7 @@ impl EmulsionWriter {
     }
 
     /// Starts a group of clusters with `polarisations` images of `height` × `width` pixels of type `T`.
-    /// The group gets the attributes `pixel_size_nm`, `polariser_angles_deg`, `generator`,
+    /// The group gets the attributes `schema` ([`SCHEMA`]), `pixel_size_nm`, `polariser_angles_deg`, `generator`,
     /// `generator_version` and, when set, `class`.
     pub fn set<T: Pixel>(
         &self,
