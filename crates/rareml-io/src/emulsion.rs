@@ -924,6 +924,7 @@ impl EmulsionWriter {
         } else {
             group.as_str()
         };
+        self.h5.set_attr_str(&g, gp, "schema", SCHEMA)?;
         self.h5
             .set_attr_f64(&g, gp, "pixel_size_nm", meta.pixel_size_nm)?;
         self.h5.set_attr_f64s(

@@ -546,7 +546,11 @@ mod tests {
         let s = ndarray::array![[0.9f32, 0.0], [0.8, 0.0], [0.8, 0.0], [0.3, 0.0]];
         let col = s.column(0); // a non-contiguous view
         let from_view = roc_auc_score(&y, &col).unwrap();
-        let from_vec = roc_auc_score(&vec![true, false, true, false], &vec![0.9f64, 0.8, 0.8, 0.3]).unwrap();
+        let from_vec = roc_auc_score(
+            &vec![true, false, true, false],
+            &vec![0.9f64, 0.8, 0.8, 0.3],
+        )
+        .unwrap();
         assert_eq!(from_view, 0.875);
         assert_eq!(from_vec, 0.875);
     }
