@@ -1,0 +1,55 @@
+//! The error type of `rareml-preprocess`.
+
+/// Why an event or batch cannot be turned into model input.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An array with the wrong shape.
+    #[error("{what}: wrong shape: expected {expected}, found {found:?}")]
+    Shape {
+        /// The input.
+        what: &'static str,
+        /// The shape required, in words.
+        expected: String,
+        /// The shape given.
+        found: Vec<usize>,
+    },
+    /// NaN or infinite values.
+    #[error("{what}: {count} non-finite value(s), the first at {index:?}")]
+    NonFinite {
+        /// The input.
+        what: &'static str,
+        /// How many.
+        count: usize,
+        /// Index of the first.
+        index: Vec<usize>,
+    },
+    /// An event with nothing in it (no signal, no hit, all-zero image) where content is needed.
+    #[error("{what}: empty event: {reason}")]
+    EmptyEvent {
+        /// The input.
+        what: &'static str,
+        /// What is missing.
+        reason: String,
+    },
+    /// A configuration value outside its domain.
+    #[error("invalid configuration: {what}: {reason}")]
+    Config {
+        /// The parameter.
+        what: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An error reading events.
+    #[error(transparent)]
+    Io(#[from] rareml_io::Error),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub(crate) fn config(what: &'static str, reason: impl Into<String>) -> Error {
+    Error::Config {
+        what,
+        reason: reason.into(),
+    }
+}
