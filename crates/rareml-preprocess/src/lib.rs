@@ -10,5 +10,7 @@
 pub mod emulsion;
 pub mod error;
 pub mod seed;
+pub mod tpc;
+pub mod tt;
 
 pub use error::{Error, Result};

@@ -1,0 +1,323 @@
+//! SHiP target-tracker hits → per-station hit maps as the public SHiP SND_trackers code makes them
+//! (700 µm pixels over the 12.9 × 10.5 cm station → `(6, 150, 185)`), hit counts or energy
+//! weighting; the energy target scaling E × 7/100; and CoordConv's coordinate channels.
+
+use ndarray::{s, Array3, Array4, ArrayView4, Axis};
+use rareml_io::tt::{TtEvent, SHIP_HALF_SIZE_CM};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{config, Error, Result};
+
+/// Hit-map pixel size of the public SHiP code in cm (700 µm).
+pub const SHIP_PIXEL_CM: f64 = 0.07;
+
+/// Scale applied to the energy target for training in the public SHiP code (E × 7/100).
+pub const ENERGY_TARGET_SCALE: f64 = 7.0 / 100.0;
+
+/// Energy target as the network learns it: E (GeV) × 7/100.
+pub fn scale_energy(energy_gev: f64) -> f64 {
+    energy_gev * 7.0 / 100.0
+}
+
+/// Back from the network's energy output to GeV.
+pub fn unscale_energy(target: f64) -> f64 {
+    target * 100.0 / 7.0
+}
+
+/// What a pixel holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Weighting {
+    /// Number of hits (public SHiP code).
+    Count,
+    /// Σ of the hits' deposited energy in GeV.
+    Energy,
+}
+
+/// Digitisation parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HitMapConfig {
+    /// Pixel size in cm.
+    pub pixel_cm: f64,
+    /// Half sizes (x, y) of the station area in cm.
+    pub half_size_cm: [f64; 2],
+    /// Pixel content.
+    pub weighting: Weighting,
+}
+
+impl Default for HitMapConfig {
+    /// The public SHiP code: 700 µm pixels over 12.9 × 10.5 cm, hit counts.
+    fn default() -> Self {
+        Self {
+            pixel_cm: SHIP_PIXEL_CM,
+            half_size_cm: SHIP_HALF_SIZE_CM,
+            weighting: Weighting::Count,
+        }
+    }
+}
+
+impl HitMapConfig {
+    /// Map size (rows along y, columns along x): ⌈2·half/pixel⌉ per axis (150 × 185 by default).
+    pub fn size(&self) -> Result<(usize, usize)> {
+        let ok = |v: f64| v.is_finite() && v > 0.0;
+        if !ok(self.pixel_cm) || !ok(self.half_size_cm[0]) || !ok(self.half_size_cm[1]) {
+            return Err(config(
+                "hit map",
+                format!("{self:?}: pixel and half sizes must be finite and > 0"),
+            ));
+        }
+        // The 1e-9 guard keeps 10.5/0.07 = 150.000…03 at 150.
+        let n = |half: f64| ((2.0 * half / self.pixel_cm) - 1e-9).ceil() as usize;
+        Ok((n(self.half_size_cm[1]), n(self.half_size_cm[0])))
+    }
+}
+
+/// What digitisation did with one event's hits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DigitiseReport {
+    /// Hits in the event.
+    pub hits: usize,
+    /// Hits outside the station area (not in any map; reported, not silently dropped).
+    pub outside: usize,
+}
+
+/// Hit maps `(K, H, W)` of one event: row = ⌊(y + half_y)/pixel⌋, column = ⌊(x + half_x)/pixel⌋
+/// (float arithmetic as numpy's); hits outside the station area −half ≤ x, y < half are counted in
+/// the report's `outside`.
+pub fn hit_maps(
+    event: &TtEvent,
+    n_stations: usize,
+    cfg: &HitMapConfig,
+) -> Result<(Array3<f32>, DigitiseReport)> {
+    let (h, w) = cfg.size()?;
+    let mut maps = Array3::<f32>::zeros((n_stations, h, w));
+    let report = fill_maps(event, cfg, &mut maps)?;
+    Ok((maps, report))
+}
+
+fn fill_maps(
+    event: &TtEvent,
+    cfg: &HitMapConfig,
+    maps: &mut Array3<f32>,
+) -> Result<DigitiseReport> {
+    let (k, h, w) = maps.dim();
+    let hits = &event.hits;
+    if hits.is_empty() {
+        return Err(Error::EmptyEvent {
+            what: "TT event",
+            reason: format!("no hits (E = {} GeV)", event.energy_gev),
+        });
+    }
+    let n = hits.len();
+    if hits.y_cm.len() != n || hits.station.len() != n || hits.energy_gev.len() != n {
+        return Err(Error::Shape {
+            what: "TT hits",
+            expected: format!("{n} entries in every column"),
+            found: vec![
+                n,
+                hits.y_cm.len(),
+                hits.station.len(),
+                hits.energy_gev.len(),
+            ],
+        });
+    }
+    let mut outside = 0;
+    for i in 0..n {
+        let (x, y, st, e) = (
+            hits.x_cm[i] as f64,
+            hits.y_cm[i] as f64,
+            hits.station[i] as usize,
+            hits.energy_gev[i],
+        );
+        if !x.is_finite() || !y.is_finite() || !e.is_finite() {
+            return Err(Error::NonFinite {
+                what: "TT hit",
+                count: 1,
+                index: vec![i],
+            });
+        }
+        if st >= k {
+            return Err(config(
+                "station",
+                format!("hit {i}: station {st} but maps for {k} stations"),
+            ));
+        }
+        let [hx, hy] = cfg.half_size_cm;
+        if x < -hx || x >= hx || y < -hy || y >= hy {
+            outside += 1;
+            continue;
+        }
+        // In the station area; min() only guards float rounding at the upper edge.
+        let col = (((x + hx) / cfg.pixel_cm).floor() as usize).min(w - 1);
+        let row = (((y + hy) / cfg.pixel_cm).floor() as usize).min(h - 1);
+        maps[[st, row, col]] += match cfg.weighting {
+            Weighting::Count => 1.0,
+            Weighting::Energy => e,
+        };
+    }
+    Ok(DigitiseReport { hits: n, outside })
+}
+
+/// Hit maps of a batch `(B, K, H, W)`, filled in parallel.
+pub fn batch_hit_maps(
+    events: &[TtEvent],
+    n_stations: usize,
+    cfg: &HitMapConfig,
+) -> Result<(Array4<f32>, Vec<DigitiseReport>)> {
+    if events.is_empty() {
+        return Err(Error::EmptyEvent {
+            what: "TT batch",
+            reason: "no events".into(),
+        });
+    }
+    let (h, w) = cfg.size()?;
+    let mut out = Array4::<f32>::zeros((events.len(), n_stations, h, w));
+    let reports = out
+        .axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .zip(events.par_iter())
+        .map(|(o, e)| {
+            let mut maps = o.to_owned();
+            let r = fill_maps(e, cfg, &mut maps)?;
+            Ok((r, maps))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut out_reports = Vec::with_capacity(events.len());
+    for (i, (r, maps)) in reports.into_iter().enumerate() {
+        out.index_axis_mut(Axis(0), i).assign(&maps);
+        out_reports.push(r);
+    }
+    Ok((out, out_reports))
+}
+
+/// CoordConv's coordinate channels `(3, H, W)` = [y, x, r] as the public SHiP code computes them:
+/// `y = 2i/(H−1) − 1`, `x = 2j/(W−1) − 1`, `r = √(x² + y²)` divided by its maximum (1 at the corners).
+pub fn coordinate_channels(h: usize, w: usize) -> Result<Array3<f32>> {
+    if h < 2 || w < 2 {
+        return Err(Error::Shape {
+            what: "coordinate channels",
+            expected: "H ≥ 2 and W ≥ 2".into(),
+            found: vec![h, w],
+        });
+    }
+    let mut c = Array3::<f32>::zeros((3, h, w));
+    for i in 0..h {
+        for j in 0..w {
+            let y = 2.0f32 * i as f32 / (h as f32 - 1.0) - 1.0;
+            let x = 2.0f32 * j as f32 / (w as f32 - 1.0) - 1.0;
+            c[[0, i, j]] = y;
+            c[[1, i, j]] = x;
+            c[[2, i, j]] = (y * y + x * x).sqrt();
+        }
+    }
+    let max = c
+        .slice(s![2, .., ..])
+        .iter()
+        .copied()
+        .fold(0.0f32, f32::max);
+    c.slice_mut(s![2, .., ..]).mapv_inplace(|r| r / max);
+    Ok(c)
+}
+
+/// Prepends the coordinate channels to every item of a batch: `(B, C, H, W)` → `(B, 3 + C, H, W)`.
+pub fn add_coordinate_channels(x: ArrayView4<'_, f32>) -> Result<Array4<f32>> {
+    let (b, c, h, w) = x.dim();
+    let coords = coordinate_channels(h, w)?;
+    let mut out = Array4::<f32>::zeros((b, c + 3, h, w));
+    for mut item in out.outer_iter_mut() {
+        item.slice_mut(s![..3, .., ..]).assign(&coords);
+    }
+    out.slice_mut(s![.., 3.., .., ..]).assign(&x);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rareml_io::tt::Hits;
+
+    fn event(hits: &[(f32, f32, u8, f32)]) -> TtEvent {
+        TtEvent {
+            energy_gev: 10.0,
+            vertex_cm: [0.0; 3],
+            distance_cm: -1.0,
+            hits: Hits {
+                x_cm: hits.iter().map(|h| h.0).collect(),
+                y_cm: hits.iter().map(|h| h.1).collect(),
+                station: hits.iter().map(|h| h.2).collect(),
+                energy_gev: hits.iter().map(|h| h.3).collect(),
+            },
+        }
+    }
+
+    #[test]
+    fn ship_map_size() {
+        assert_eq!(HitMapConfig::default().size().unwrap(), (150, 185));
+        assert!(HitMapConfig {
+            pixel_cm: 0.0,
+            ..HitMapConfig::default()
+        }
+        .size()
+        .is_err());
+    }
+
+    #[test]
+    fn pixels_by_hand_and_outside_hits_reported() {
+        let cfg = HitMapConfig {
+            pixel_cm: 1.0,
+            half_size_cm: [2.0, 1.0],
+            weighting: Weighting::Count,
+        };
+        // 4 columns (x −2..2), 2 rows (y −1..1).
+        let e = event(&[
+            (-2.0, -1.0, 0, 0.1),
+            (1.99, 0.5, 1, 0.2),
+            (1.99, 0.5, 1, 0.3),
+            (2.0, 0.0, 0, 0.4),
+            (0.0, -1.5, 1, 0.5),
+        ]);
+        let (m, r) = hit_maps(&e, 2, &cfg).unwrap();
+        assert_eq!(m.dim(), (2, 2, 4));
+        assert_eq!(m[[0, 0, 0]], 1.0);
+        assert_eq!(m[[1, 1, 3]], 2.0);
+        assert_eq!(m.sum(), 3.0);
+        assert_eq!(
+            r,
+            DigitiseReport {
+                hits: 5,
+                outside: 2
+            }
+        );
+        let (m, _) = hit_maps(
+            &e,
+            2,
+            &HitMapConfig {
+                weighting: Weighting::Energy,
+                ..cfg
+            },
+        )
+        .unwrap();
+        assert!((m[[1, 1, 3]] - 0.5).abs() < 1e-7);
+        assert!(hit_maps(&e, 1, &cfg).is_err(), "station 1 with one map");
+        assert!(hit_maps(&event(&[]), 2, &cfg).is_err());
+        assert!(hit_maps(&event(&[(f32::NAN, 0.0, 0, 0.1)]), 2, &cfg).is_err());
+    }
+
+    #[test]
+    fn coordinate_channels_as_coordconv() {
+        let c = coordinate_channels(3, 5).unwrap();
+        assert_eq!(c[[0, 0, 0]], -1.0);
+        assert_eq!(c[[0, 2, 4]], 1.0);
+        assert_eq!(c[[1, 1, 2]], 0.0);
+        assert_eq!(c[[1, 0, 4]], 1.0);
+        assert_eq!(c[[2, 0, 0]], 1.0);
+        assert_eq!(c[[2, 1, 2]], 0.0);
+        let x = Array4::<f32>::ones((2, 6, 3, 5));
+        let y = add_coordinate_channels(x.view()).unwrap();
+        assert_eq!(y.dim(), (2, 9, 3, 5));
+        assert_eq!(y.slice(s![1, ..3, .., ..]), c);
+        assert!(y.slice(s![.., 3.., .., ..]).iter().all(|&v| v == 1.0));
+        assert!((unscale_energy(scale_energy(42.0)) - 42.0).abs() < 1e-12);
+        assert_eq!(scale_energy(100.0), 7.0);
+    }
+}
