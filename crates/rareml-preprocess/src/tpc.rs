@@ -165,7 +165,7 @@ pub fn event_image(
     cfg: &TpcImageConfig,
     flip: (bool, bool),
 ) -> Result<(Array3<f32>, ImageReport)> {
-    if cfg.size == 0 || cfg.upsample == 0 || !(cfg.pixel_mm > 0.0) {
+    if cfg.size == 0 || cfg.upsample == 0 || cfg.pixel_mm.is_nan() || cfg.pixel_mm <= 0.0 {
         return Err(config("TPC image", format!("{cfg:?}")));
     }
     if event.signals.is_empty() {
