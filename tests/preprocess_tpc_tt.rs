@@ -23,7 +23,7 @@ fn straight_track() -> TpcEvent {
     for j in 40..45 {
         let mut w = vec![300i16; 512];
         w[300] = 400;
-        ids.push(64 + j as i32);
+        ids.push(64 + j);
         rows.extend(w);
     }
     let n = ids.len();
