@@ -5,7 +5,7 @@
 //! rotation (one angle per cluster, cubic B-spline interpolation with a symmetric boundary, exact
 //! for multiples of 90°).
 
-use ndarray::{s, Array2, Array3, Array5, ArrayView2, ArrayView3, Axis};
+use ndarray::{s, Array3, Array5, ArrayView2, ArrayView3, Axis};
 use rand::Rng;
 use rareml_io::emulsion::{ClusterBatch, Pixel};
 use rayon::prelude::*;
@@ -23,8 +23,43 @@ pub enum Background {
     Mode,
 }
 
-/// Median of an image (numpy semantics).
+/// Counts of the values 0..=255 when every pixel is such an integer (raw ADC images), else `None`.
+fn byte_histogram(img: ArrayView2<'_, f32>) -> Option<[u32; 256]> {
+    let mut h = [0u32; 256];
+    for &v in img.iter() {
+        let b = v as u8;
+        if b as f32 != v {
+            return None;
+        }
+        h[b as usize] += 1;
+    }
+    Some(h)
+}
+
+/// The value of rank `k` (0-based) in a byte histogram.
+fn hist_rank(h: &[u32; 256], k: usize) -> f32 {
+    let mut seen = 0usize;
+    for (v, &c) in h.iter().enumerate() {
+        seen += c as usize;
+        if seen > k {
+            return v as f32;
+        }
+    }
+    255.0
+}
+
+/// Median of an image (numpy semantics); O(n) by histogram for integer images in 0..=255.
 pub fn image_median(img: ArrayView2<'_, f32>) -> f32 {
+    let n = img.len();
+    if n > 0 {
+        if let Some(h) = byte_histogram(img) {
+            return if n % 2 == 1 {
+                hist_rank(&h, n / 2)
+            } else {
+                (hist_rank(&h, n / 2 - 1) + hist_rank(&h, n / 2)) / 2.0
+            };
+        }
+    }
     let mut v: Vec<f32> = img.iter().copied().collect();
     let n = v.len();
     if n == 0 {
@@ -42,6 +77,16 @@ pub fn image_median(img: ArrayView2<'_, f32>) -> f32 {
 
 /// Most frequent value of an image; ties go to the smallest value (`scipy.stats.mode`).
 pub fn image_mode(img: ArrayView2<'_, f32>) -> f32 {
+    if let Some(h) = byte_histogram(img) {
+        // max_by_key keeps the last maximum: scan from the top so ties resolve to the smallest value.
+        let (v, _) = h
+            .iter()
+            .enumerate()
+            .rev()
+            .max_by_key(|(_, &c)| c)
+            .expect("256 bins");
+        return v as f32;
+    }
     let mut v: Vec<f32> = img.iter().copied().collect();
     v.sort_unstable_by(|a, b| a.total_cmp(b));
     let (mut best, mut best_n) = (f32::NAN, 0usize);
@@ -279,8 +324,8 @@ impl Rotation {
 
 /// Pole of the cubic B-spline prefilter (Unser 1999): √3 − 2.
 const SPLINE_POLE: f64 = -0.267_949_192_431_122_7;
-/// Samples of symmetric extension used by the prefilter; the boundary error decays as |pole|^16 ≈ 7e-10.
-const SPLINE_PAD: usize = 16;
+/// Extra coefficients kept on each side so that the 4 taps of any in-image position are contiguous.
+const TAP_PAD: usize = 2;
 
 /// Reflects index `i` of an extended axis into `0..n` (half-sample symmetric: … b a | a b … | y z | z y …).
 fn reflect(i: isize, n: usize) -> usize {
@@ -297,55 +342,105 @@ fn reflect_coord(x: f64, n: usize) -> f64 {
     (if m < n as f64 { m } else { period - m }) - 0.5
 }
 
-/// In-place cubic B-spline prefilter of one line (gain 6, causal + anticausal recursion).
-fn prefilter_line(c: &mut [f64]) {
+/// In-place cubic B-spline prefilter, along one line, of `p` interleaved images at once: sample i
+/// of lane k is `c[start + i·stride + k]`. Half-sample symmetric ("reflect") boundary, exact for
+/// the infinite symmetric extension (the initialisations of scipy's `ni_splines.c`,
+/// `_init_causal_reflect` / `_init_anticausal_reflect`). Lanes make the loops vectorise.
+fn prefilter_lanes<const P: usize>(c: &mut [f32], start: usize, n: usize, stride: usize) {
+    let p = P;
+    if n < 2 {
+        return;
+    }
     let z = SPLINE_POLE;
-    let n = c.len();
-    for v in c.iter_mut() {
-        *v *= (1.0 - z) * (1.0 - 1.0 / z);
+    let zf = z as f32;
+    let gain = ((1.0 - z) * (1.0 - 1.0 / z)) as f32;
+    for i in 0..n {
+        let o = start + i * stride;
+        c[o..o + p].iter_mut().for_each(|v| *v *= gain);
     }
-    // Causal initialisation from the (already symmetrically padded) line's start.
-    let mut sum = c[0];
-    let mut zk = z;
-    for &v in c.iter().take(n.min(2 * SPLINE_PAD)).skip(1) {
-        sum += zk * v;
-        zk *= z;
+    let zn = z.powi(n as i32);
+    let last = start + (n - 1) * stride;
+    let mut acc: [f64; P] = std::array::from_fn(|k| c[start + k] as f64 + zn * c[last + k] as f64);
+    let mut zi = z;
+    // |z|^i falls below f32 resolution after ~16 terms: longer lines need no more (zn ≈ 0 there).
+    let terms = if n > 24 { 24 } else { n };
+    for i in 1..terms {
+        let (a, b) = (start + i * stride, start + (n - 1 - i) * stride);
+        for (k, s) in acc.iter_mut().enumerate() {
+            *s += zi * (c[a + k] as f64 + zn * c[b + k] as f64);
+        }
+        zi *= z;
     }
-    c[0] = sum;
-    for k in 1..n {
-        c[k] += z * c[k - 1];
+    for (k, s) in acc.iter().enumerate() {
+        c[start + k] = (s * z / (1.0 - zn * zn) + c[start + k] as f64) as f32;
     }
-    c[n - 1] = z / (z * z - 1.0) * (c[n - 1] + z * c[n - 2]);
-    for k in (0..n - 1).rev() {
-        c[k] = z * (c[k + 1] - c[k]);
+    for i in 1..n {
+        let cur = start + i * stride;
+        let (lo, hi) = c.split_at_mut(cur);
+        let prev = &lo[cur - stride..cur - stride + p];
+        hi[..p].iter_mut().zip(prev).for_each(|(x, y)| *x += zf * y);
+    }
+    let anti = (z / (z - 1.0)) as f32;
+    c[last..last + p].iter_mut().for_each(|v| *v *= anti);
+    for i in (0..n - 1).rev() {
+        let cur = start + i * stride;
+        let (lo, hi) = c.split_at_mut(cur + stride);
+        let next = &hi[..p];
+        lo[cur..cur + p]
+            .iter_mut()
+            .zip(next)
+            .for_each(|(x, y)| *x = zf * (y - *x));
     }
 }
 
-/// B-spline coefficients of an image on a symmetrically padded grid `(H + 2·PAD, W + 2·PAD)`.
-fn spline_coefficients(img: ArrayView2<'_, f32>) -> Array2<f64> {
-    let (h, w) = img.dim();
-    let p = SPLINE_PAD as isize;
-    let mut c = Array2::from_shape_fn((h + 2 * SPLINE_PAD, w + 2 * SPLINE_PAD), |(y, x)| {
-        img[[reflect(y as isize - p, h), reflect(x as isize - p, w)]] as f64
-    });
-    let mut line = vec![0.0; c.ncols().max(c.nrows())];
-    for mut row in c.rows_mut() {
-        let l = &mut line[..row.len()];
-        l.iter_mut().zip(row.iter()).for_each(|(d, s)| *d = *s);
-        prefilter_line(l);
-        row.iter_mut().zip(l.iter()).for_each(|(d, s)| *d = *s);
+/// B-spline coefficients of `p` images at once, interleaved: `c[(y·pw + x)·p + k]` on a grid
+/// `(H + 4) × (W + 4)` holding each image's coefficients with 2 reflected ones on each side (the
+/// coefficients share the signal's symmetry). `ymap`/`xmap` map padded indices to image indices.
+fn spline_coefficients<const P: usize>(
+    images: ArrayView3<'_, f32>,
+    ymap: &[usize],
+    xmap: &[usize],
+    c: &mut Vec<f32>,
+) {
+    let (_, h, w) = images.dim();
+    let p = P;
+    let (ph, pw) = (ymap.len(), xmap.len());
+    c.clear();
+    c.resize(ph * pw * p, 0.0);
+    // Image rows into the padded grid's rows 2..h+2, columns 2..w+2, then prefilter along x.
+    for (k, img) in images.outer_iter().enumerate() {
+        for (y, row) in img.outer_iter().enumerate() {
+            let o = ((y + TAP_PAD) * pw + TAP_PAD) * p + k;
+            for (x, &v) in row.iter().enumerate() {
+                c[o + x * p] = v;
+            }
+        }
     }
-    for mut col in c.columns_mut() {
-        let l = &mut line[..col.len()];
-        l.iter_mut().zip(col.iter()).for_each(|(d, s)| *d = *s);
-        prefilter_line(l);
-        col.iter_mut().zip(l.iter()).for_each(|(d, s)| *d = *s);
+    for y in 0..h {
+        let row0 = (y + TAP_PAD) * pw;
+        prefilter_lanes::<P>(c, (row0 + TAP_PAD) * p, w, p);
+        // Reflected coefficient columns.
+        for (x, &src) in xmap.iter().enumerate() {
+            if x < TAP_PAD || x >= w + TAP_PAD {
+                let (d, s) = ((row0 + x) * p, (row0 + src + TAP_PAD) * p);
+                c.copy_within(s..s + p, d);
+            }
+        }
     }
-    c
+    // Along y for every padded column, then the reflected rows.
+    for x in 0..pw {
+        prefilter_lanes::<P>(c, (TAP_PAD * pw + x) * p, h, pw * p);
+    }
+    for (y, &src) in ymap.iter().enumerate() {
+        if y < TAP_PAD || y >= h + TAP_PAD {
+            let (d, s) = (y * pw * p, (src + TAP_PAD) * pw * p);
+            c.copy_within(s..s + pw * p, d);
+        }
+    }
 }
 
 /// Cubic B-spline weights of the 4 taps around `t ∈ [0, 1)`.
-fn bspline_weights(t: f64) -> [f64; 4] {
+fn bspline_weights(t: f64) -> [f32; 4] {
     let t2 = t * t;
     let t3 = t2 * t;
     let u = 1.0 - t;
@@ -355,6 +450,7 @@ fn bspline_weights(t: f64) -> [f64; 4] {
         (-3.0 * t3 + 3.0 * t2 + 3.0 * t + 1.0) / 6.0,
         t3 / 6.0,
     ]
+    .map(|v| v as f32)
 }
 
 /// Rotates every image of a cluster by `angle_deg` about the image centre (positive = counter-
@@ -368,43 +464,74 @@ pub fn rotate(images: ArrayView3<'_, f32>, angle_deg: f64) -> Array3<f32> {
     if (quarter - k).abs() < 1e-12 && (h == w || (k as i64).rem_euclid(2) == 0) {
         return rot90(images, k as i64);
     }
+    match p {
+        8 => rotate_lanes::<8>(images, angle_deg),
+        9 => rotate_lanes::<9>(images, angle_deg),
+        _ => {
+            // Other image counts: one lane at a time.
+            let mut out = Array3::<f32>::zeros((p, h, w));
+            for k in 0..p {
+                let r = rotate_lanes::<1>(images.slice(s![k..k + 1, .., ..]), angle_deg);
+                out.slice_mut(s![k..k + 1, .., ..]).assign(&r);
+            }
+            out
+        }
+    }
+}
+
+/// [`rotate`] of exactly `P` images, interleaved so that every tap is a P-wide multiply-add.
+fn rotate_lanes<const P: usize>(images: ArrayView3<'_, f32>, angle_deg: f64) -> Array3<f32> {
+    let (p, h, w) = images.dim();
+    debug_assert_eq!(p, P);
     let (sin, cos) = angle_deg.to_radians().sin_cos();
     let (cy, cx) = ((h as f64 - 1.0) / 2.0, (w as f64 - 1.0) / 2.0);
-    // Geometry shared by all polarisation images: tap positions and weights per output pixel.
-    let mut taps = Vec::with_capacity(h * w);
-    for i in 0..h {
-        for j in 0..w {
-            let (dy, dx) = (i as f64 - cy, j as f64 - cx);
-            let xs = reflect_coord(cx + cos * dx - sin * dy, w);
-            let ys = reflect_coord(cy + sin * dx + cos * dy, h);
+    let pad = TAP_PAD as isize;
+    let pw = w + 2 * TAP_PAD;
+    // Geometry shared by all polarisation images: the first coefficient of each output pixel's
+    // 4 × 4 neighbourhood and its separable weights (4 along y, 4 along x).
+    let inside = |v: f64, n: usize| {
+        if v >= -0.5 && v <= n as f64 - 0.5 {
+            v
+        } else {
+            reflect_coord(v, n)
+        }
+    };
+    let taps: Vec<(usize, [f32; 4], [f32; 4])> = (0..h * w)
+        .map(|q| {
+            let (dy, dx) = ((q / w) as f64 - cy, (q % w) as f64 - cx);
+            let xs = inside(cx + cos * dx - sin * dy, w);
+            let ys = inside(cy + sin * dx + cos * dy, h);
             let (fx, fy) = (xs.floor(), ys.floor());
-            taps.push((
-                fy as isize,
-                fx as isize,
-                bspline_weights(ys - fy),
-                bspline_weights(xs - fx),
-            ));
-        }
-    }
-    let mut out = Array3::<f32>::zeros((p, h, w));
-    for (img, mut o) in images.outer_iter().zip(out.outer_iter_mut()) {
-        let c = spline_coefficients(img);
-        let pad = SPLINE_PAD as isize;
-        for (v, &(iy, ix, wy, wx)) in o.iter_mut().zip(&taps) {
-            let mut acc = 0.0;
-            for (a, wya) in wy.iter().enumerate() {
-                let row = c.row((iy - 1 + a as isize + pad) as usize);
-                let x0 = (ix - 1 + pad) as usize;
-                acc += wya
-                    * (wx[0] * row[x0]
-                        + wx[1] * row[x0 + 1]
-                        + wx[2] * row[x0 + 2]
-                        + wx[3] * row[x0 + 3]);
+            let base = (fy as isize - 1 + pad) as usize * pw + (fx as isize - 1 + pad) as usize;
+            (base, bspline_weights(ys - fy), bspline_weights(xs - fx))
+        })
+        .collect();
+    let ymap: Vec<usize> = (0..h + 2 * TAP_PAD)
+        .map(|y| reflect(y as isize - pad, h))
+        .collect();
+    let xmap: Vec<usize> = (0..pw).map(|x| reflect(x as isize - pad, w)).collect();
+    let mut c = Vec::new();
+    spline_coefficients::<P>(images, &ymap, &xmap, &mut c);
+    // All images at once: 16 taps, each a p-wide multiply-add over the interleaved coefficients.
+    let hw = h * w;
+    let mut flat = vec![0.0f32; p * hw];
+    for (q, (base, wy, wx)) in taps.iter().enumerate() {
+        let mut sum = [0.0f32; P];
+        for (a, &wya) in wy.iter().enumerate() {
+            let o = (base + a * pw) * P;
+            for (b, &wxb) in wx.iter().enumerate() {
+                let wt = wya * wxb;
+                let lane: &[f32; P] = c[o + b * P..o + (b + 1) * P].try_into().expect("P lanes");
+                for k in 0..P {
+                    sum[k] += wt * lane[k];
+                }
             }
-            *v = acc as f32;
+        }
+        for (k, v) in sum.iter().enumerate() {
+            flat[k * hw + q] = *v;
         }
     }
-    out
+    Array3::from_shape_vec((p, h, w), flat).expect("p·h·w values")
 }
 
 /// Exact rotation by k·90° counter-clockwise (as `np.rot90(img, k)` per image).
@@ -429,8 +556,9 @@ fn rot90(images: ArrayView3<'_, f32>, k: i64) -> Array3<f32> {
     v.as_standard_layout().into_owned()
 }
 
-/// The whole emulsion preprocessing, in the order: quality cuts (raw) → background subtraction →
-/// scaling → central crop → rotation → polarisation layout.
+/// The whole emulsion preprocessing, in the order: quality cuts (raw crop) → central crop →
+/// background subtraction (per image of the crop, as the NEWSdm processed files are made) → scaling
+/// → rotation → polarisation layout.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EmulsionPipeline {
     /// Quality cuts on the raw cluster (`None`: keep everything).
@@ -483,25 +611,47 @@ impl EmulsionPipeline {
         Ok(())
     }
 
-    /// Processes one cluster `(P, H, W)` (already past the cuts) with rotation angle `angle_deg`.
-    pub fn process_cluster(
+    /// Processes one cluster `(P, H, W)` of raw pixels (already past the cuts) with rotation angle
+    /// `angle_deg`; the crop is taken before converting to f32, and a periodic 9th image is not
+    /// rotated twice.
+    pub fn process_cluster<T: Pixel>(
         &self,
-        images: ArrayView3<'_, f32>,
+        images: ArrayView3<'_, T>,
         angle_deg: f64,
     ) -> Result<Array3<f32>> {
+        let view = match self.crop {
+            Some(size) => {
+                let (_, h, w) = images.dim();
+                if size > h || size > w {
+                    return Err(Error::Shape {
+                        what: "images to crop",
+                        expected: format!("(P, ≥{size}, ≥{size})"),
+                        found: images.shape().to_vec(),
+                    });
+                }
+                let (y0, x0) = ((h - size) / 2, (w - size) / 2);
+                images.slice_move(s![.., y0..y0 + size, x0..x0 + size])
+            }
+            None => images,
+        };
+        let x = view.mapv(|v| v.to_f32());
         let mut x = match self.background {
-            Some(b) => subtract_background(images, b),
-            None => images.to_owned(),
+            Some(b) => subtract_background(x.view(), b),
+            None => x,
         };
         let d = self.scale.divisor()?;
         if d != 1.0 {
             x.mapv_inplace(|v| v / d);
         }
-        if let Some(size) = self.crop {
-            x = central_crop(x.view(), size)?;
-        }
         if angle_deg != 0.0 {
-            x = rotate(x.view(), angle_deg);
+            let p = x.len_of(Axis(0));
+            let periodic = p == 9 && x.index_axis(Axis(0), 8) == x.index_axis(Axis(0), 0);
+            x = if periodic {
+                let r = rotate(x.slice(s![..8, .., ..]), angle_deg);
+                set_polarisations(r.view(), Polarisations::Periodic)?
+            } else {
+                rotate(x.view(), angle_deg)
+            };
         }
         set_polarisations(x.view(), self.polarisations)
     }
@@ -518,34 +668,45 @@ impl EmulsionPipeline {
                 reason: "no clusters".into(),
             });
         }
-        let raw = batch.images.mapv(|v| v.to_f32());
         // Input checks and cuts, in parallel.
         let verdicts: Vec<Result<Option<Rejection>>> = (0..b)
             .into_par_iter()
             .map(|i| {
-                let c = raw.index_axis(Axis(0), i);
+                let c = batch.images.index_axis(Axis(0), i);
                 let global = batch.start + i;
-                if let Some(pos) = c
-                    .indexed_iter()
-                    .find(|(_, v)| !v.is_finite())
-                    .map(|(p, _)| p)
-                {
-                    let count = c.iter().filter(|v| !v.is_finite()).count();
+                // One pass over contiguous memory answers both checks for the common, valid case.
+                let (all_finite, any_nonzero) = match c.as_slice() {
+                    Some(sl) => (
+                        sl.iter().all(|v| v.to_f32().is_finite()),
+                        sl.iter().any(|&v| v != T::default()),
+                    ),
+                    None => (
+                        c.iter().all(|v| v.to_f32().is_finite()),
+                        c.iter().any(|&v| v != T::default()),
+                    ),
+                };
+                if !all_finite {
+                    let (pos, _) = c
+                        .indexed_iter()
+                        .find(|(_, v)| !v.to_f32().is_finite())
+                        .expect("a non-finite pixel");
+                    let count = c.iter().filter(|v| !v.to_f32().is_finite()).count();
                     return Err(Error::NonFinite {
                         what: "cluster images",
                         count,
                         index: vec![global, pos.0, pos.1, pos.2],
                     });
                 }
-                if c.iter().all(|&v| v == 0.0) {
+                if !any_nonzero {
                     return Err(Error::EmptyEvent {
                         what: "cluster images",
                         reason: format!("cluster {global}: every pixel is 0"),
                     });
                 }
-                Ok(self
-                    .cuts
-                    .and_then(|cuts| cuts.check(c, self.background.unwrap_or(Background::Median))))
+                Ok(self.cuts.and_then(|cuts| {
+                    let raw = c.mapv(|v| v.to_f32());
+                    cuts.check(raw.view(), self.background.unwrap_or(Background::Median))
+                }))
             })
             .collect();
         let mut report = CutReport {
@@ -572,7 +733,7 @@ impl EmulsionPipeline {
             self.rotation
                 .sample(&mut item_rng(seed, (batch.start + i) as u64))
         };
-        let probe = self.process_cluster(raw.index_axis(Axis(0), first), angle(first))?;
+        let probe = self.process_cluster(batch.images.index_axis(Axis(0), first), angle(first))?;
         let (p, h, w) = probe.dim();
         let mut images = Array5::<f32>::zeros((kept.len(), 1, p, h, w));
         images
@@ -580,7 +741,7 @@ impl EmulsionPipeline {
             .into_par_iter()
             .zip(kept.par_iter())
             .try_for_each(|(mut out, &i)| -> Result<()> {
-                let x = self.process_cluster(raw.index_axis(Axis(0), i), angle(i))?;
+                let x = self.process_cluster(batch.images.index_axis(Axis(0), i), angle(i))?;
                 out.index_axis_mut(Axis(0), 0).assign(&x);
                 Ok(())
             })?;
@@ -601,6 +762,13 @@ mod tests {
     fn median_and_mode_by_hand() {
         assert_eq!(image_median(array![[3.0f32, 1.0], [2.0, 10.0]].view()), 2.5);
         assert_eq!(image_median(array![[3.0f32, 1.0, 2.0]].view()), 2.0);
+        // Non-integer values take the sorting path, with the same semantics.
+        assert_eq!(
+            image_median(array![[3.5f32, 1.0], [2.0, 10.0]].view()),
+            2.75
+        );
+        assert_eq!(image_median(array![[300.0f32, 1.0, 2.0]].view()), 2.0);
+        assert_eq!(image_mode(array![[0.5f32, 0.25, 0.5, 0.25]].view()), 0.25);
         assert_eq!(
             image_mode(array![[3.0f32, 1.0, 3.0], [1.0, 7.0, 0.5]].view()),
             1.0,

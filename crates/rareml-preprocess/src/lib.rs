@@ -7,6 +7,7 @@
 //! - [`tpc`]: PandaX-III waveforms → XZ/YZ images `(B, 2, 128, 128)`.
 //! - [`tt`]: SHiP TT hits → station hit maps `(B, K, H, W)`, target scaling, coordinate channels.
 
+pub mod batch;
 pub mod emulsion;
 pub mod error;
 pub mod seed;

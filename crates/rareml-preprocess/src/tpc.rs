@@ -227,6 +227,15 @@ pub fn upsample_nearest(x: ArrayView3<'_, f32>, f: usize) -> Array3<f32> {
     Array3::from_shape_fn((c, h * f, w * f), |(k, i, j)| x[[k, i / f, j / f]])
 }
 
+/// The (horizontal, vertical) flips of event `index` under `seed`; none when `cfg.flips` is off.
+pub fn draw_flips(cfg: &TpcImageConfig, seed: u64, index: u64) -> (bool, bool) {
+    if !cfg.flips {
+        return (false, false);
+    }
+    let mut rng = item_rng(seed, index);
+    (rng.random_bool(0.5), rng.random_bool(0.5))
+}
+
 /// Converts a batch of events to `(B, 2, H, W)` in parallel; with `cfg.flips` each event draws its
 /// flips from `seed` and `first_index + i`.
 pub fn batch_images(
@@ -250,13 +259,13 @@ pub fn batch_images(
         .into_par_iter()
         .zip(events.par_iter().enumerate())
         .map(|(mut o, (i, e))| {
-            let flip = if cfg.flips {
-                let mut rng = item_rng(seed, first_index + i as u64);
-                (rng.random_bool(0.5), rng.random_bool(0.5))
-            } else {
-                (false, false)
-            };
-            let (img, rep) = event_image(e, readout, meta, cfg, flip)?;
+            let (img, rep) = event_image(
+                e,
+                readout,
+                meta,
+                cfg,
+                draw_flips(cfg, seed, first_index + i as u64),
+            )?;
             o.assign(&img);
             Ok(rep)
         })

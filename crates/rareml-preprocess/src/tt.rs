@@ -2,7 +2,7 @@
 //! (700 µm pixels over the 12.9 × 10.5 cm station → `(6, 150, 185)`), hit counts or energy
 //! weighting; the energy target scaling E × 7/100; and CoordConv's coordinate channels.
 
-use ndarray::{s, Array3, Array4, ArrayView4, Axis};
+use ndarray::{s, Array3, Array4, ArrayView4, ArrayViewMut3, Axis};
 use rareml_io::tt::{TtEvent, SHIP_HALF_SIZE_CM};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -91,16 +91,25 @@ pub fn hit_maps(
 ) -> Result<(Array3<f32>, DigitiseReport)> {
     let (h, w) = cfg.size()?;
     let mut maps = Array3::<f32>::zeros((n_stations, h, w));
-    let report = fill_maps(event, cfg, &mut maps)?;
+    let report = fill_maps(event, cfg, maps.view_mut())?;
     Ok((maps, report))
 }
 
-fn fill_maps(
+/// Writes the event's maps into `maps` (zeroed first, so a reused batch buffer works).
+pub fn fill_maps(
     event: &TtEvent,
     cfg: &HitMapConfig,
-    maps: &mut Array3<f32>,
+    mut maps: ArrayViewMut3<'_, f32>,
 ) -> Result<DigitiseReport> {
     let (k, h, w) = maps.dim();
+    if (h, w) != cfg.size()? {
+        return Err(Error::Shape {
+            what: "hit-map slot",
+            expected: format!("(K, {:?})", cfg.size()?),
+            found: vec![k, h, w],
+        });
+    }
+    maps.fill(0.0);
     let hits = &event.hits;
     if hits.is_empty() {
         return Err(Error::EmptyEvent {
@@ -176,18 +185,9 @@ pub fn batch_hit_maps(
         .axis_iter_mut(Axis(0))
         .into_par_iter()
         .zip(events.par_iter())
-        .map(|(o, e)| {
-            let mut maps = o.to_owned();
-            let r = fill_maps(e, cfg, &mut maps)?;
-            Ok((r, maps))
-        })
+        .map(|(o, e)| fill_maps(e, cfg, o))
         .collect::<Result<Vec<_>>>()?;
-    let mut out_reports = Vec::with_capacity(events.len());
-    for (i, (r, maps)) in reports.into_iter().enumerate() {
-        out.index_axis_mut(Axis(0), i).assign(&maps);
-        out_reports.push(r);
-    }
-    Ok((out, out_reports))
+    Ok((out, reports))
 }
 
 /// CoordConv's coordinate channels `(3, H, W)` = [y, x, r] as the public SHiP code computes them:
