@@ -1054,26 +1054,15 @@ mod tests {
 
     #[test]
     fn classes_from_paths_names_and_labels() {
-        assert_eq!(
-            ClusterClass::from_group_path("Carbon/30keV"),
-            Some(ClusterClass::C30keV)
-        );
-        assert_eq!(
-            ClusterClass::from_group_path("Carbon/100keV/0degr/part0"),
-            Some(ClusterClass::C100keV)
-        );
-        assert_eq!(
-            ClusterClass::from_group_path("C60keV"),
-            Some(ClusterClass::C60keV)
-        );
-        assert_eq!(
-            ClusterClass::from_group_path("fog/Scan01/part0"),
-            Some(ClusterClass::Background)
-        );
-        assert_eq!(
-            ClusterClass::from_group_path("gamma_Co60"),
-            Some(ClusterClass::Background)
-        );
+        for (path, class) in [
+            ("Carbon/30keV", ClusterClass::C30keV),
+            ("Carbon/100keV/0degr/part0", ClusterClass::C100keV),
+            ("C60keV", ClusterClass::C60keV),
+            ("fog/Scan01/part0", ClusterClass::Background),
+            ("gamma_Co60", ClusterClass::Background),
+        ] {
+            assert_eq!(ClusterClass::from_group_path(path), Some(class), "{path}");
+        }
         assert_eq!(ClusterClass::from_group_path("Carbon/130keV"), None);
         assert_eq!(ClusterClass::from_group_path("train"), None);
         for c in ClusterClass::ALL {

@@ -346,6 +346,23 @@ impl H5File {
         )?))
     }
 
+    /// Writes a scalar attribute of any HDF5 type.
+    fn set_attr_scalar<T: hdf5::H5Type>(
+        &self,
+        loc: &hdf5::Location,
+        obj: &str,
+        name: &str,
+        value: &T,
+    ) -> Result<()> {
+        let at = format!("{obj}@{name}");
+        let attr = self.ctx(
+            &at,
+            "creating the attribute",
+            loc.new_attr::<T>().shape(()).create(name),
+        )?;
+        self.ctx(&at, "writing the attribute", attr.write_scalar(value))
+    }
+
     /// Writes a UTF-8 string attribute (variable length, as h5py writes a Python `str`).
     pub(crate) fn set_attr_str(
         &self,
@@ -360,13 +377,7 @@ impl H5File {
                 format!("attribute {name}: cannot store {value:?}: {e}"),
             )
         })?;
-        let at = format!("{obj}@{name}");
-        let attr = self.ctx(
-            &at,
-            "creating the attribute",
-            loc.new_attr::<VarLenUnicode>().shape(()).create(name),
-        )?;
-        self.ctx(&at, "writing the attribute", attr.write_scalar(&v))
+        self.set_attr_scalar(loc, obj, name, &v)
     }
 
     /// Writes a float64 scalar attribute.
@@ -377,13 +388,7 @@ impl H5File {
         name: &str,
         value: f64,
     ) -> Result<()> {
-        let at = format!("{obj}@{name}");
-        let attr = self.ctx(
-            &at,
-            "creating the attribute",
-            loc.new_attr::<f64>().shape(()).create(name),
-        )?;
-        self.ctx(&at, "writing the attribute", attr.write_scalar(&value))
+        self.set_attr_scalar(loc, obj, name, &value)
     }
 
     /// Writes a float64 array attribute.
