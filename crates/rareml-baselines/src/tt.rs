@@ -1,0 +1,613 @@
+//! SHiP target-tracker baselines of the SND machine-learning study:
+//!
+//! - energy from the hit count, E = a·N_hits + b (least squares);
+//! - the "Gaussian fit" baseline: per station the intensity-weighted var(x), cov(x, y), var(y) of the
+//!   hits and the hit count (4 features per station, 12 for 3 stations) → linear regression
+//!   (linfa-linear) of E and of d;
+//! - the transverse vertex (the study's Algorithm 1): stations sorted by hit count, DBSCAN on each
+//!   (linfa-clustering), intensity-weighted cluster centres, the combination of one centre per
+//!   station that a straight line across the stations fits best; against the intensity-weighted
+//!   mean of all hits.
+
+use linfa::prelude::*;
+use linfa::traits::Transformer;
+use linfa_clustering::Dbscan;
+use linfa_linear::{FittedLinearRegression, LinearRegression};
+use ndarray::{Array1, Array2};
+use rareml_io::tt::TtEvent;
+use serde::Serialize;
+
+use crate::error::{param, Error, Result};
+
+fn check_event(e: &TtEvent, n_stations: usize) -> Result<()> {
+    let h = &e.hits;
+    let n = h.len();
+    if h.y_cm.len() != n || h.station.len() != n || h.energy_gev.len() != n {
+        return Err(Error::Shape {
+            what: "TT hits",
+            expected: "equal column lengths".into(),
+            found: format!(
+                "{n}, {}, {}, {}",
+                h.y_cm.len(),
+                h.station.len(),
+                h.energy_gev.len()
+            ),
+        });
+    }
+    for i in 0..n {
+        if !(h.x_cm[i].is_finite() && h.y_cm[i].is_finite() && h.energy_gev[i].is_finite()) {
+            return Err(Error::NonFinite {
+                what: "TT hit",
+                index: i,
+            });
+        }
+        if h.station[i] as usize >= n_stations {
+            return Err(param(
+                "stations",
+                format!(
+                    "hit {i} is on station {} but {n_stations} stations were given",
+                    h.station[i]
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// E = a·N_hits + b.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct NHitsEnergy {
+    /// Slope a in GeV per hit.
+    pub a_gev_per_hit: f64,
+    /// Intercept b in GeV.
+    pub b_gev: f64,
+}
+
+impl NHitsEnergy {
+    /// Least-squares fit on (hit count, true energy) pairs.
+    pub fn fit(n_hits: &[usize], energy_gev: &[f64]) -> Result<Self> {
+        if n_hits.len() != energy_gev.len() {
+            return Err(Error::Shape {
+                what: "N-hits fit",
+                expected: format!("{} energies", n_hits.len()),
+                found: format!("{}", energy_gev.len()),
+            });
+        }
+        if let Some(i) = energy_gev.iter().position(|e| !e.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "energies",
+                index: i,
+            });
+        }
+        let n = n_hits.len() as f64;
+        let mx = n_hits.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let my = energy_gev.iter().sum::<f64>() / n;
+        let sxx: f64 = n_hits.iter().map(|&v| (v as f64 - mx).powi(2)).sum();
+        if n_hits.len() < 2 || sxx == 0.0 {
+            return Err(Error::Fit {
+                what: "N-hits fit",
+                reason: "needs at least two different hit counts".into(),
+            });
+        }
+        let sxy: f64 = n_hits
+            .iter()
+            .zip(energy_gev)
+            .map(|(&x, &y)| (x as f64 - mx) * (y - my))
+            .sum();
+        let a = sxy / sxx;
+        Ok(Self {
+            a_gev_per_hit: a,
+            b_gev: my - a * mx,
+        })
+    }
+
+    /// Predicted energy in GeV.
+    pub fn predict(&self, n_hits: usize) -> f64 {
+        self.a_gev_per_hit * n_hits as f64 + self.b_gev
+    }
+}
+
+/// The 4 Gaussian-moment features of each listed station: intensity-weighted var(x), cov(x, y),
+/// var(y) in cm² and the hit count; a station without hits gives (0, 0, 0, 0).
+pub fn gaussian_features(event: &TtEvent, stations: &[usize]) -> Result<Vec<f64>> {
+    let n_stations = stations.iter().copied().max().map_or(0, |m| m + 1).max(
+        event
+            .hits
+            .station
+            .iter()
+            .map(|&s| s as usize + 1)
+            .max()
+            .unwrap_or(0),
+    );
+    check_event(event, n_stations)?;
+    let h = &event.hits;
+    let mut out = Vec::with_capacity(4 * stations.len());
+    for &st in stations {
+        let (mut w, mut sx, mut sy, mut n) = (0.0f64, 0.0, 0.0, 0usize);
+        for i in (0..h.len()).filter(|&i| h.station[i] as usize == st) {
+            let e = h.energy_gev[i].max(0.0) as f64;
+            w += e;
+            sx += e * h.x_cm[i] as f64;
+            sy += e * h.y_cm[i] as f64;
+            n += 1;
+        }
+        if n == 0 || w == 0.0 {
+            out.extend([0.0, 0.0, 0.0, n as f64]);
+            continue;
+        }
+        let (mx, my) = (sx / w, sy / w);
+        let (mut vxx, mut vxy, mut vyy) = (0.0, 0.0, 0.0);
+        for i in (0..h.len()).filter(|&i| h.station[i] as usize == st) {
+            let e = h.energy_gev[i].max(0.0) as f64;
+            let (dx, dy) = (h.x_cm[i] as f64 - mx, h.y_cm[i] as f64 - my);
+            vxx += e * dx * dx;
+            vxy += e * dx * dy;
+            vyy += e * dy * dy;
+        }
+        out.extend([vxx / w, vxy / w, vyy / w, n as f64]);
+    }
+    Ok(out)
+}
+
+/// Linear regressions of E (GeV) and d (cm) on the Gaussian-moment features.
+pub struct MomentRegression {
+    stations: Vec<usize>,
+    energy: FittedLinearRegression<f64>,
+    distance: FittedLinearRegression<f64>,
+}
+
+impl MomentRegression {
+    /// Fits on training events with their truth; `stations` lists the stations whose features are
+    /// used (the study: 3 stations → 12 features).
+    pub fn fit(events: &[TtEvent], stations: &[usize]) -> Result<Self> {
+        if stations.is_empty() {
+            return Err(param("stations", "none given"));
+        }
+        let k = 4 * stations.len();
+        if events.len() <= k {
+            return Err(Error::Empty {
+                what: "training events",
+                reason: format!("{} events for {k} features", events.len()),
+            });
+        }
+        let mut x = Array2::<f64>::zeros((events.len(), k));
+        for (i, e) in events.iter().enumerate() {
+            x.row_mut(i)
+                .assign(&Array1::from(gaussian_features(e, stations)?));
+        }
+        let fit = |y: Array1<f64>, what: &'static str| {
+            LinearRegression::new()
+                .fit(&Dataset::new(x.clone(), y))
+                .map_err(|e| Error::Fit {
+                    what,
+                    reason: e.to_string(),
+                })
+        };
+        let energy = fit(
+            events.iter().map(|e| e.energy_gev as f64).collect(),
+            "energy regression",
+        )?;
+        let distance = fit(
+            events.iter().map(|e| e.distance_cm as f64).collect(),
+            "distance regression",
+        )?;
+        Ok(Self {
+            stations: stations.to_vec(),
+            energy,
+            distance,
+        })
+    }
+
+    /// Predicted (E in GeV, d in cm).
+    pub fn predict(&self, event: &TtEvent) -> Result<(f64, f64)> {
+        let f = Array2::from_shape_vec(
+            (1, 4 * self.stations.len()),
+            gaussian_features(event, &self.stations)?,
+        )
+        .expect("4 per station");
+        Ok((self.energy.predict(&f)[0], self.distance.predict(&f)[0]))
+    }
+}
+
+/// DBSCAN vertex-finder parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct DbscanVertexParams {
+    /// DBSCAN neighbourhood radius in cm.
+    pub eps_cm: f64,
+    /// DBSCAN minimum points of a core hit.
+    pub min_points: usize,
+    /// Stations used, the most populated first.
+    pub max_stations: usize,
+    /// Clusters kept per station, the most intense first (bounds the combinations).
+    pub max_clusters: usize,
+}
+
+impl Default for DbscanVertexParams {
+    fn default() -> Self {
+        Self {
+            eps_cm: 0.2,
+            min_points: 3,
+            max_stations: 3,
+            max_clusters: 4,
+        }
+    }
+}
+
+/// Result of the vertex finder.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Vertex {
+    /// The transverse vertex: the best line across the stations' cluster centres, evaluated at the
+    /// most upstream station used.
+    Found {
+        /// x in cm.
+        x_cm: f64,
+        /// y in cm.
+        y_cm: f64,
+        /// Stations whose clusters entered the line.
+        stations: Vec<usize>,
+    },
+    /// Fewer than two stations with a cluster.
+    NoVertex {
+        /// Stations that had a cluster.
+        stations_with_cluster: usize,
+    },
+}
+
+/// Intensity-weighted mean (x, y) of all hits, in cm — the baseline the DBSCAN finder is compared with.
+pub fn weighted_mean_xy(event: &TtEvent) -> Result<[f64; 2]> {
+    let h = &event.hits;
+    check_event(event, 256)?;
+    let w: f64 = h.energy_gev.iter().map(|&e| e.max(0.0) as f64).sum();
+    if h.is_empty() || w == 0.0 {
+        return Err(Error::Empty {
+            what: "TT event",
+            reason: "no hit with energy".into(),
+        });
+    }
+    let mx = h
+        .x_cm
+        .iter()
+        .zip(&h.energy_gev)
+        .map(|(&x, &e)| x as f64 * e.max(0.0) as f64)
+        .sum::<f64>()
+        / w;
+    let my = h
+        .y_cm
+        .iter()
+        .zip(&h.energy_gev)
+        .map(|(&y, &e)| y as f64 * e.max(0.0) as f64)
+        .sum::<f64>()
+        / w;
+    Ok([mx, my])
+}
+
+/// A cluster centre: (x cm, y cm, summed energy GeV).
+type Centre = (f64, f64, f64);
+
+/// The DBSCAN vertex finder; `station_z_cm` gives each station's z.
+pub fn dbscan_vertex(
+    event: &TtEvent,
+    station_z_cm: &[f32],
+    params: &DbscanVertexParams,
+) -> Result<Vertex> {
+    if params.eps_cm.is_nan()
+        || params.eps_cm <= 0.0
+        || params.min_points == 0
+        || params.max_stations < 2
+        || params.max_clusters == 0
+    {
+        return Err(param(
+            "DBSCAN vertex",
+            format!(
+                "{params:?}: expected eps > 0, min_points ≥ 1, max_stations ≥ 2, max_clusters ≥ 1"
+            ),
+        ));
+    }
+    check_event(event, station_z_cm.len())?;
+    let h = &event.hits;
+    if h.is_empty() {
+        return Err(Error::Empty {
+            what: "TT event",
+            reason: "no hits".into(),
+        });
+    }
+    // Stations by hit count, most populated first.
+    let mut counts = vec![0usize; station_z_cm.len()];
+    h.station.iter().for_each(|&s| counts[s as usize] += 1);
+    let mut order: Vec<usize> = (0..counts.len()).filter(|&s| counts[s] > 0).collect();
+    order.sort_by(|a, b| counts[*b].cmp(&counts[*a]).then(a.cmp(b)));
+    // Cluster centres (x, y, intensity) per station.
+    let mut per_station: Vec<(usize, Vec<Centre>)> = Vec::new();
+    let dbscan = Dbscan::params(params.min_points)
+        .tolerance(params.eps_cm)
+        .check()
+        .map_err(|e| param("DBSCAN", e.to_string()))?;
+    for &st in order.iter().take(params.max_stations) {
+        let idx: Vec<usize> = (0..h.len())
+            .filter(|&i| h.station[i] as usize == st)
+            .collect();
+        let pts = Array2::from_shape_fn((idx.len(), 2), |(r, c)| {
+            if c == 0 {
+                h.x_cm[idx[r]] as f64
+            } else {
+                h.y_cm[idx[r]] as f64
+            }
+        });
+        let labels = dbscan.transform(&pts);
+        let n_clusters = labels.iter().flatten().copied().max().map_or(0, |m| m + 1);
+        let mut centres: Vec<Centre> = (0..n_clusters)
+            .map(|c| {
+                let (mut w, mut sx, mut sy) = (0.0, 0.0, 0.0);
+                for (r, l) in labels.iter().enumerate() {
+                    if *l == Some(c) {
+                        let e = h.energy_gev[idx[r]].max(0.0) as f64;
+                        w += e;
+                        sx += e * pts[[r, 0]];
+                        sy += e * pts[[r, 1]];
+                    }
+                }
+                (
+                    sx / w.max(f64::MIN_POSITIVE),
+                    sy / w.max(f64::MIN_POSITIVE),
+                    w,
+                )
+            })
+            .filter(|c| c.2 > 0.0)
+            .collect();
+        centres.sort_by(|a, b| b.2.total_cmp(&a.2));
+        centres.truncate(params.max_clusters);
+        if !centres.is_empty() {
+            per_station.push((st, centres));
+        }
+    }
+    if per_station.len() < 2 {
+        return Ok(Vertex::NoVertex {
+            stations_with_cluster: per_station.len(),
+        });
+    }
+    // Every combination of one centre per station; keep the best straight-line fit (smallest sum
+    // of squared residuals in x and y; ties → larger total intensity).
+    let sizes: Vec<usize> = per_station.iter().map(|p| p.1.len()).collect();
+    let mut choice = vec![0usize; sizes.len()];
+    let mut best: Option<(f64, f64, [f64; 4])> = None;
+    loop {
+        let pts: Vec<(f64, f64, f64, f64)> = per_station
+            .iter()
+            .zip(&choice)
+            .map(|((st, cs), &k)| (station_z_cm[*st] as f64, cs[k].0, cs[k].1, cs[k].2))
+            .collect();
+        let (rss, line) = line_fit(&pts);
+        let intensity: f64 = pts.iter().map(|p| p.3).sum();
+        let better = match best {
+            None => true,
+            Some((r, i, _)) => rss < r - 1e-12 || ((rss - r).abs() <= 1e-12 && intensity > i),
+        };
+        if better {
+            best = Some((rss, intensity, line));
+        }
+        // Next combination (odometer).
+        let mut d = 0;
+        while d < choice.len() {
+            choice[d] += 1;
+            if choice[d] < sizes[d] {
+                break;
+            }
+            choice[d] = 0;
+            d += 1;
+        }
+        if d == choice.len() {
+            break;
+        }
+    }
+    let (_, _, [ax, bx, ay, by]) = best.expect("at least one combination");
+    let z0 = per_station
+        .iter()
+        .map(|(st, _)| station_z_cm[*st] as f64)
+        .fold(f64::INFINITY, f64::min);
+    let mut stations: Vec<usize> = per_station.iter().map(|p| p.0).collect();
+    stations.sort_unstable();
+    Ok(Vertex::Found {
+        x_cm: ax + bx * z0,
+        y_cm: ay + by * z0,
+        stations,
+    })
+}
+
+/// Least-squares lines x = ax + bx·z and y = ay + by·z through (z, x, y, _) points; returns the
+/// residual sum of squares and [ax, bx, ay, by]. Points at one z give a flat line through their mean.
+fn line_fit(pts: &[(f64, f64, f64, f64)]) -> (f64, [f64; 4]) {
+    let n = pts.len() as f64;
+    let mz = pts.iter().map(|p| p.0).sum::<f64>() / n;
+    let mx = pts.iter().map(|p| p.1).sum::<f64>() / n;
+    let my = pts.iter().map(|p| p.2).sum::<f64>() / n;
+    let szz: f64 = pts.iter().map(|p| (p.0 - mz).powi(2)).sum();
+    let (bx, by) = if szz > 0.0 {
+        (
+            pts.iter().map(|p| (p.0 - mz) * (p.1 - mx)).sum::<f64>() / szz,
+            pts.iter().map(|p| (p.0 - mz) * (p.2 - my)).sum::<f64>() / szz,
+        )
+    } else {
+        (0.0, 0.0)
+    };
+    let (ax, ay) = (mx - bx * mz, my - by * mz);
+    let rss = pts
+        .iter()
+        .map(|p| (p.1 - ax - bx * p.0).powi(2) + (p.2 - ay - by * p.0).powi(2))
+        .sum();
+    (rss, [ax, bx, ay, by])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rareml_io::tt::Hits;
+
+    fn push(h: &mut Hits, x: f64, y: f64, st: u8, e: f32) {
+        h.x_cm.push(x as f32);
+        h.y_cm.push(y as f32);
+        h.station.push(st);
+        h.energy_gev.push(e);
+    }
+
+    /// A shower along a line from (1.0, −0.5) with slopes (0.01, 0.02) per cm, tight clusters of 12
+    /// hits on stations 1..4 (z = 13 cm apart), plus on stations 1..3 an intense off-axis blob (a
+    /// second particle) that drags the weighted mean but does not line up across stations.
+    fn planted() -> TtEvent {
+        let z = [0.0f64, 13.0, 26.0, 39.0, 52.0, 65.0];
+        let mut h = Hits::default();
+        for st in 1..5 {
+            let (cx, cy) = (1.0 + 0.01 * z[st], -0.5 + 0.02 * z[st]);
+            for k in 0..12 {
+                let a = k as f64 * std::f64::consts::FRAC_PI_6;
+                push(
+                    &mut h,
+                    cx + 0.05 * a.cos(),
+                    cy + 0.05 * a.sin(),
+                    st as u8,
+                    1e-3,
+                );
+            }
+            if st < 4 {
+                // Zig-zag from station to station: no straight line goes through these blobs.
+                let (ox, oy) = [(-2.1, 1.8), (-3.5, 3.0), (-1.0, 1.2)][st - 1];
+                for k in 0..8 {
+                    let a = k as f64 * std::f64::consts::FRAC_PI_4;
+                    push(
+                        &mut h,
+                        ox + 0.04 * a.cos(),
+                        oy + 0.04 * a.sin(),
+                        st as u8,
+                        2e-3,
+                    );
+                }
+            }
+        }
+        TtEvent {
+            energy_gev: 30.0,
+            vertex_cm: [0.0; 3],
+            distance_cm: -2.0,
+            hits: h,
+        }
+    }
+
+    #[test]
+    fn planted_vertex_is_recovered_by_dbscan_not_by_the_mean() {
+        let e = planted();
+        let z: Vec<f32> = (0..6).map(|k| 13.0 * k as f32).collect();
+        let Vertex::Found {
+            x_cm,
+            y_cm,
+            stations,
+        } = dbscan_vertex(&e, &z, &DbscanVertexParams::default()).unwrap()
+        else {
+            panic!()
+        };
+        // Three most populated stations: 1, 2, 3 (20 hits each); line evaluated at z = 13 cm.
+        assert_eq!(stations, vec![1, 2, 3]);
+        assert!(
+            (x_cm - (1.0 + 0.13)).abs() < 1e-3 && (y_cm - (-0.5 + 0.26)).abs() < 1e-3,
+            "({x_cm}, {y_cm})"
+        );
+        let [mx, my] = weighted_mean_xy(&e).unwrap();
+        assert!(
+            (mx - 1.13).abs() > 1.0 || (my + 0.24).abs() > 1.0,
+            "the mean is pulled away: ({mx}, {my})"
+        );
+    }
+
+    #[test]
+    fn no_vertex_and_bad_input() {
+        let mut h = Hits::default();
+        for k in 0..5 {
+            push(&mut h, 0.01 * k as f64, 0.0, 2, 1e-3);
+        }
+        let e = TtEvent {
+            energy_gev: 1.0,
+            vertex_cm: [0.0; 3],
+            distance_cm: 0.0,
+            hits: h,
+        };
+        let z = [0.0f32; 6];
+        assert_eq!(
+            dbscan_vertex(&e, &z, &DbscanVertexParams::default()).unwrap(),
+            Vertex::NoVertex {
+                stations_with_cluster: 1
+            }
+        );
+        let empty = TtEvent {
+            hits: Hits::default(),
+            ..e.clone()
+        };
+        assert!(dbscan_vertex(&empty, &z, &DbscanVertexParams::default()).is_err());
+        assert!(weighted_mean_xy(&empty).is_err());
+        assert!(dbscan_vertex(
+            &e,
+            &z,
+            &DbscanVertexParams {
+                eps_cm: 0.0,
+                ..DbscanVertexParams::default()
+            }
+        )
+        .is_err());
+        assert!(
+            dbscan_vertex(&e, &z[..2], &DbscanVertexParams::default()).is_err(),
+            "station 2 of 2"
+        );
+    }
+
+    #[test]
+    fn nhits_and_moment_regressions() {
+        let f = NHitsEnergy::fit(&[10, 20, 30], &[2.0, 4.0, 6.0]).unwrap();
+        assert!((f.a_gev_per_hit - 0.2).abs() < 1e-12 && f.b_gev.abs() < 1e-12);
+        assert!((f.predict(50) - 10.0).abs() < 1e-12);
+        assert!(NHitsEnergy::fit(&[5, 5], &[1.0, 2.0]).is_err());
+
+        // Features by hand: two hits of equal energy at x = ±1 on station 0 → var(x) = 1.
+        let mut h = Hits::default();
+        push(&mut h, -1.0, 0.0, 0, 1.0);
+        push(&mut h, 1.0, 0.0, 0, 1.0);
+        let e = TtEvent {
+            energy_gev: 5.0,
+            vertex_cm: [0.0; 3],
+            distance_cm: -1.0,
+            hits: h,
+        };
+        assert_eq!(
+            gaussian_features(&e, &[0, 1]).unwrap(),
+            vec![1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0]
+        );
+
+        // A linear truth in the features is recovered exactly.
+        let events: Vec<TtEvent> = (0..40)
+            .map(|i| {
+                let mut h = Hits::default();
+                let spread = 0.1 + 0.05 * (i % 7) as f64;
+                let n = 5 + i % 11;
+                for k in 0..n {
+                    push(
+                        &mut h,
+                        spread * ((k as f64) - n as f64 / 2.0),
+                        0.03 * (i % 3) as f64 * k as f64,
+                        0,
+                        1e-3,
+                    );
+                }
+                let mut ev = TtEvent {
+                    energy_gev: 0.0,
+                    vertex_cm: [0.0; 3],
+                    distance_cm: 0.0,
+                    hits: h,
+                };
+                let f = gaussian_features(&ev, &[0]).unwrap();
+                ev.energy_gev = (3.0 + 2.0 * f[0] + 0.5 * f[3]) as f32;
+                ev.distance_cm = (-1.0 - 0.1 * f[3]) as f32;
+                ev
+            })
+            .collect();
+        let m = MomentRegression::fit(&events, &[0]).unwrap();
+        let (pe, pd) = m.predict(&events[5]).unwrap();
+        assert!((pe - events[5].energy_gev as f64).abs() < 1e-3, "{pe}");
+        assert!((pd - events[5].distance_cm as f64).abs() < 1e-3, "{pd}");
+        assert!(MomentRegression::fit(&events[..3], &[0]).is_err());
+    }
+}
