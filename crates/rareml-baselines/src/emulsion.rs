@@ -10,6 +10,7 @@
 
 use ndarray::{ArrayView2, ArrayView3, Axis};
 use rand::{Rng, SeedableRng};
+use rareml_metrics::quantile_sorted;
 use serde::Serialize;
 
 use crate::error::{param, Error, Result};
@@ -108,18 +109,6 @@ pub fn barycenter_shift(images: ArrayView3<'_, f32>, pixel_nm: f64) -> Result<Ba
     })
 }
 
-/// Quantile with numpy's default linear interpolation.
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q * (sorted.len() - 1) as f64;
-    let i = pos.floor() as usize;
-    let f = pos - i as f64;
-    if i + 1 < sorted.len() {
-        sorted[i] + f * (sorted[i + 1] - sorted[i])
-    } else {
-        sorted[i]
-    }
-}
-
 /// A shift threshold with its bootstrap uncertainty.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct ShiftThreshold {
@@ -164,7 +153,7 @@ pub fn reference_threshold(
     }
     let mut sorted = reference_shifts_nm.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let value_nm = quantile(&sorted, quantile_q);
+    let value_nm = quantile_sorted(&sorted, quantile_q);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let n = sorted.len();
     let mut resample = vec![0.0; n];
@@ -174,7 +163,7 @@ pub fn reference_threshold(
                 .iter_mut()
                 .for_each(|v| *v = sorted[rng.random_range(0..n)]);
             resample.sort_by(f64::total_cmp);
-            quantile(&resample, quantile_q)
+            quantile_sorted(&resample, quantile_q)
         })
         .collect();
     let mean = qs.iter().sum::<f64>() / qs.len() as f64;

@@ -17,7 +17,6 @@
 use std::ops::Range;
 use std::path::Path;
 
-use hdf5::types::TypeDescriptor;
 use ndarray::{s, Array2, Array3, Array4, ArrayView4, Axis, Ix2, Ix4};
 use serde::{Deserialize, Serialize};
 
@@ -786,36 +785,16 @@ fn read_i32_rows(ds: &Ds, rows: Range<usize>) -> Result<ndarray::ArrayD<i32>> {
 
 /// Reads an integer dataset of any width as i64.
 pub(crate) fn read_i64_rows(ds: &Ds, rows: Range<usize>) -> Result<Vec<i64>> {
-    let v: Vec<i64> = match ds.dtype {
-        TypeDescriptor::Integer(hdf5::types::IntSize::U8) => {
-            ds.read_rows::<i64>(rows)?.iter().copied().collect()
-        }
-        TypeDescriptor::Integer(hdf5::types::IntSize::U4) => ds
-            .read_rows::<i32>(rows)?
-            .iter()
-            .map(|&v| v as i64)
-            .collect(),
-        TypeDescriptor::Integer(hdf5::types::IntSize::U2) => ds
-            .read_rows::<i16>(rows)?
-            .iter()
-            .map(|&v| v as i64)
-            .collect(),
-        TypeDescriptor::Integer(hdf5::types::IntSize::U1) => ds
-            .read_rows::<i8>(rows)?
-            .iter()
-            .map(|&v| v as i64)
-            .collect(),
-        TypeDescriptor::Unsigned(hdf5::types::IntSize::U1) => ds
-            .read_rows::<u8>(rows)?
-            .iter()
-            .map(|&v| v as i64)
-            .collect(),
-        _ => {
-            ds.expect_dtype(&[I64, I32, I16, I8, U8])?;
-            unreachable!("expect_dtype rejected the dtype")
-        }
-    };
-    Ok(v)
+    fn widen<T: hdf5::H5Type + Copy + Into<i64>>(ds: &Ds, rows: Range<usize>) -> Result<Vec<i64>> {
+        Ok(ds.read_rows::<T>(rows)?.iter().map(|&v| v.into()).collect())
+    }
+    match ds.expect_dtype(&[I64, I32, I16, I8, U8])?.dtype {
+        ref t if *t == I64 => widen::<i64>(ds, rows),
+        ref t if *t == I32 => widen::<i32>(ds, rows),
+        ref t if *t == I16 => widen::<i16>(ds, rows),
+        ref t if *t == I8 => widen::<i8>(ds, rows),
+        _ => widen::<u8>(ds, rows),
+    }
 }
 
 /// Attributes written on every group by [`EmulsionWriter`].

@@ -77,8 +77,12 @@ pub(crate) fn bin_index(edges: &[f64], x: f64) -> std::result::Result<usize, boo
     Ok(edges.partition_point(|&e| e <= x) - 1)
 }
 
-/// Quantile `q` of sorted values with numpy's default (linear) interpolation.
-fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+/// Quantile `q` ∈ [0, 1] of values sorted in increasing order, with numpy's default (linear)
+/// interpolation; NaN for an empty slice.
+pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
     let pos = q * (sorted.len() - 1) as f64;
     let i = pos.floor() as usize;
     let frac = pos - i as f64;

@@ -22,7 +22,7 @@ pub mod regression;
 pub mod roc;
 
 pub use error::{Error, Result};
-pub use histogram::{histogram, Bins, Histogram};
+pub use histogram::{histogram, quantile_sorted, Bins, Histogram};
 pub use input::{BinaryLabel, Real, Values};
 pub use intervals::{
     clopper_pearson, ensemble_interval, student_t_quantile, Efficiency, EnsembleInterval,
