@@ -40,6 +40,10 @@ fn emulsion(c: &mut Criterion) {
             "continuous rotation",
             Rotation::Continuous { max_deg: 90.0 },
         ),
+        (
+            "public-code rotation, 15 degree steps",
+            Rotation::PUBLIC_CODE,
+        ),
     ] {
         let pipe = EmulsionPipeline {
             rotation,

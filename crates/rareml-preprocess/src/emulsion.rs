@@ -342,115 +342,193 @@ fn reflect_coord(x: f64, n: usize) -> f64 {
     (if m < n as f64 { m } else { period - m }) - 0.5
 }
 
-/// In-place cubic B-spline prefilter, along one line, of `p` interleaved images at once: sample i
-/// of lane k is `c[start + i·stride + k]`. Half-sample symmetric ("reflect") boundary, exact for
-/// the infinite symmetric extension (the initialisations of scipy's `ni_splines.c`,
-/// `_init_causal_reflect` / `_init_anticausal_reflect`). Lanes make the loops vectorise.
-fn prefilter_lanes<const P: usize>(c: &mut [f32], start: usize, n: usize, stride: usize) {
-    let p = P;
+/// In-place cubic B-spline prefilter, along one line, of `P` images at once: sample i is the
+/// lane array `c[start + i·stride]`. Half-sample symmetric ("reflect") boundary, exact for the
+/// infinite symmetric extension (the initialisations of scipy's `ni_splines.c`,
+/// `_init_causal_reflect` / `_init_anticausal_reflect`). The gain (1 − z)(1 − 1/z) = 6 per axis is
+/// not applied here: the interpolation weights carry it (× 36 in 2D), which saves a pass.
+// Index loops over the fixed-size lanes are what the compiler vectorises best here.
+#[allow(clippy::needless_range_loop)]
+fn prefilter_lanes<const P: usize>(c: &mut [[f32; P]], start: usize, n: usize, stride: usize) {
     if n < 2 {
         return;
     }
     let z = SPLINE_POLE;
     let zf = z as f32;
-    let gain = ((1.0 - z) * (1.0 - 1.0 / z)) as f32;
-    for i in 0..n {
-        let o = start + i * stride;
-        c[o..o + p].iter_mut().for_each(|v| *v *= gain);
-    }
-    let zn = z.powi(n as i32);
     let last = start + (n - 1) * stride;
-    let mut acc: [f64; P] = std::array::from_fn(|k| c[start + k] as f64 + zn * c[last + k] as f64);
-    let mut zi = z;
-    // |z|^i falls below f32 resolution after ~16 terms: longer lines need no more (zn ≈ 0 there).
-    let terms = if n > 24 { 24 } else { n };
-    for i in 1..terms {
-        let (a, b) = (start + i * stride, start + (n - 1 - i) * stride);
-        for (k, s) in acc.iter_mut().enumerate() {
-            *s += zi * (c[a + k] as f64 + zn * c[b + k] as f64);
+    if n > 24 {
+        // z^24 ≈ 2e-14: the far end and the terms beyond 24 are below f32 resolution.
+        let mut acc = [0.0f32; P];
+        let mut zi = 1.0f32;
+        for i in 0..24 {
+            let v = c[start + i * stride];
+            for k in 0..P {
+                acc[k] += zi * v[k];
+            }
+            zi *= zf;
         }
-        zi *= z;
+        for k in 0..P {
+            c[start][k] += zf * acc[k];
+        }
+    } else {
+        let zn = z.powi(n as i32);
+        let mut acc: [f64; P] =
+            std::array::from_fn(|k| c[start][k] as f64 + zn * c[last][k] as f64);
+        let mut zi = z;
+        for i in 1..n {
+            let (a, b) = (c[start + i * stride], c[start + (n - 1 - i) * stride]);
+            for k in 0..P {
+                acc[k] += zi * (a[k] as f64 + zn * b[k] as f64);
+            }
+            zi *= z;
+        }
+        for k in 0..P {
+            c[start][k] = (acc[k] * z / (1.0 - zn * zn) + c[start][k] as f64) as f32;
+        }
     }
-    for (k, s) in acc.iter().enumerate() {
-        c[start + k] = (s * z / (1.0 - zn * zn) + c[start + k] as f64) as f32;
-    }
+    let mut prev = c[start];
     for i in 1..n {
-        let cur = start + i * stride;
-        let (lo, hi) = c.split_at_mut(cur);
-        let prev = &lo[cur - stride..cur - stride + p];
-        hi[..p].iter_mut().zip(prev).for_each(|(x, y)| *x += zf * y);
+        let cur = &mut c[start + i * stride];
+        for k in 0..P {
+            cur[k] += zf * prev[k];
+        }
+        prev = *cur;
     }
     let anti = (z / (z - 1.0)) as f32;
-    c[last..last + p].iter_mut().for_each(|v| *v *= anti);
+    for k in 0..P {
+        c[last][k] *= anti;
+    }
+    let mut next = c[last];
     for i in (0..n - 1).rev() {
-        let cur = start + i * stride;
-        let (lo, hi) = c.split_at_mut(cur + stride);
-        let next = &hi[..p];
-        lo[cur..cur + p]
-            .iter_mut()
-            .zip(next)
-            .for_each(|(x, y)| *x = zf * (y - *x));
+        let cur = &mut c[start + i * stride];
+        for k in 0..P {
+            cur[k] = zf * (next[k] - cur[k]);
+        }
+        next = *cur;
     }
 }
 
-/// B-spline coefficients of `p` images at once, interleaved: `c[(y·pw + x)·p + k]` on a grid
-/// `(H + 4) × (W + 4)` holding each image's coefficients with 2 reflected ones on each side (the
-/// coefficients share the signal's symmetry). `ymap`/`xmap` map padded indices to image indices.
+/// B-spline coefficients (without the gain, see [`prefilter_lanes`]) of `P` images at once:
+/// `c[y·pw + x][k]` on a grid `(H + 4) × (W + 4)` holding each image's coefficients with 2
+/// reflected ones on each side (the coefficients share the signal's symmetry). `ymap`/`xmap` map
+/// padded indices to image indices.
 fn spline_coefficients<const P: usize>(
     images: ArrayView3<'_, f32>,
     ymap: &[usize],
     xmap: &[usize],
-    c: &mut Vec<f32>,
+    c: &mut Vec<[f32; P]>,
 ) {
     let (_, h, w) = images.dim();
-    let p = P;
     let (ph, pw) = (ymap.len(), xmap.len());
     c.clear();
-    c.resize(ph * pw * p, 0.0);
-    // Image rows into the padded grid's rows 2..h+2, columns 2..w+2, then prefilter along x.
+    c.resize(ph * pw, [0.0; P]);
     for (k, img) in images.outer_iter().enumerate() {
         for (y, row) in img.outer_iter().enumerate() {
-            let o = ((y + TAP_PAD) * pw + TAP_PAD) * p + k;
+            let o = (y + TAP_PAD) * pw + TAP_PAD;
             for (x, &v) in row.iter().enumerate() {
-                c[o + x * p] = v;
+                c[o + x][k] = v;
             }
         }
     }
     for y in 0..h {
         let row0 = (y + TAP_PAD) * pw;
-        prefilter_lanes::<P>(c, (row0 + TAP_PAD) * p, w, p);
+        prefilter_lanes::<P>(c, row0 + TAP_PAD, w, 1);
         // Reflected coefficient columns.
         for (x, &src) in xmap.iter().enumerate() {
             if x < TAP_PAD || x >= w + TAP_PAD {
-                let (d, s) = ((row0 + x) * p, (row0 + src + TAP_PAD) * p);
-                c.copy_within(s..s + p, d);
+                c[row0 + x] = c[row0 + src + TAP_PAD];
             }
         }
     }
     // Along y for every padded column, then the reflected rows.
     for x in 0..pw {
-        prefilter_lanes::<P>(c, (TAP_PAD * pw + x) * p, h, pw * p);
+        prefilter_lanes::<P>(c, TAP_PAD * pw + x, h, pw);
     }
     for (y, &src) in ymap.iter().enumerate() {
         if y < TAP_PAD || y >= h + TAP_PAD {
-            let (d, s) = (y * pw * p, (src + TAP_PAD) * pw * p);
-            c.copy_within(s..s + pw * p, d);
+            let s0 = (src + TAP_PAD) * pw;
+            c.copy_within(s0..s0 + pw, y * pw);
         }
     }
 }
 
-/// Cubic B-spline weights of the 4 taps around `t ∈ [0, 1)`.
-fn bspline_weights(t: f64) -> [f32; 4] {
+/// Per output pixel of an `h × w` image rotated by `angle_deg`: the index of the first coefficient
+/// of its 4 × 4 neighbourhood in the padded grid and the separable weights (× 6 per axis: the
+/// prefilter gain, see [`prefilter_lanes`]). Cached per thread for the last angles seen, so the
+/// discrete angle sets of training cost one computation each.
+fn rotation_taps(angle_deg: f64, h: usize, w: usize) -> std::rc::Rc<Vec<Tap>> {
+    thread_local! {
+        static CACHE: std::cell::RefCell<Vec<TapCacheEntry>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let key = (angle_deg.to_bits(), h, w);
+    if let Some(hit) = CACHE.with(|c| {
+        c.borrow()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, t)| t.clone())
+    }) {
+        return hit;
+    }
+    let (sin, cos) = angle_deg.to_radians().sin_cos();
+    let (cy, cx) = ((h as f64 - 1.0) / 2.0, (w as f64 - 1.0) / 2.0);
+    let pw = w + 2 * TAP_PAD;
+    let pad = TAP_PAD as isize;
+    let inside = |v: f64, n: usize| {
+        if v >= -0.5 && v <= n as f64 - 0.5 {
+            v
+        } else {
+            reflect_coord(v, n)
+        }
+    };
+    let mut taps = Vec::with_capacity(h * w);
+    for i in 0..h {
+        let dy = i as f64 - cy;
+        // Along a row the source moves by (cos, sin) per pixel.
+        let (x0, y0) = (cx - cos * cx - sin * dy, cy - sin * cx + cos * dy);
+        for j in 0..w {
+            let xs = inside(x0 + cos * j as f64, w);
+            let ys = inside(y0 + sin * j as f64, h);
+            let (fx, fy) = (xs.floor(), ys.floor());
+            let base = (fy as isize - 1 + pad) as usize * pw + (fx as isize - 1 + pad) as usize;
+            taps.push(Tap {
+                base,
+                wy: bspline_weights6((ys - fy) as f32),
+                wx: bspline_weights6((xs - fx) as f32),
+            });
+        }
+    }
+    let taps = std::rc::Rc::new(taps);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= 32 {
+            c.remove(0);
+        }
+        c.push((key, taps.clone()));
+    });
+    taps
+}
+
+/// (angle bits, h, w) and the taps of that rotation.
+type TapCacheEntry = ((u64, usize, usize), std::rc::Rc<Vec<Tap>>);
+
+/// One output pixel's interpolation: first coefficient index and weights along y and x.
+struct Tap {
+    base: usize,
+    wy: [f32; 4],
+    wx: [f32; 4],
+}
+
+/// Cubic B-spline weights of the 4 taps around `t ∈ [0, 1)`, times 6 (the prefilter gain).
+fn bspline_weights6(t: f32) -> [f32; 4] {
     let t2 = t * t;
     let t3 = t2 * t;
     let u = 1.0 - t;
     [
-        u * u * u / 6.0,
-        (3.0 * t3 - 6.0 * t2 + 4.0) / 6.0,
-        (-3.0 * t3 + 3.0 * t2 + 3.0 * t + 1.0) / 6.0,
-        t3 / 6.0,
+        u * u * u,
+        3.0 * t3 - 6.0 * t2 + 4.0,
+        -3.0 * t3 + 3.0 * t2 + 3.0 * t + 1.0,
+        t3,
     ]
-    .map(|v| v as f32)
 }
 
 /// Rotates every image of a cluster by `angle_deg` about the image centre (positive = counter-
@@ -480,32 +558,15 @@ pub fn rotate(images: ArrayView3<'_, f32>, angle_deg: f64) -> Array3<f32> {
 }
 
 /// [`rotate`] of exactly `P` images, interleaved so that every tap is a P-wide multiply-add.
+#[allow(clippy::needless_range_loop)]
 fn rotate_lanes<const P: usize>(images: ArrayView3<'_, f32>, angle_deg: f64) -> Array3<f32> {
     let (p, h, w) = images.dim();
     debug_assert_eq!(p, P);
-    let (sin, cos) = angle_deg.to_radians().sin_cos();
-    let (cy, cx) = ((h as f64 - 1.0) / 2.0, (w as f64 - 1.0) / 2.0);
     let pad = TAP_PAD as isize;
     let pw = w + 2 * TAP_PAD;
     // Geometry shared by all polarisation images: the first coefficient of each output pixel's
     // 4 × 4 neighbourhood and its separable weights (4 along y, 4 along x).
-    let inside = |v: f64, n: usize| {
-        if v >= -0.5 && v <= n as f64 - 0.5 {
-            v
-        } else {
-            reflect_coord(v, n)
-        }
-    };
-    let taps: Vec<(usize, [f32; 4], [f32; 4])> = (0..h * w)
-        .map(|q| {
-            let (dy, dx) = ((q / w) as f64 - cy, (q % w) as f64 - cx);
-            let xs = inside(cx + cos * dx - sin * dy, w);
-            let ys = inside(cy + sin * dx + cos * dy, h);
-            let (fx, fy) = (xs.floor(), ys.floor());
-            let base = (fy as isize - 1 + pad) as usize * pw + (fx as isize - 1 + pad) as usize;
-            (base, bspline_weights(ys - fy), bspline_weights(xs - fx))
-        })
-        .collect();
+    let taps = rotation_taps(angle_deg, h, w);
     let ymap: Vec<usize> = (0..h + 2 * TAP_PAD)
         .map(|y| reflect(y as isize - pad, h))
         .collect();
@@ -515,13 +576,13 @@ fn rotate_lanes<const P: usize>(images: ArrayView3<'_, f32>, angle_deg: f64) -> 
     // All images at once: 16 taps, each a p-wide multiply-add over the interleaved coefficients.
     let hw = h * w;
     let mut flat = vec![0.0f32; p * hw];
-    for (q, (base, wy, wx)) in taps.iter().enumerate() {
+    for (q, Tap { base, wy, wx }) in taps.iter().enumerate() {
         let mut sum = [0.0f32; P];
         for (a, &wya) in wy.iter().enumerate() {
-            let o = (base + a * pw) * P;
+            let o = base + a * pw;
             for (b, &wxb) in wx.iter().enumerate() {
                 let wt = wya * wxb;
-                let lane: &[f32; P] = c[o + b * P..o + (b + 1) * P].try_into().expect("P lanes");
+                let lane = &c[o + b];
                 for k in 0..P {
                     sum[k] += wt * lane[k];
                 }
