@@ -335,24 +335,20 @@ pub fn dbscan_vertex(
         });
         let labels = dbscan.transform(&pts);
         let n_clusters = labels.iter().flatten().copied().max().map_or(0, |m| m + 1);
-        let mut centres: Vec<Centre> = (0..n_clusters)
-            .map(|c| {
-                let (mut w, mut sx, mut sy) = (0.0, 0.0, 0.0);
-                for (r, l) in labels.iter().enumerate() {
-                    if *l == Some(c) {
-                        let e = h.energy_gev[idx[r]].max(0.0) as f64;
-                        w += e;
-                        sx += e * pts[[r, 0]];
-                        sy += e * pts[[r, 1]];
-                    }
-                }
-                (
-                    sx / w.max(f64::MIN_POSITIVE),
-                    sy / w.max(f64::MIN_POSITIVE),
-                    w,
-                )
-            })
-            .filter(|c| c.2 > 0.0)
+        // One pass: energy-weighted sums per cluster.
+        let mut sums = vec![(0.0f64, 0.0f64, 0.0f64); n_clusters];
+        for (r, l) in labels.iter().enumerate() {
+            if let Some(c) = *l {
+                let e = h.energy_gev[idx[r]].max(0.0) as f64;
+                sums[c].0 += e * pts[[r, 0]];
+                sums[c].1 += e * pts[[r, 1]];
+                sums[c].2 += e;
+            }
+        }
+        let mut centres: Vec<Centre> = sums
+            .into_iter()
+            .filter(|s| s.2 > 0.0)
+            .map(|(sx, sy, w)| (sx / w, sy / w, w))
             .collect();
         centres.sort_by(|a, b| b.2.total_cmp(&a.2));
         centres.truncate(params.max_clusters);
