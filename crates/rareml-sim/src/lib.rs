@@ -3,11 +3,13 @@
 //! from ChaCha8 stream i of the seed, so the output does not depend on the thread count).
 //!
 //! - [`tt`]: SHiP target-tracker electromagnetic showers → `rareml.tt.v1` hits.
+//! - [`tpc`]: PandaX-III 0νββ and gamma-background tracks → `rareml.tpc.v1` strip waveforms.
 //!
-//! The emulsion (NEWSdm) and TPC (PandaX-III) generators are not written yet.
+//! The emulsion (NEWSdm) generator is not written yet.
 
 pub mod error;
 pub mod rng;
+pub mod tpc;
 pub mod tt;
 
 pub use error::{Error, Result};

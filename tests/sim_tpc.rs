@@ -1,0 +1,62 @@
+//! The PandaX-III toy Monte Carlo: deterministic per seed whatever the thread count, writes
+//! `rareml.tpc.v1`, truth energies at Qββ (signal) or in the ROI (background), and the topology the
+//! classical analysis rests on — the two-blob score separates 0νββ from single electrons.
+
+use rareml::baselines::tpc::{strip_event_score, BlobParams};
+use rareml::io::decay0::Decay0Reader;
+use rareml::io::tpc::{EventLabel, Readout, TpcFile, TpcMeta};
+use rareml::metrics::roc_auc_score;
+use rareml::sim::tpc::{generate, write, TpcConfig, Q_BB_KEV, ROI_KEV};
+
+#[test]
+fn deterministic_and_written_in_the_contract_format() {
+    let cfg = TpcConfig::default();
+    let a = generate(&cfg, None, 5, 0, 12).unwrap();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    assert_eq!(one.install(|| generate(&cfg, None, 5, 0, 12).unwrap()), a);
+    assert_eq!(generate(&cfg, None, 5, 8, 4).unwrap(), a[8..].to_vec());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tpc.h5");
+    write(&path, &cfg, None, 5, 12, 5).unwrap();
+    let f = TpcFile::open(&path).unwrap();
+    let back: Vec<_> = f.batches(12).flat_map(|b| b.unwrap()).collect();
+    assert_eq!(back, a);
+    for e in &a {
+        let t = e.energy_kev.unwrap() as f64;
+        match e.label {
+            EventLabel::Signal => assert!((t - Q_BB_KEV).abs() < 1.0, "signal {t}"),
+            _ => assert!(
+                t >= ROI_KEV.0 - 1.0 && t <= ROI_KEV.1 + 1.0,
+                "background {t}"
+            ),
+        }
+        assert!(!e.signals.is_empty() && e.signals.samples.iter().all(|&v| (0..4096).contains(&v)));
+    }
+}
+
+#[test]
+fn two_blob_score_separates_signal_from_single_electrons() {
+    let decay0: Vec<_> = Decay0Reader::open(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/decay0/Xe136bb0n.dat"
+    ))
+    .unwrap()
+    .take(400)
+    .collect::<Result<_, _>>()
+    .unwrap();
+    let events = generate(&TpcConfig::default(), Some(&decay0), 9, 0, 400).unwrap();
+    let (r, m) = (Readout::pandax3_module(), TpcMeta::default());
+    let mut labels = Vec::new();
+    let mut scores = Vec::new();
+    for e in &events {
+        scores.push(strip_event_score(e, &r, &m, 40.0, &BlobParams::default()).unwrap());
+        labels.push(e.label == EventLabel::Signal);
+    }
+    let auc = roc_auc_score(&labels, &scores).unwrap();
+    eprintln!("two-blob score AUC on {} events: {auc:.3}", events.len());
+    // 200 + 200 events: the AUC's standard error is ≈ 0.03, so 0.58 is a clear separation.
+    assert!(auc > 0.58, "AUC {auc}");
+}
