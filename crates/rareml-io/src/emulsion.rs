@@ -362,6 +362,15 @@ pub enum EmulsionLayout {
     Training,
 }
 
+/// Path of dataset `name` in `group` ("" = the root).
+fn child_path(group: &str, name: &str) -> String {
+    if group.is_empty() {
+        name.to_string()
+    } else {
+        format!("{group}/{name}")
+    }
+}
+
 /// An open NEWSdm HDF5 file.
 #[derive(Clone, Debug)]
 pub struct EmulsionFile {
@@ -417,13 +426,7 @@ impl EmulsionFile {
     /// Opens the cluster set in `group` (its `images` and, when present, `pol_ids` and `labels`).
     pub fn set(&self, group: &str) -> Result<ClusterSet> {
         let group = group.trim_matches('/').to_string();
-        let join = |name: &str| {
-            if group.is_empty() {
-                name.to_string()
-            } else {
-                format!("{group}/{name}")
-            }
-        };
+        let join = |name: &str| child_path(&group, name);
         let images = self.h5.dataset(&join("images"))?;
         images.expect_dtype(&[U8, F32])?;
         images.expect_shape(&[
@@ -877,13 +880,7 @@ impl EmulsionWriter {
             });
         }
         let group = group.trim_matches('/').to_string();
-        let join = |name: &str| {
-            if group.is_empty() {
-                name.to_string()
-            } else {
-                format!("{group}/{name}")
-            }
-        };
+        let join = |name: &str| child_path(&group, name);
         let images = self
             .h5
             .create_appendable::<T>(&join("images"), &[height, width, polarisations])?;

@@ -13,3 +13,19 @@ pub mod tpc;
 pub mod tt;
 
 pub use error::{Error, Result};
+
+/// Calls `append(first, count)` for consecutive batches of at most `batch` of `n` events.
+pub(crate) fn in_batches(
+    n: usize,
+    batch: usize,
+    mut append: impl FnMut(u64, usize) -> Result<()>,
+) -> Result<()> {
+    let batch = batch.max(1);
+    let mut done = 0;
+    while done < n {
+        let b = batch.min(n - done);
+        append(done as u64, b)?;
+        done += b;
+    }
+    Ok(())
+}

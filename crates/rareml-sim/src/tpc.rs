@@ -380,13 +380,9 @@ pub fn write(
         &TpcMeta::default(),
         PANDAX3_SAMPLES,
     )?;
-    let batch = batch.max(1);
-    let mut done = 0;
-    while done < n {
-        let b = batch.min(n - done);
-        w.append(&generate(cfg, decay0, seed, done as u64, b)?)?;
-        done += b;
-    }
+    crate::in_batches(n, batch, |first, b| {
+        Ok(w.append(&generate(cfg, decay0, seed, first, b)?)?)
+    })?;
     w.finish()?;
     Ok(())
 }

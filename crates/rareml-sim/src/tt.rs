@@ -265,13 +265,9 @@ pub fn write(
 ) -> Result<()> {
     cfg.validate()?;
     let mut w = TtWriter::create(path, &cfg.geometry)?;
-    let batch = batch.max(1);
-    let mut done = 0;
-    while done < n {
-        let b = batch.min(n - done);
-        w.append(&generate(cfg, seed, done as u64, b)?)?;
-        done += b;
-    }
+    crate::in_batches(n, batch, |first, b| {
+        Ok(w.append(&generate(cfg, seed, first, b)?)?)
+    })?;
     w.finish()?;
     Ok(())
 }
