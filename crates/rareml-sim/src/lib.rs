@@ -2,11 +2,11 @@
 //! in the physics the papers rest on; deterministic per seed and parallel over events (event i draws
 //! from ChaCha8 stream i of the seed, so the output does not depend on the thread count).
 //!
-//! - [`tt`]: SHiP target-tracker electromagnetic showers → `rareml.tt.v1` hits.
+//! - [`emulsion`]: NEWSdm clusters (carbon recoils, fog, gamma) → the NEWSdm raw layout.
 //! - [`tpc`]: PandaX-III 0νββ and gamma-background tracks → `rareml.tpc.v1` strip waveforms.
-//!
-//! The emulsion (NEWSdm) generator is not written yet.
+//! - [`tt`]: SHiP target-tracker electromagnetic showers → `rareml.tt.v1` hits.
 
+pub mod emulsion;
 pub mod error;
 pub mod rng;
 pub mod tpc;
