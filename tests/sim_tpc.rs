@@ -4,9 +4,9 @@
 
 use rareml::baselines::tpc::{strip_event_score, BlobParams};
 use rareml::io::decay0::Decay0Reader;
-use rareml::io::tpc::{EventLabel, Readout, TpcFile, TpcMeta};
+use rareml::io::tpc::{EventLabel, TpcFile, TpcMeta};
 use rareml::metrics::roc_auc_score;
-use rareml::sim::tpc::{generate, write, TpcConfig, Q_BB_KEV, ROI_KEV};
+use rareml::sim::tpc::{generate, readout, write, TpcConfig, Q_BB_KEV, ROI_KEV};
 
 #[test]
 fn deterministic_and_written_in_the_contract_format() {
@@ -48,7 +48,10 @@ fn two_blob_score_separates_signal_from_single_electrons() {
     .collect::<Result<_, _>>()
     .unwrap();
     let events = generate(&TpcConfig::default(), Some(&decay0), 9, 0, 400).unwrap();
-    let (r, m) = (Readout::pandax3_module(), TpcMeta::default());
+    let (r, m) = (
+        readout(TpcConfig::default().modules_per_side),
+        TpcMeta::default(),
+    );
     let mut labels = Vec::new();
     let mut scores = Vec::new();
     for e in &events {
@@ -59,4 +62,31 @@ fn two_blob_score_separates_signal_from_single_electrons() {
     eprintln!("two-blob score AUC on {} events: {auc:.3}", events.len());
     // 200 + 200 events: the AUC's standard error is ≈ 0.03, so 0.58 is a clear separation.
     assert!(auc > 0.58, "AUC {auc}");
+}
+
+#[test]
+fn pulses_follow_the_baseline_window_and_charge_tracks_energy() {
+    let events = generate(&TpcConfig::default(), None, 13, 0, 60).unwrap();
+    let mut ratios = Vec::new();
+    for e in &events {
+        let mut total = 0.0f64;
+        for (_, w) in e.signals.iter() {
+            let base: f64 = w.iter().take(100).map(|&v| v as f64).sum::<f64>() / 100.0;
+            // The first 100 samples are baseline: 300 ± 5 from event to event, σ 10 noise.
+            assert!((base - 300.0).abs() < 25.0, "baseline {base}");
+            total += w.iter().map(|&v| v as f64 - base).sum::<f64>();
+        }
+        ratios.push(total / e.energy_kev.unwrap() as f64);
+    }
+    // Collected charge ∝ energy: the ratio's spread is the resolution plus losses at the module edge.
+    let mean = ratios.iter().sum::<f64>() / ratios.len() as f64;
+    let inside = ratios
+        .iter()
+        .filter(|r| (*r / mean - 1.0).abs() < 0.25)
+        .count();
+    assert!(
+        inside as f64 > 0.7 * ratios.len() as f64,
+        "{inside} of {} within 25 %",
+        ratios.len()
+    );
 }

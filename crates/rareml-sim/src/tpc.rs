@@ -11,7 +11,7 @@ use rand::Rng;
 use rand_distr::{Distribution, Normal, UnitSphere};
 use rareml_io::decay0::{Decay0Event, Species, ELECTRON_MASS_MEV};
 use rareml_io::tpc::{
-    EventLabel, Readout, Signals, TpcEvent, TpcMeta, TpcWriter, PANDAX3_SAMPLES,
+    EventLabel, Readout, Signals, StripAxis, TpcEvent, TpcMeta, TpcWriter, PANDAX3_SAMPLES,
     PANDAX3_STRIPS_PER_AXIS,
 };
 use rayon::prelude::*;
@@ -53,6 +53,9 @@ pub const NOISE_ADC: f64 = 10.0;
 /// Energy resolution at Qββ, FWHM (PandaX-III: 3 %).
 pub const RESOLUTION_FWHM_AT_QBB: f64 = 0.03;
 
+/// First sample a pulse may start at: after the 100 baseline samples (PandaX-III) and a margin.
+pub const BASELINE_WINDOW_END: usize = 110;
+
 /// Samples from the start of a pulse to its peak (shaping time ≈ 1.2 µs at 200 ns per sample).
 pub const SHAPING_PEAK_SAMPLES: f64 = 6.0;
 
@@ -85,6 +88,9 @@ pub struct TpcConfig {
     pub adc_per_kev: f64,
     /// Zero suppression: a strip is stored when its pulse exceeds this many noise σ.
     pub suppression_sigma: f64,
+    /// Micromegas modules per side of the square readout plane (3 → 576 mm, 192 X + 192 Y strips),
+    /// so that MeV tracks, tens of cm long, stay on the strips.
+    pub modules_per_side: usize,
 }
 
 impl Default for TpcConfig {
@@ -96,6 +102,7 @@ impl Default for TpcConfig {
             step_mm: 1.0,
             adc_per_kev: 12.0,
             suppression_sigma: 5.0,
+            modules_per_side: 3,
         }
     }
 }
@@ -110,13 +117,29 @@ impl TpcConfig {
             && self.vertex_half_mm < 90.0
             && self.step_mm > 0.0
             && self.adc_per_kev > 0.0
-            && self.suppression_sigma >= 0.0;
+            && self.suppression_sigma >= 0.0
+            && (1..=8).contains(&self.modules_per_side);
         if ok {
             Ok(())
         } else {
             Err(config("TPC generator", format!("{self:?}")))
         }
     }
+}
+
+/// The readout of a square plane of `modules_per_side`² PandaX-III modules: X strips with ids
+/// 0..n, Y strips n..2n (n = 64 per module per side), 3 mm pitch, centred on 0.
+pub fn readout(modules_per_side: usize) -> Readout {
+    let n = PANDAX3_STRIPS_PER_AXIS * modules_per_side;
+    let pitch = rareml_io::tpc::PANDAX3_PITCH_MM;
+    let ids: Vec<i32> = (0..2 * n as i32).collect();
+    let axes = (0..2 * n)
+        .map(|i| if i < n { StripAxis::X } else { StripAxis::Y })
+        .collect();
+    let pos = (0..2 * n)
+        .map(|i| (((i % n) as f64 - (n as f64 - 1.0) / 2.0) * pitch) as f32)
+        .collect();
+    Readout::new(ids, axes, pos).expect("unique ids, finite positions")
 }
 
 /// A deposit of `e_kev` at (x, y, z) mm.
@@ -263,13 +286,18 @@ pub fn generate_event(
     let sigma = RESOLUTION_FWHM_AT_QBB / 2.355 * (Q_BB_KEV / true_kev.max(1.0)).sqrt();
     let gain = 1.0 + sigma * Normal::new(0.0, 1.0).expect("σ = 1").sample(&mut rng);
     // Drift: diffusion, then charge onto the nearest X and Y strip (half each), time from z.
-    let n_strips = PANDAX3_STRIPS_PER_AXIS;
+    let n_strips = readout.len() / 2;
     let t_samples = PANDAX3_SAMPLES;
     let mm_per_sample = meta.drift_velocity_mm_per_us * meta.sampling_ns * 1e-3;
     let mut charge = Array2::<f64>::zeros((2 * n_strips, t_samples));
-    // The trigger centres the event in the 512-sample window (its charge-weighted mean z at 256).
-    let zbar = deposits.iter().map(|d| d.0[2] * d.1).sum::<f64>() / true_kev.max(1e-9);
-    let trigger_mm = zbar - (t_samples as f64 / 2.0) * mm_per_sample;
+    // The trigger puts the event's first charge (lowest z after diffusion, ≈ 3σ_L) at sample 110,
+    // after the 100-sample baseline window; charge beyond the window's end is lost (long tracks in z).
+    let zmin = deposits
+        .iter()
+        .map(|d| d.0[2])
+        .fold(f64::INFINITY, f64::min);
+    let sigma_l_max = DIFFUSION_L_CM_SQRT_CM * (cfg.drift_mm.1 / 10.0).sqrt() * 10.0;
+    let trigger_mm = zmin - 3.0 * sigma_l_max - BASELINE_WINDOW_END as f64 * mm_per_sample;
     let half_module_mm = n_strips as f64 / 2.0 * meta.pitch_mm;
     let n_sub = 8usize;
     for (p, e) in &deposits {
@@ -356,7 +384,7 @@ pub fn generate(
     n: usize,
 ) -> Result<Vec<TpcEvent>> {
     cfg.validate()?;
-    let readout = Readout::pandax3_module();
+    let readout = readout(cfg.modules_per_side);
     let meta = TpcMeta::default();
     Ok((0..n as u64)
         .into_par_iter()
@@ -376,7 +404,7 @@ pub fn write(
     cfg.validate()?;
     let mut w = TpcWriter::create(
         path,
-        &Readout::pandax3_module(),
+        &readout(cfg.modules_per_side),
         &TpcMeta::default(),
         PANDAX3_SAMPLES,
     )?;
