@@ -187,22 +187,47 @@ pub fn generate_cluster(
     let sigma_px = PSF_FWHM_NM / 2.355 / PIXEL_SIZE_NM;
     let c = (CROP_PX as f64 - 1.0) / 2.0;
     let read = Normal::new(0.0, cfg.read_noise_adc.max(1e-9)).expect("σ > 0");
+    // The PSF is separable: per grain, one factor per column and one per row, shared by the 8 images.
+    let profile = |centre: f64| -> Vec<f64> {
+        (0..CROP_PX)
+            .map(|i| (-(i as f64 - centre).powi(2) / (2.0 * sigma_px * sigma_px)).exp())
+            .collect()
+    };
+    let gx: Vec<Vec<f64>> = gs
+        .iter()
+        .map(|g| profile(c + g.x / PIXEL_SIZE_NM))
+        .collect();
+    let gy: Vec<Vec<f64>> = gs
+        .iter()
+        .map(|g| profile(c + g.y / PIXEL_SIZE_NM))
+        .collect();
+    let unit = Normal::new(0.0, 1.0).expect("σ = 1");
     let mut out = ndarray::Array3::<u8>::zeros((9, CROP_PX, CROP_PX));
+    let mut signal = vec![0.0f64; CROP_PX];
     for p in 0..8 {
         let theta = p as f64 * std::f64::consts::PI / 8.0;
+        let b: Vec<f64> = gs
+            .iter()
+            .map(|g| g.brightness * (1.0 + g.depth * (2.0 * (theta - g.phi)).cos()))
+            .collect();
         for y in 0..CROP_PX {
-            for x in 0..CROP_PX {
-                let mut signal = 0.0;
-                for g in &gs {
-                    let (dx, dy) = (
-                        x as f64 - (c + g.x / PIXEL_SIZE_NM),
-                        y as f64 - (c + g.y / PIXEL_SIZE_NM),
-                    );
-                    let b = g.brightness * (1.0 + g.depth * (2.0 * (theta - g.phi)).cos());
-                    signal += b * (-(dx * dx + dy * dy) / (2.0 * sigma_px * sigma_px)).exp();
+            signal.iter_mut().for_each(|v| *v = 0.0);
+            for (k, bk) in b.iter().enumerate() {
+                let wy = bk * gy[k][y];
+                if wy < 1e-6 {
+                    continue;
                 }
-                let electrons = (pedestal + signal) / cfg.adc_per_photoelectron;
-                let shot = if electrons > 0.0 {
+                signal
+                    .iter_mut()
+                    .zip(&gx[k])
+                    .for_each(|(v, fx)| *v += wy * fx);
+            }
+            for x in 0..CROP_PX {
+                let electrons = (pedestal + signal[x]) / cfg.adc_per_photoelectron;
+                // Shot noise: Poisson, by its normal approximation above 30 photo-electrons.
+                let shot = if electrons > 30.0 {
+                    electrons + electrons.sqrt() * unit.sample(&mut rng)
+                } else if electrons > 0.0 {
                     Poisson::new(electrons)
                         .map(|d| d.sample(&mut rng))
                         .unwrap_or(0.0)
