@@ -259,6 +259,46 @@ fn primaries<R: Rng>(
     }
 }
 
+/// What happened in the gas before the readout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventTruth {
+    /// 0νββ (true) or gamma background (false).
+    pub signal: bool,
+    /// Vertex (x, y, z) in mm; z = drift length.
+    pub vertex: [f64; 3],
+    /// Energy deposits: position (x, y, z) in mm and energy in keV, along the electrons' paths.
+    pub deposits: Vec<([f64; 3], f64)>,
+}
+
+fn draw_truth<R: Rng>(
+    rng: &mut R,
+    cfg: &TpcConfig,
+    decay0: Option<&[Decay0Event]>,
+    index: u64,
+) -> EventTruth {
+    let signal = rng.random::<f64>() < cfg.signal_fraction;
+    let h = cfg.vertex_half_mm;
+    let vertex = [
+        rng.random_range(-h..=h),
+        rng.random_range(-h..=h),
+        rng.random_range(cfg.drift_mm.0..=cfg.drift_mm.1),
+    ];
+    let mut deposits = Vec::new();
+    for (t, dir) in primaries(rng, signal, decay0, index) {
+        transport(rng, vertex, dir, t, cfg.step_mm, &mut deposits);
+    }
+    EventTruth {
+        signal,
+        vertex,
+        deposits,
+    }
+}
+
+/// The truth deposits of event `index` under `seed` — the same as [`generate_event`] draws.
+pub fn truth(cfg: &TpcConfig, decay0: Option<&[Decay0Event]>, seed: u64, index: u64) -> EventTruth {
+    draw_truth(&mut event_rng(seed, index), cfg, decay0, index)
+}
+
 /// Generates event `index` of a run with `seed` (DECAY0 events, when given, supply the signal
 /// kinematics: event `index mod len`).
 pub fn generate_event(
@@ -270,17 +310,11 @@ pub fn generate_event(
     index: u64,
 ) -> TpcEvent {
     let mut rng = event_rng(seed, index);
-    let signal = rng.random::<f64>() < cfg.signal_fraction;
-    let h = cfg.vertex_half_mm;
-    let vertex = [
-        rng.random_range(-h..=h),
-        rng.random_range(-h..=h),
-        rng.random_range(cfg.drift_mm.0..=cfg.drift_mm.1),
-    ];
-    let mut deposits = Vec::new();
-    for (t, dir) in primaries(&mut rng, signal, decay0, index) {
-        transport(&mut rng, vertex, dir, t, cfg.step_mm, &mut deposits);
-    }
+    let EventTruth {
+        signal,
+        vertex,
+        deposits,
+    } = draw_truth(&mut rng, cfg, decay0, index);
     let true_kev: f64 = deposits.iter().map(|d| d.1).sum();
     // Energy resolution: one gain factor per event, σ/E = 3 % FWHM / 2.355 · √(Qββ/E).
     let sigma = RESOLUTION_FWHM_AT_QBB / 2.355 * (Q_BB_KEV / true_kev.max(1.0)).sqrt();
