@@ -224,17 +224,23 @@ pub fn generate_cluster(
             }
             for x in 0..CROP_PX {
                 let electrons = (pedestal + signal[x]) / cfg.adc_per_photoelectron;
-                // Shot noise: Poisson, by its normal approximation above 30 photo-electrons.
-                let shot = if electrons > 30.0 {
-                    electrons + electrons.sqrt() * unit.sample(&mut rng)
-                } else if electrons > 0.0 {
-                    Poisson::new(electrons)
-                        .map(|d| d.sample(&mut rng))
-                        .unwrap_or(0.0)
+                let g = cfg.adc_per_photoelectron;
+                // Shot noise (Poisson; its normal approximation above 30 photo-electrons, merged
+                // with the Gaussian read noise into one draw) plus read noise.
+                let v = if electrons > 30.0 {
+                    electrons * g
+                        + (electrons * g * g + cfg.read_noise_adc * cfg.read_noise_adc).sqrt()
+                            * unit.sample(&mut rng)
                 } else {
-                    0.0
+                    let shot = if electrons > 0.0 {
+                        Poisson::new(electrons)
+                            .map(|d| d.sample(&mut rng))
+                            .unwrap_or(0.0)
+                    } else {
+                        0.0
+                    };
+                    shot * g + read.sample(&mut rng)
                 };
-                let v = shot * cfg.adc_per_photoelectron + read.sample(&mut rng);
                 out[[p, y, x]] = v.round().clamp(0.0, 255.0) as u8;
             }
         }
