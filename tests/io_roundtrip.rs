@@ -250,12 +250,7 @@ fn arb_tt_event() -> impl Strategy<Value = TtEvent> {
             energy_gev: e,
             vertex_cm: [0.0, 0.0, d],
             distance_cm: d,
-            hits: Hits {
-                x_cm: hits.iter().map(|h| h.0).collect(),
-                y_cm: hits.iter().map(|h| h.1).collect(),
-                station: hits.iter().map(|h| h.2).collect(),
-                energy_gev: hits.iter().map(|h| h.3).collect(),
-            },
+            hits: hits.iter().copied().collect(),
         })
 }
 

@@ -4,7 +4,7 @@
 use ndarray::Array2;
 use proptest::prelude::*;
 use rareml::io::tpc::{EventLabel, Readout, Signals, TpcEvent, TpcMeta};
-use rareml::io::tt::{Hits, TtEvent};
+use rareml::io::tt::TtEvent;
 use rareml::preprocess::tpc::{batch_images, event_image, TpcImageConfig};
 use rareml::preprocess::tt::{batch_hit_maps, hit_maps, HitMapConfig, Weighting};
 
@@ -114,12 +114,7 @@ fn tt_event(hits: Vec<(f32, f32, u8, f32)>) -> TtEvent {
         energy_gev: 20.0,
         vertex_cm: [0.0; 3],
         distance_cm: -2.0,
-        hits: Hits {
-            x_cm: hits.iter().map(|h| h.0).collect(),
-            y_cm: hits.iter().map(|h| h.1).collect(),
-            station: hits.iter().map(|h| h.2).collect(),
-            energy_gev: hits.iter().map(|h| h.3).collect(),
-        },
+        hits: hits.iter().copied().collect(),
     }
 }
 

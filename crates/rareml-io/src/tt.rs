@@ -93,6 +93,20 @@ impl Hits {
     }
 }
 
+impl FromIterator<(f32, f32, u8, f32)> for Hits {
+    /// Collects hits given as (x cm, y cm, station, energy GeV).
+    fn from_iter<I: IntoIterator<Item = (f32, f32, u8, f32)>>(iter: I) -> Self {
+        let mut h = Hits::default();
+        for (x, y, st, e) in iter {
+            h.x_cm.push(x);
+            h.y_cm.push(y);
+            h.station.push(st);
+            h.energy_gev.push(e);
+        }
+        h
+    }
+}
+
 /// One TT event: a shower's hits and its truth.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TtEvent {

@@ -234,19 +234,13 @@ pub fn add_coordinate_channels(x: ArrayView4<'_, f32>) -> Result<Array4<f32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rareml_io::tt::Hits;
 
     fn event(hits: &[(f32, f32, u8, f32)]) -> TtEvent {
         TtEvent {
             energy_gev: 10.0,
             vertex_cm: [0.0; 3],
             distance_cm: -1.0,
-            hits: Hits {
-                x_cm: hits.iter().map(|h| h.0).collect(),
-                y_cm: hits.iter().map(|h| h.1).collect(),
-                station: hits.iter().map(|h| h.2).collect(),
-                energy_gev: hits.iter().map(|h| h.3).collect(),
-            },
+            hits: hits.iter().copied().collect(),
         }
     }
 
