@@ -53,42 +53,30 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         "{bar:40} {pos}/{len} events  {per_sec}  eta {eta}",
     )?);
     let t0 = Instant::now();
-    let batch = args.batch.max(1);
+    let progress = |k: usize| bar.inc(k as u64);
     match args.detector {
-        Detector::Tt => {
-            let cfg = tt::TtConfig::default();
-            let mut w = rareml::io::tt::TtWriter::create(&args.out, &cfg.geometry)?;
-            for first in (0..args.events).step_by(batch) {
-                let n = batch.min(args.events - first);
-                w.append(&tt::generate(&cfg, args.seed, first as u64, n)?)?;
-                bar.inc(n as u64);
-            }
-            w.finish()?;
-        }
+        Detector::Tt => tt::write(
+            &args.out,
+            &tt::TtConfig::default(),
+            args.seed,
+            args.events,
+            args.batch,
+            progress,
+        )?,
         Detector::Tpc => {
-            let cfg = tpc::TpcConfig::default();
             let decay0 = match &args.decay0 {
                 Some(p) => Some(Decay0Reader::open(p)?.collect::<Result<Vec<_>, _>>()?),
                 None => None,
             };
-            let mut w = rareml::io::tpc::TpcWriter::create(
+            tpc::write(
                 &args.out,
-                &tpc::readout(cfg.modules_per_side),
-                &Default::default(),
-                512,
-            )?;
-            for first in (0..args.events).step_by(batch) {
-                let n = batch.min(args.events - first);
-                w.append(&tpc::generate(
-                    &cfg,
-                    decay0.as_deref(),
-                    args.seed,
-                    first as u64,
-                    n,
-                )?)?;
-                bar.inc(n as u64);
-            }
-            w.finish()?;
+                &tpc::TpcConfig::default(),
+                decay0.as_deref(),
+                args.seed,
+                args.events,
+                args.batch,
+                progress,
+            )?
         }
         Detector::Emulsion => {
             let samples = [
@@ -99,27 +87,15 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 emulsion::Sample::Gamma,
             ];
             bar.set_length((args.events * samples.len()) as u64);
-            let cfg = emulsion::EmulsionConfig::default();
-            let w = rareml::io::emulsion::EmulsionWriter::create(&args.out)?;
-            for s in samples {
-                let meta = rareml::io::emulsion::SetMeta {
-                    class: Some(s.class()),
-                    generator: "rareml-sim emulsion".into(),
-                    ..Default::default()
-                };
-                let mut set = w.set::<u8>(
-                    &s.group(),
-                    rareml::io::emulsion::SetLayout::CROPS,
-                    (9, 80, 80),
-                    &meta,
-                )?;
-                for first in (0..args.events).step_by(batch) {
-                    let n = batch.min(args.events - first);
-                    set.append(&emulsion::generate(&cfg, s, args.seed, first as u64, n)?)?;
-                    bar.inc(n as u64);
-                }
-            }
-            w.finish()?;
+            emulsion::write(
+                &args.out,
+                &emulsion::EmulsionConfig::default(),
+                &samples,
+                args.seed,
+                args.events,
+                args.batch,
+                progress,
+            )?
         }
     }
     bar.finish();

@@ -53,7 +53,7 @@ fn writes_the_raw_layout_reproducibly() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("newsdm.h5");
     let samples = [Sample::Carbon(30), Sample::Fog];
-    write(&path, &EmulsionConfig::default(), &samples, 2, 6, 4).unwrap();
+    write(&path, &EmulsionConfig::default(), &samples, 2, 6, 4, |_| {}).unwrap();
     let f = EmulsionFile::open(&path).unwrap();
     assert_eq!(f.layout().unwrap(), EmulsionLayout::Raw);
     let set = f.set("Carbon/30keV").unwrap();

@@ -20,7 +20,7 @@ fn deterministic_and_written_in_the_contract_format() {
     assert_eq!(generate(&cfg, None, 5, 8, 4).unwrap(), a[8..].to_vec());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tpc.h5");
-    write(&path, &cfg, None, 5, 12, 5).unwrap();
+    write(&path, &cfg, None, 5, 12, 5, |_| {}).unwrap();
     let f = TpcFile::open(&path).unwrap();
     let back: Vec<_> = f.batches(12).flat_map(|b| b.unwrap()).collect();
     assert_eq!(back, a);

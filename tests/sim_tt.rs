@@ -28,7 +28,7 @@ fn writes_the_tt_format_within_its_ranges() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tt.h5");
     let cfg = TtConfig::default();
-    write(&path, &cfg, 3, 50, 16).unwrap();
+    write(&path, &cfg, 3, 50, 16, |_| {}).unwrap();
     let f = TtFile::open(&path).unwrap();
     assert_eq!(f.len(), 50);
     let events: Vec<_> = f.batches(50).flat_map(|b| b.unwrap()).collect();

@@ -303,7 +303,8 @@ pub fn generate(
     Ok(batch)
 }
 
-/// Writes `n` clusters of each sample into one NEWSdm raw file (a group per sample).
+/// Writes `n` clusters of each sample into one NEWSdm raw file (a group per sample);
+/// `progress(k)` is called after each batch of k clusters.
 pub fn write(
     path: impl AsRef<std::path::Path>,
     cfg: &EmulsionConfig,
@@ -311,6 +312,7 @@ pub fn write(
     seed: u64,
     n: usize,
     batch: usize,
+    mut progress: impl FnMut(usize),
 ) -> Result<()> {
     let w = EmulsionWriter::create(path)?;
     for &s in samples {
@@ -320,7 +322,7 @@ pub fn write(
             ..SetMeta::default()
         };
         let mut set = w.set::<u8>(&s.group(), SetLayout::CROPS, (9, CROP_PX, CROP_PX), &meta)?;
-        crate::in_batches(n, batch, |first, b| {
+        crate::in_batches(n, batch, &mut progress, |first, b| {
             Ok(set.append(&generate(cfg, s, seed, first, b)?)?)
         })?;
     }

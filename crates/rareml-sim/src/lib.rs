@@ -14,10 +14,12 @@ pub mod tt;
 
 pub use error::{Error, Result};
 
-/// Calls `append(first, count)` for consecutive batches of at most `batch` of `n` events.
+/// Calls `append(first, count)` for consecutive batches of at most `batch` of `n` events, then
+/// `progress(count)` after each.
 pub(crate) fn in_batches(
     n: usize,
     batch: usize,
+    progress: &mut dyn FnMut(usize),
     mut append: impl FnMut(u64, usize) -> Result<()>,
 ) -> Result<()> {
     let batch = batch.max(1);
@@ -25,6 +27,7 @@ pub(crate) fn in_batches(
     while done < n {
         let b = batch.min(n - done);
         append(done as u64, b)?;
+        progress(b);
         done += b;
     }
     Ok(())

@@ -426,7 +426,8 @@ pub fn generate(
         .collect())
 }
 
-/// Generates `n` events into a `rareml.tpc.v1` file in batches of `batch`.
+/// Generates `n` events into a `rareml.tpc.v1` file in batches of `batch`; `progress(k)` is
+/// called after each batch of k events.
 pub fn write(
     path: impl AsRef<std::path::Path>,
     cfg: &TpcConfig,
@@ -434,6 +435,7 @@ pub fn write(
     seed: u64,
     n: usize,
     batch: usize,
+    mut progress: impl FnMut(usize),
 ) -> Result<()> {
     cfg.validate()?;
     let mut w = TpcWriter::create(
@@ -442,7 +444,7 @@ pub fn write(
         &TpcMeta::default(),
         PANDAX3_SAMPLES,
     )?;
-    crate::in_batches(n, batch, |first, b| {
+    crate::in_batches(n, batch, &mut progress, |first, b| {
         Ok(w.append(&generate(cfg, decay0, seed, first, b)?)?)
     })?;
     w.finish()?;

@@ -255,17 +255,19 @@ pub fn generate(cfg: &TtConfig, seed: u64, first: u64, n: usize) -> Result<Vec<T
         .collect())
 }
 
-/// Generates `n` events into a `rareml.tt.v1` file, in batches of `batch` events.
+/// Generates `n` events into a `rareml.tt.v1` file, in batches of `batch` events; `progress(k)`
+/// is called after each batch of k events.
 pub fn write(
     path: impl AsRef<std::path::Path>,
     cfg: &TtConfig,
     seed: u64,
     n: usize,
     batch: usize,
+    mut progress: impl FnMut(usize),
 ) -> Result<()> {
     cfg.validate()?;
     let mut w = TtWriter::create(path, &cfg.geometry)?;
-    crate::in_batches(n, batch, |first, b| {
+    crate::in_batches(n, batch, &mut progress, |first, b| {
         Ok(w.append(&generate(cfg, seed, first, b)?)?)
     })?;
     w.finish()?;
