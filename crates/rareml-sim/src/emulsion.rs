@@ -116,9 +116,7 @@ struct Grain {
 
 fn grains<R: Rng>(rng: &mut R, sample: Sample, cfg: &EmulsionConfig) -> Vec<Grain> {
     let grain = |rng: &mut R, x: f64, y: f64| {
-        let l = (FILAMENT_MEDIAN_NM.ln()
-            + FILAMENT_LOG_SIGMA * Normal::new(0.0, 1.0).expect("σ = 1").sample(rng))
-        .exp();
+        let l = (FILAMENT_MEDIAN_NM.ln() + FILAMENT_LOG_SIGMA * crate::rng::gauss(rng)).exp();
         // Longer filaments scatter more light and polarise more strongly.
         Grain {
             x,
@@ -201,7 +199,6 @@ pub fn generate_cluster(
         .iter()
         .map(|g| profile(c + g.y / PIXEL_SIZE_NM))
         .collect();
-    let unit = Normal::new(0.0, 1.0).expect("σ = 1");
     let mut out = ndarray::Array3::<u8>::zeros((9, CROP_PX, CROP_PX));
     let mut signal = vec![0.0f64; CROP_PX];
     for p in 0..8 {
@@ -230,7 +227,7 @@ pub fn generate_cluster(
                 let v = if electrons > 30.0 {
                     electrons * g
                         + (electrons * g * g + cfg.read_noise_adc * cfg.read_noise_adc).sqrt()
-                            * unit.sample(&mut rng)
+                            * crate::rng::gauss(&mut rng)
                 } else {
                     let shot = if electrons > 0.0 {
                         Poisson::new(electrons)

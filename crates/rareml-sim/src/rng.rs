@@ -11,6 +11,12 @@ pub fn event_rng(seed: u64, index: u64) -> ChaCha8Rng {
     rng
 }
 
+/// One standard-normal draw.
+pub fn gauss<R: rand::Rng + ?Sized>(rng: &mut R) -> f64 {
+    use rand_distr::Distribution;
+    rand_distr::StandardNormal.sample(rng)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

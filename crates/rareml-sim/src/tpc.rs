@@ -318,7 +318,7 @@ pub fn generate_event(
     let true_kev: f64 = deposits.iter().map(|d| d.1).sum();
     // Energy resolution: one gain factor per event, σ/E = 3 % FWHM / 2.355 · √(Qββ/E).
     let sigma = RESOLUTION_FWHM_AT_QBB / 2.355 * (Q_BB_KEV / true_kev.max(1.0)).sqrt();
-    let gain = 1.0 + sigma * Normal::new(0.0, 1.0).expect("σ = 1").sample(&mut rng);
+    let gain = 1.0 + sigma * crate::rng::gauss(&mut rng);
     // Drift: diffusion, then charge onto the nearest X and Y strip (half each), time from z.
     let n_strips = readout.len() / 2;
     let t_samples = PANDAX3_SAMPLES;
@@ -341,9 +341,9 @@ pub fn generate_event(
             DIFFUSION_L_CM_SQRT_CM * drift_cm.sqrt() * 10.0,
         );
         for _ in 0..n_sub {
-            let x = p[0] + st * Normal::new(0.0, 1.0).expect("σ = 1").sample(&mut rng);
-            let y = p[1] + st * Normal::new(0.0, 1.0).expect("σ = 1").sample(&mut rng);
-            let z = p[2] + sl * Normal::new(0.0, 1.0).expect("σ = 1").sample(&mut rng);
+            let x = p[0] + st * crate::rng::gauss(&mut rng);
+            let y = p[1] + st * crate::rng::gauss(&mut rng);
+            let z = p[2] + sl * crate::rng::gauss(&mut rng);
             let adc = e / n_sub as f64 * gain * cfg.adc_per_kev / 2.0;
             let t = ((z - trigger_mm) / mm_per_sample).round();
             // Charge beyond this module's strips or outside the time window is not seen.
@@ -384,7 +384,7 @@ pub fn generate_event(
         if wave.iter().cloned().fold(0.0, f64::max) < cfg.suppression_sigma * NOISE_ADC {
             continue;
         }
-        let base = 300.0 + 5.0 * Normal::new(0.0, 1.0).expect("σ = 1").sample(&mut rng);
+        let base = 300.0 + 5.0 * crate::rng::gauss(&mut rng);
         strip_id.push(readout.strip_ids()[s]);
         rows.extend(wave.iter().map(|&w| {
             (base + w + noise.sample(&mut rng))
