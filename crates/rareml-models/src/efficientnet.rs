@@ -1,0 +1,249 @@
+//! EfficientNet B0–B4 (torchvision's implementation and parameter names) with any number of input
+//! channels, a configurable TopConv width and max or average global pooling: the PandaX-III
+//! classifier of XZ/YZ track images.
+
+use crate::ctx::Ctx;
+use crate::error::{config_err, Error, Result};
+use crate::layers::{dropout, global_avg_pool, global_max_pool, silu, stochastic_depth, Conv2d, DepthwiseConv2d, Linear, Norm, SqueezeExcitation};
+use candle_core::Tensor;
+use candle_nn::VarBuilder;
+use serde::{Deserialize, Serialize};
+
+/// Global pooling before the classifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum GlobalPool {
+    /// Maximum over the feature map (the PandaX-III paper).
+    Max,
+    /// Mean over the feature map (torchvision's default).
+    Avg,
+}
+
+/// EfficientNet hyper-parameters; `Default` is the PandaX-III B0 of the fixtures (2 inputs,
+/// TopConv n = 8, max pooling, 1 output).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EfficientNetConfig {
+    /// Width multiplier (B0 1.0, B1 1.0, B2 1.1, B3 1.2, B4 1.4).
+    pub width_mult: f64,
+    /// Depth multiplier (B0 1.0, B1 1.1, B2 1.2, B3 1.4, B4 1.8).
+    pub depth_mult: f64,
+    /// Input channels (2: XZ and YZ).
+    pub in_channels: usize,
+    /// TopConv (`features.8`) output channels n; `None` = torchvision's 4 × last stage width
+    /// (1280 for B0, 1792 for B4).
+    pub top_channels: Option<usize>,
+    /// Global pooling.
+    pub pooling: GlobalPool,
+    /// Outputs of the classifier (1: a sigmoid score).
+    pub outputs: usize,
+    /// Dropout before the classifier (B0/B1 0.2, B2/B3 0.3, B4 0.4).
+    pub dropout: f64,
+    /// Stochastic-depth probability of the last block (linearly scaled per block; 0 = off).
+    pub stochastic_depth: f64,
+    /// BatchNorm epsilon (torchvision B0–B4: 1e-5).
+    pub bn_eps: f64,
+    /// BatchNorm momentum, PyTorch convention (0.1).
+    pub bn_momentum: f64,
+}
+
+impl Default for EfficientNetConfig {
+    fn default() -> Self {
+        Self::b(0).expect("B0 exists")
+    }
+}
+
+/// torchvision's base stages: (expand ratio, kernel, stride, in, out, layers).
+const STAGES: [(usize, usize, usize, usize, usize, usize); 7] = [
+    (1, 3, 1, 32, 16, 1),
+    (6, 3, 2, 16, 24, 2),
+    (6, 5, 2, 24, 40, 2),
+    (6, 3, 2, 40, 80, 3),
+    (6, 5, 1, 80, 112, 3),
+    (6, 5, 2, 112, 192, 4),
+    (6, 3, 1, 192, 320, 1),
+];
+
+/// torchvision's `_make_divisible(v, 8)`.
+fn make_divisible(v: f64) -> usize {
+    let d = 8.0f64;
+    let new = d.max(((v + d / 2.0) / d).floor() * d);
+    (if new < 0.9 * v { new + d } else { new }) as usize
+}
+
+impl EfficientNetConfig {
+    /// Variant B`k` (k = 0..=4) with the PandaX-III head (2 inputs, n = 8, max pooling, 1 output).
+    pub fn b(k: usize) -> Result<Self> {
+        let (w, d, p) = match k {
+            0 => (1.0, 1.0, 0.2),
+            1 => (1.0, 1.1, 0.2),
+            2 => (1.1, 1.2, 0.3),
+            3 => (1.2, 1.4, 0.3),
+            4 => (1.4, 1.8, 0.4),
+            _ => return Err(config_err("EfficientNet", "variant", format!("B{k} is not supported (B0–B4)"))),
+        };
+        Ok(Self {
+            width_mult: w,
+            depth_mult: d,
+            in_channels: 2,
+            top_channels: Some(8),
+            pooling: GlobalPool::Max,
+            outputs: 1,
+            dropout: p,
+            stochastic_depth: 0.2,
+            bn_eps: 1e-5,
+            bn_momentum: 0.1,
+        })
+    }
+
+    fn channels(&self, c: usize) -> usize {
+        make_divisible(c as f64 * self.width_mult)
+    }
+
+    fn layers(&self, n: usize) -> usize {
+        (n as f64 * self.depth_mult).ceil() as usize
+    }
+
+    fn check(&self) -> Result<()> {
+        let bad = |f: &str, r: String| Err(config_err("EfficientNet", f, r));
+        if !(self.width_mult > 0.0) || !(self.depth_mult > 0.0) {
+            return bad("width_mult/depth_mult", "must be > 0".into());
+        }
+        if self.in_channels == 0 || self.outputs == 0 || self.top_channels == Some(0) {
+            return bad("in_channels/outputs/top_channels", "must be ≥ 1".into());
+        }
+        if !(0.0..1.0).contains(&self.dropout) || !(0.0..1.0).contains(&self.stochastic_depth) {
+            return bad("dropout/stochastic_depth", "must be in [0, 1)".into());
+        }
+        Ok(())
+    }
+}
+
+struct ConvNormAct {
+    conv: Conv2d,
+    bn: Norm,
+    act: bool,
+}
+
+impl ConvNormAct {
+    fn new(conv: Conv2d, c: usize, act: bool, cfg: &EfficientNetConfig, vb: VarBuilder) -> Result<Self> {
+        Ok(Self { conv, bn: Norm::new(c, cfg.bn_eps, cfg.bn_momentum, vb.pp("1"))?, act })
+    }
+
+    fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+        let y = self.bn.forward(&self.conv.forward(x)?, ctx)?;
+        if self.act { silu(&y) } else { Ok(y) }
+    }
+}
+
+struct MbConv {
+    expand: Option<ConvNormAct>,
+    dw: DepthwiseConv2d,
+    dw_bn: Norm,
+    se: SqueezeExcitation,
+    project: ConvNormAct,
+    residual: bool,
+    sd_prob: f64,
+}
+
+impl MbConv {
+    #[allow(clippy::too_many_arguments)]
+    fn new(cin: usize, cout: usize, expand: usize, k: usize, stride: usize, sd_prob: f64, cfg: &EfficientNetConfig, vb: VarBuilder) -> Result<Self> {
+        let hidden = make_divisible((cin * expand) as f64);
+        let mut i = 0;
+        let expand = if hidden != cin {
+            let vbi = vb.pp(i.to_string());
+            i += 1;
+            Some(ConvNormAct::new(Conv2d::new(cin, hidden, 1, 1, 0, false, vbi.pp("0"))?, hidden, true, cfg, vbi)?)
+        } else {
+            None
+        };
+        let vbd = vb.pp(i.to_string());
+        let dw = DepthwiseConv2d::new(hidden, k, stride, false, vbd.pp("0"))?;
+        let dw_bn = Norm::new(hidden, cfg.bn_eps, cfg.bn_momentum, vbd.pp("1"))?;
+        let se = SqueezeExcitation::new(hidden, (cin / 4).max(1), vb.pp((i + 1).to_string()))?;
+        let vbp = vb.pp((i + 2).to_string());
+        let project = ConvNormAct::new(Conv2d::new(hidden, cout, 1, 1, 0, false, vbp.pp("0"))?, cout, false, cfg, vbp)?;
+        Ok(Self { expand, dw, dw_bn, se, project, residual: stride == 1 && cin == cout, sd_prob })
+    }
+
+    fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+        let mut y = match &self.expand {
+            Some(e) => e.forward(x, ctx)?,
+            None => x.clone(),
+        };
+        y = silu(&self.dw_bn.forward(&self.dw.forward(&y)?, ctx)?)?;
+        y = self.se.forward(&y)?;
+        y = self.project.forward(&y, ctx)?;
+        if self.residual {
+            y = (stochastic_depth(&y, self.sd_prob, ctx)? + x)?;
+        }
+        Ok(y)
+    }
+}
+
+/// EfficientNet with torchvision's parameter names (`features.0.0.weight`,
+/// `features.2.0.block.1.0.weight`, `classifier.1.weight`, …).
+pub struct EfficientNet {
+    cfg: EfficientNetConfig,
+    stem: ConvNormAct,
+    blocks: Vec<MbConv>,
+    top: ConvNormAct,
+    classifier: Linear,
+}
+
+impl EfficientNet {
+    /// Builds the network, creating its parameters under `vb`.
+    pub fn new(cfg: &EfficientNetConfig, vb: VarBuilder) -> Result<Self> {
+        cfg.check()?;
+        let f = vb.pp("features");
+        let c0 = cfg.channels(STAGES[0].3);
+        let stem = ConvNormAct::new(Conv2d::new(cfg.in_channels, c0, 3, 2, 1, false, f.pp("0").pp("0"))?, c0, true, cfg, f.pp("0"))?;
+        let total: usize = STAGES.iter().map(|s| cfg.layers(s.5)).sum();
+        let mut blocks = Vec::new();
+        let mut id = 0;
+        let mut last = c0;
+        for (si, &(e, k, s, cin, cout, n)) in STAGES.iter().enumerate() {
+            let (cin, cout) = (cfg.channels(cin), cfg.channels(cout));
+            for b in 0..cfg.layers(n) {
+                let sd = cfg.stochastic_depth * id as f64 / total as f64;
+                let (bin, bs) = if b == 0 { (cin, s) } else { (cout, 1) };
+                let vbb = f.pp((si + 1).to_string()).pp(b.to_string()).pp("block");
+                blocks.push(MbConv::new(bin, cout, e, k, bs, sd, cfg, vbb)?);
+                id += 1;
+            }
+            last = cout;
+        }
+        let top_c = cfg.top_channels.unwrap_or(4 * last);
+        let f8 = f.pp("8");
+        let top = ConvNormAct::new(Conv2d::new(last, top_c, 1, 1, 0, false, f8.pp("0"))?, top_c, true, cfg, f8)?;
+        let classifier = Linear::new(top_c, cfg.outputs, vb.pp("classifier").pp("1"))?;
+        Ok(Self { cfg: cfg.clone(), stem, blocks, top, classifier })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EfficientNetConfig {
+        &self.cfg
+    }
+
+    /// Logits `(N, outputs)` for images `(N, in_channels, H, W)`.
+    pub fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+        if x.rank() != 4 || x.dim(1)? != self.cfg.in_channels || x.dim(2)? < 32 || x.dim(3)? < 32 {
+            return Err(Error::Shape {
+                what: "EfficientNet input".into(),
+                expected: format!("(N, {}, H ≥ 32, W ≥ 32)", self.cfg.in_channels),
+                got: x.dims().to_vec(),
+            });
+        }
+        let mut y = self.stem.forward(x, ctx)?;
+        for b in &self.blocks {
+            y = b.forward(&y, ctx)?;
+        }
+        y = self.top.forward(&y, ctx)?;
+        y = match self.cfg.pooling {
+            GlobalPool::Max => global_max_pool(&y)?,
+            GlobalPool::Avg => global_avg_pool(&y)?,
+        };
+        y = dropout(&y, self.cfg.dropout, ctx)?;
+        self.classifier.forward(&y)
+    }
+}

@@ -1,0 +1,301 @@
+//! 3D convolution (cross-correlation, PyTorch semantics) built from one candle `conv2d`:
+//! depth moves into the batch, the kD depth taps are stacked on the channel axis.
+
+use crate::error::{config_err, Error, Result};
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{Init, VarBuilder};
+use serde::{Deserialize, Serialize};
+
+/// How one axis of a convolution or pooling window is padded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Pad {
+    /// `n` zeros before and after (PyTorch's `padding=n`).
+    Zeros(usize),
+    /// `n` wrapped-around slices before and after: the last `n` in front, the first `n` behind
+    /// (PyTorch's `F.pad(mode='circular')`; the periodic polarisation axis).
+    Circular(usize),
+    /// TensorFlow/Keras `padding='same'`: output length ⌈L/stride⌉, zeros split with the odd one after.
+    Same,
+}
+
+impl Pad {
+    /// Padding (before, after) for an axis of length `len`, kernel `k` and stride `s`.
+    pub fn amounts(self, len: usize, k: usize, s: usize) -> (usize, usize) {
+        match self {
+            Pad::Zeros(n) | Pad::Circular(n) => (n, n),
+            Pad::Same => {
+                let out = len.div_ceil(s);
+                let total = ((out.saturating_sub(1)) * s + k).saturating_sub(len);
+                (total / 2, total - total / 2)
+            }
+        }
+    }
+}
+
+/// Configuration of a [`Conv3d`]: per-axis (D, H, W) stride and padding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conv3dConfig {
+    /// Stride per axis (D, H, W).
+    pub stride: [usize; 3],
+    /// Padding per axis (D, H, W).
+    pub padding: [Pad; 3],
+}
+
+impl Default for Conv3dConfig {
+    fn default() -> Self {
+        Self {
+            stride: [1; 3],
+            padding: [Pad::Zeros(0); 3],
+        }
+    }
+}
+
+impl Conv3dConfig {
+    /// Stride `s` and zero padding `p` on every axis.
+    pub fn uniform(s: usize, p: usize) -> Self {
+        Self {
+            stride: [s; 3],
+            padding: [Pad::Zeros(p); 3],
+        }
+    }
+}
+
+/// Output length of one axis: `floor((L + before + after − k)/s) + 1`, or an error when the
+/// padded input is shorter than the kernel.
+pub(crate) fn out_len(what: &str, len: usize, pad: (usize, usize), k: usize, s: usize) -> Result<usize> {
+    let padded = len + pad.0 + pad.1;
+    if padded < k || s == 0 {
+        return Err(Error::Shape {
+            what: what.to_string(),
+            expected: format!("an axis of at least {k} after padding (stride ≥ 1)"),
+            got: vec![len],
+        });
+    }
+    Ok((padded - k) / s + 1)
+}
+
+/// Pads axis `dim` with `before`/`after` zeros or wrapped-around slices.
+pub(crate) fn pad_axis(x: &Tensor, dim: usize, pad: (usize, usize), circular: bool) -> Result<Tensor> {
+    if pad == (0, 0) {
+        return Ok(x.clone());
+    }
+    if !circular {
+        return Ok(x.pad_with_zeros(dim, pad.0, pad.1)?);
+    }
+    let len = x.dim(dim)?;
+    if pad.0 > len || pad.1 > len {
+        return Err(Error::Shape {
+            what: "circular padding".into(),
+            expected: format!("an axis at least as long as the padding ({} / {})", pad.0, pad.1),
+            got: x.dims().to_vec(),
+        });
+    }
+    let front = x.narrow(dim, len - pad.0, pad.0)?;
+    let back = x.narrow(dim, 0, pad.1)?;
+    Ok(Tensor::cat(&[&front, x, &back], dim)?)
+}
+
+/// Every `s`-th slice of axis `dim` starting at `start`, `n` of them.
+pub(crate) fn strided(x: &Tensor, dim: usize, start: usize, n: usize, s: usize) -> Result<Tensor> {
+    if s == 1 {
+        return Ok(x.narrow(dim, start, n)?);
+    }
+    let idx: Vec<u32> = (0..n).map(|i| (start + i * s) as u32).collect();
+    let idx = Tensor::from_vec(idx, n, x.device())?;
+    Ok(x.contiguous()?.index_select(&idx, dim)?)
+}
+
+/// candle's `conv2d` with its backward made right for strides that leave trailing input rows or
+/// columns unused (candle's transposed convolution then returns a gradient one row short): the
+/// input is first cut to the extent the windows read, so the gradient has the input's shape.
+pub fn conv2d_exact(x: &Tensor, w: &Tensor, pad: usize, stride: usize) -> Result<Tensor> {
+    let (_, _, h, wd) = x.dims4()?;
+    let (_, _, kh, kw) = w.dims4()?;
+    let mut x = x.clone();
+    if stride > 1 {
+        for (dim, len, k) in [(2, h, kh), (3, wd, kw)] {
+            let o = out_len("conv2d", len, (pad, pad), k, stride)?;
+            let used = ((o - 1) * stride + k).saturating_sub(2 * pad).max(pad + 1).min(len);
+            if used < len {
+                x = x.narrow(dim, 0, used)?;
+            }
+        }
+    }
+    Ok(x.conv2d(w, pad, stride, 1, 1)?)
+}
+
+/// `y = conv3d(x, w) + b` for x `(N, Cin, D, H, W)`, w `(Cout, Cin, kD, kH, kW)`, b `(Cout)`.
+pub fn conv3d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: &Conv3dConfig) -> Result<Tensor> {
+    let (n, cin, d, h, wd) = x.dims5().map_err(|_| Error::Shape {
+        what: "conv3d input".into(),
+        expected: "(N, C, D, H, W)".into(),
+        got: x.dims().to_vec(),
+    })?;
+    let (cout, wcin, kd, kh, kw) = w.dims5()?;
+    if wcin != cin {
+        return Err(Error::Shape {
+            what: "conv3d input".into(),
+            expected: format!("{wcin} channels (weight {:?})", w.dims()),
+            got: x.dims().to_vec(),
+        });
+    }
+    let [sd, sh, sw] = cfg.stride;
+    let pd = cfg.padding[0].amounts(d, kd, sd);
+    let ph = cfg.padding[1].amounts(h, kh, sh);
+    let pw = cfg.padding[2].amounts(wd, kw, sw);
+    let od = out_len("conv3d depth", d, pd, kd, sd)?;
+    out_len("conv3d height", h, ph, kh, sh)?;
+    out_len("conv3d width", wd, pw, kw, sw)?;
+    let circ = |p: Pad| matches!(p, Pad::Circular(_));
+    let x = pad_axis(x, 2, pd, circ(cfg.padding[0]))?;
+    // H and W: symmetric zero padding and equal strides go straight to conv2d.
+    let direct = ph.0 == ph.1 && pw.0 == pw.1 && ph.0 == pw.0 && sh == sw;
+    let direct = direct && !circ(cfg.padding[1]) && !circ(cfg.padding[2]);
+    let (x, p2) = if direct {
+        (x, ph.0)
+    } else {
+        let x = pad_axis(&x, 3, ph, circ(cfg.padding[1]))?;
+        (pad_axis(&x, 4, pw, circ(cfg.padding[2]))?, 0)
+    };
+    let (hp, wp) = (x.dim(3)?, x.dim(4)?);
+    // (N, C, kD, oD, H, W) -> (N·oD, C·kD, H, W): channel index c·kD + i matches w's reshape.
+    let cols = if kd == 1 {
+        strided(&x, 2, 0, od, sd)?.permute((0, 2, 1, 3, 4))?
+    } else {
+        let taps = (0..kd)
+            .map(|i| strided(&x, 2, i, od, sd))
+            .collect::<Result<Vec<_>>>()?;
+        Tensor::stack(&taps, 2)?.permute((0, 3, 1, 2, 4, 5))?
+    };
+    let cols = cols.contiguous()?.reshape((n * od, cin * kd, hp, wp))?;
+    let w2 = w.reshape((cout, cin * kd, kh, kw))?;
+    let s2 = if direct { sh } else { 1 };
+    let mut y = conv2d_exact(&cols, &w2, p2, s2)?;
+    if !direct && (sh > 1 || sw > 1) {
+        let (oh, ow) = (
+            (hp - kh) / sh + 1,
+            (wp - kw) / sw + 1,
+        );
+        y = strided(&y, 2, 0, oh, sh)?;
+        y = strided(&y, 3, 0, ow, sw)?;
+    }
+    let (_, _, oh, ow) = y.dims4()?;
+    let y = y
+        .reshape((n, od, cout, oh, ow))?
+        .permute((0, 2, 1, 3, 4))?
+        .contiguous()?;
+    Ok(match b {
+        Some(b) => y.broadcast_add(&b.reshape((1, cout, 1, 1, 1))?)?,
+        None => y,
+    })
+}
+
+/// A 3D convolution layer with weight `(Cout, Cin, kD, kH, kW)` and optional bias `(Cout)`,
+/// initialised as PyTorch does (uniform ±1/√fan_in).
+#[derive(Debug, Clone)]
+pub struct Conv3d {
+    weight: Tensor,
+    bias: Option<Tensor>,
+    cfg: Conv3dConfig,
+}
+
+impl Conv3d {
+    /// Creates `weight` (and `bias` when `bias`) under `vb`.
+    pub fn new(
+        cin: usize,
+        cout: usize,
+        kernel: [usize; 3],
+        cfg: Conv3dConfig,
+        bias: bool,
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        if cin == 0 || cout == 0 || kernel.contains(&0) || cfg.stride.contains(&0) {
+            return Err(config_err(
+                "conv3d",
+                vb.prefix(),
+                format!("channels, kernel and stride must be ≥ 1 (cin {cin}, cout {cout}, kernel {kernel:?}, stride {:?})", cfg.stride),
+            ));
+        }
+        let bound = 1.0 / ((cin * kernel.iter().product::<usize>()) as f64).sqrt();
+        let init = Init::Uniform { lo: -bound, up: bound };
+        let weight = vb.get_with_hints((cout, cin, kernel[0], kernel[1], kernel[2]), "weight", init)?;
+        let bias = if bias {
+            Some(vb.get_with_hints(cout, "bias", init)?)
+        } else {
+            None
+        };
+        Ok(Self { weight, bias, cfg })
+    }
+
+    /// The weight `(Cout, Cin, kD, kH, kW)`.
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+
+    /// Applies the convolution to `(N, Cin, D, H, W)`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        conv3d(x, &self.weight, self.bias.as_ref(), &self.cfg)
+    }
+}
+
+/// A brute-force 3D convolution (six nested loops, f64) used by tests as the reference.
+pub fn conv3d_reference(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: &Conv3dConfig) -> Result<Tensor> {
+    let (n, cin, d, h, wd) = x.dims5()?;
+    let (cout, _, kd, kh, kw) = w.dims5()?;
+    let dims = [d, h, wd];
+    let ks = [kd, kh, kw];
+    let pads: Vec<(usize, usize)> = (0..3).map(|a| cfg.padding[a].amounts(dims[a], ks[a], cfg.stride[a])).collect();
+    let outs: Vec<usize> = (0..3)
+        .map(|a| out_len("reference", dims[a], pads[a], ks[a], cfg.stride[a]))
+        .collect::<Result<_>>()?;
+    let xv = x.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
+    let wv = w.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
+    let bv = match b {
+        Some(b) => b.to_dtype(DType::F64)?.to_vec1::<f64>()?,
+        None => vec![0.0; cout],
+    };
+    // Source index along axis `a` for output position o and tap k, or None when it falls in zeros.
+    let src = |a: usize, o: usize, k: usize| -> Option<usize> {
+        let p = (o * cfg.stride[a] + k) as isize - pads[a].0 as isize;
+        let len = dims[a] as isize;
+        if matches!(cfg.padding[a], Pad::Circular(_)) {
+            Some(p.rem_euclid(len) as usize)
+        } else if p < 0 || p >= len {
+            None
+        } else {
+            Some(p as usize)
+        }
+    };
+    let mut y = vec![0.0f64; n * cout * outs[0] * outs[1] * outs[2]];
+    let mut idx = 0;
+    for ni in 0..n {
+        for o in 0..cout {
+            for a in 0..outs[0] {
+                for bb in 0..outs[1] {
+                    for c in 0..outs[2] {
+                        let mut acc = bv[o];
+                        for ci in 0..cin {
+                            for i in 0..kd {
+                                let Some(zi) = src(0, a, i) else { continue };
+                                for j in 0..kh {
+                                    let Some(yi) = src(1, bb, j) else { continue };
+                                    for k in 0..kw {
+                                        let Some(xi) = src(2, c, k) else { continue };
+                                        let xv = xv[(((ni * cin + ci) * d + zi) * h + yi) * wd + xi];
+                                        let wv = wv[(((o * cin + ci) * kd + i) * kh + j) * kw + k];
+                                        acc += xv * wv;
+                                    }
+                                }
+                            }
+                        }
+                        y[idx] = acc;
+                        idx += 1;
+                    }
+                }
+            }
+        }
+    }
+    let t = Tensor::from_vec(y, (n, cout, outs[0], outs[1], outs[2]), &Device::Cpu)?;
+    Ok(t.to_dtype(x.dtype())?)
+}
+

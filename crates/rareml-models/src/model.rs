@@ -1,0 +1,90 @@
+//! One type over the three networks, for tools that take the model as a command-line choice
+//! (`verify_torch`, the trainer).
+
+use crate::ctx::Ctx;
+use crate::error::{Error, Result};
+use crate::{EfficientNet, EfficientNetConfig, NewsNet, NewsNetConfig, Params, SndNet, SndNetConfig};
+use candle_core::{DType, Device, Tensor};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The configuration of one of the three networks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "model", rename_all = "lowercase")]
+pub enum ModelConfig {
+    /// NEWSdm 3D ResNet.
+    NewsNet(NewsNetConfig),
+    /// PandaX-III EfficientNet.
+    EfficientNet(EfficientNetConfig),
+    /// SHiP CoordConv regressor.
+    SndNet(SndNetConfig),
+}
+
+impl ModelConfig {
+    /// The paper's configuration of a model named `newsnet`, `efficientnet` or `sndnet`.
+    pub fn default_for(name: &str) -> Result<Self> {
+        match name {
+            "newsnet" => Ok(Self::NewsNet(NewsNetConfig::default())),
+            "efficientnet" => Ok(Self::EfficientNet(EfficientNetConfig::default())),
+            "sndnet" => Ok(Self::SndNet(SndNetConfig::default())),
+            _ => Err(crate::error::config_err("model", "name", format!("unknown model {name:?} (newsnet, efficientnet, sndnet)"))),
+        }
+    }
+
+    /// The configuration of model `name` from a JSON or TOML file (by extension): the file holds
+    /// the model's own fields (missing ones take the paper's defaults).
+    pub fn from_file(name: &str, path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::File { path: path.into(), reason: format!("cannot read config: {e}") })?;
+        let toml = path.extension().is_some_and(|e| e == "toml");
+        let err = |e: String| Error::File { path: path.into(), reason: format!("not a valid {name} config: {e}") };
+        macro_rules! parse {
+            ($t:ty) => {
+                if toml {
+                    toml_parse::<$t>(&text).map_err(err)?
+                } else {
+                    serde_json::from_str::<$t>(&text).map_err(|e| err(e.to_string()))?
+                }
+            };
+        }
+        Ok(match Self::default_for(name)? {
+            Self::NewsNet(_) => Self::NewsNet(parse!(NewsNetConfig)),
+            Self::EfficientNet(_) => Self::EfficientNet(parse!(EfficientNetConfig)),
+            Self::SndNet(_) => Self::SndNet(parse!(SndNetConfig)),
+        })
+    }
+}
+
+fn toml_parse<T: serde::de::DeserializeOwned>(text: &str) -> std::result::Result<T, String> {
+    toml::from_str(text).map_err(|e| e.to_string())
+}
+
+/// One of the three networks.
+pub enum Model {
+    /// NEWSdm 3D ResNet.
+    NewsNet(NewsNet),
+    /// PandaX-III EfficientNet.
+    EfficientNet(EfficientNet),
+    /// SHiP CoordConv regressor.
+    SndNet(SndNet),
+}
+
+impl Model {
+    /// Builds the network of `cfg`, creating its parameters in `params` (f32 on `device`).
+    pub fn new(cfg: &ModelConfig, params: &Params, device: &Device) -> Result<Self> {
+        let vb = params.var_builder(DType::F32, device);
+        Ok(match cfg {
+            ModelConfig::NewsNet(c) => Self::NewsNet(NewsNet::new(c, vb)?),
+            ModelConfig::EfficientNet(c) => Self::EfficientNet(EfficientNet::new(c, vb)?),
+            ModelConfig::SndNet(c) => Self::SndNet(SndNet::new(c, vb)?),
+        })
+    }
+
+    /// The network's output for a batch.
+    pub fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+        match self {
+            Self::NewsNet(m) => m.forward(x, ctx),
+            Self::EfficientNet(m) => m.forward(x, ctx),
+            Self::SndNet(m) => m.forward(x, ctx),
+        }
+    }
+}

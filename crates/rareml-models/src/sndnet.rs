@@ -1,0 +1,133 @@
+//! SNDNet: the public SHiP target-tracker CoordConv regressor of shower energy and vertex
+//! distance from per-station hit maps (SND_trackers `net.py`, `coord_conv.py`).
+
+use crate::ctx::Ctx;
+use crate::error::{config_err, Error, Result};
+use crate::layers::{add_coordinates, max_pool2d, Conv2d, Linear, Norm};
+use candle_core::Tensor;
+use candle_nn::VarBuilder;
+use serde::{Deserialize, Serialize};
+
+/// One CoordConv block: 3×3 conv on [y, x, r, input] (no padding) → optional max-pool 2 → BN → ReLU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SndBlock {
+    /// Output channels.
+    pub channels: usize,
+    /// Max-pool 2 (floor) after the convolution.
+    pub pool: bool,
+}
+
+/// SNDNet hyper-parameters; `Default` is the public code's model on `(6, 150, 185)` maps
+/// (302,402 trainable parameters).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SndNetConfig {
+    /// Input (stations, height, width) in pixels.
+    pub input: [usize; 3],
+    /// The CoordConv blocks.
+    pub blocks: Vec<SndBlock>,
+    /// Regression outputs (E and d).
+    pub outputs: usize,
+    /// BatchNorm epsilon (PyTorch default 1e-5).
+    pub bn_eps: f64,
+    /// BatchNorm momentum (PyTorch default 0.1).
+    pub bn_momentum: f64,
+}
+
+impl Default for SndNetConfig {
+    fn default() -> Self {
+        let b = |channels, pool| SndBlock { channels, pool };
+        Self {
+            input: [6, 150, 185],
+            blocks: vec![b(32, true), b(32, false), b(64, true), b(64, true), b(128, true), b(128, true)],
+            outputs: 2,
+            bn_eps: 1e-5,
+            bn_momentum: 0.1,
+        }
+    }
+}
+
+impl SndNetConfig {
+    /// Feature shape (C, H, W) entering the linear layer, or an error when the input is too small.
+    pub fn feature_shape(&self) -> Result<[usize; 3]> {
+        let [mut c, mut h, mut w] = self.input;
+        for (i, b) in self.blocks.iter().enumerate() {
+            if h < 3 || w < 3 {
+                return Err(config_err("SNDNet", "input", format!("{:?} is too small: block {i} sees {h}×{w}", self.input)));
+            }
+            (h, w) = (h - 2, w - 2);
+            if b.pool {
+                if h < 2 || w < 2 {
+                    return Err(config_err("SNDNet", "input", format!("{:?} is too small: pool of block {i} sees {h}×{w}", self.input)));
+                }
+                (h, w) = (h / 2, w / 2);
+            }
+            c = b.channels;
+        }
+        Ok([c, h, w])
+    }
+}
+
+struct Block {
+    conv: Conv2d,
+    pool: bool,
+    bn: Norm,
+}
+
+/// SNDNet with the public code's parameter names (`model.0.block.conv.conv_layer.weight`,
+/// `model.0.block.BN.running_mean`, `model.7.weight`, …).
+pub struct SndNet {
+    cfg: SndNetConfig,
+    blocks: Vec<Block>,
+    head: Linear,
+}
+
+impl SndNet {
+    /// Builds the network, creating its parameters under `vb`.
+    pub fn new(cfg: &SndNetConfig, vb: VarBuilder) -> Result<Self> {
+        if cfg.blocks.is_empty() || cfg.outputs == 0 || cfg.input.contains(&0) || cfg.blocks.iter().any(|b| b.channels == 0) {
+            return Err(config_err("SNDNet", "input/blocks/outputs", "at least one block; all sizes ≥ 1"));
+        }
+        let flat: usize = cfg.feature_shape()?.iter().product();
+        let vb = vb.pp("model");
+        let mut cin = cfg.input[0];
+        let mut blocks = Vec::new();
+        for (i, b) in cfg.blocks.iter().enumerate() {
+            let vbb = vb.pp(i.to_string()).pp("block");
+            blocks.push(Block {
+                conv: Conv2d::new(cin + 3, b.channels, 3, 1, 0, true, vbb.pp("conv").pp("conv_layer"))?,
+                pool: b.pool,
+                bn: Norm::new(b.channels, cfg.bn_eps, cfg.bn_momentum, vbb.pp("BN"))?,
+            });
+            cin = b.channels;
+        }
+        // model.{blocks} is the parameter-free Flatten; the linear layer follows it.
+        let head = Linear::new(flat, cfg.outputs, vb.pp((cfg.blocks.len() + 1).to_string()))?;
+        Ok(Self { cfg: cfg.clone(), blocks, head })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SndNetConfig {
+        &self.cfg
+    }
+
+    /// Outputs `(N, outputs)` (no activation) for maps `(N, stations, H, W)`.
+    pub fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+        if x.rank() != 4 || x.dims()[1..] != self.cfg.input {
+            return Err(Error::Shape {
+                what: "SNDNet input".into(),
+                expected: format!("(N, {}, {}, {})", self.cfg.input[0], self.cfg.input[1], self.cfg.input[2]),
+                got: x.dims().to_vec(),
+            });
+        }
+        let mut y = x.clone();
+        for b in &self.blocks {
+            y = b.conv.forward(&add_coordinates(&y)?)?;
+            if b.pool {
+                y = max_pool2d(&y, 2)?;
+            }
+            y = b.bn.forward(&y, ctx)?.relu()?;
+        }
+        self.head.forward(&y.flatten_from(1)?)
+    }
+}
