@@ -2,8 +2,8 @@
 
 use candle_core::{DType, Device, Tensor, Var};
 use rareml::models::layers::{
-    add_coordinates, conv3d, conv3d_reference, depthwise_conv2d, max_pool2d, pool2d, pool3d, Conv3dConfig, Pad,
-    Pool3dConfig, PoolKind, PoolPadding, SqueezeExcitation,
+    add_coordinates, conv3d, conv3d_reference, depthwise_conv2d, max_pool2d, pool2d, pool3d,
+    Conv3dConfig, Pad, Pool3dConfig, PoolKind, PoolPadding, SqueezeExcitation,
 };
 use rareml::models::Params;
 use std::collections::HashMap;
@@ -14,7 +14,11 @@ fn fixture(name: &str) -> HashMap<String, Tensor> {
 }
 
 fn ints(t: &Tensor) -> Vec<usize> {
-    t.to_vec1::<i64>().unwrap().into_iter().map(|v| v as usize).collect()
+    t.to_vec1::<i64>()
+        .unwrap()
+        .into_iter()
+        .map(|v| v as usize)
+        .collect()
 }
 
 /// Fixture bound: |a − ref| ≤ 1e-4 · max(1, max|ref|).
@@ -22,13 +26,33 @@ fn assert_close(what: &str, a: &Tensor, r: &Tensor) {
     assert_eq!(a.dims(), r.dims(), "{what}: shape");
     let a = a.to_dtype(DType::F64).unwrap();
     let r = r.to_dtype(DType::F64).unwrap();
-    let diff = (&a - &r).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f64>().unwrap();
-    let scale = r.abs().unwrap().max_all().unwrap().to_scalar::<f64>().unwrap().max(1.0);
-    assert!(diff <= 1e-4 * scale, "{what}: max |diff| {diff} (scale {scale})");
+    let diff = (&a - &r)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f64>()
+        .unwrap();
+    let scale = r
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f64>()
+        .unwrap()
+        .max(1.0);
+    assert!(
+        diff <= 1e-4 * scale,
+        "{what}: max |diff| {diff} (scale {scale})"
+    );
 }
 
 fn prefixes(f: &HashMap<String, Tensor>, suffix: &str) -> Vec<String> {
-    let mut p: Vec<String> = f.keys().filter_map(|k| k.strip_suffix(suffix).map(String::from)).collect();
+    let mut p: Vec<String> = f
+        .keys()
+        .filter_map(|k| k.strip_suffix(suffix).map(String::from))
+        .collect();
     p.sort();
     p
 }
@@ -44,9 +68,19 @@ fn conv3d_matches_pytorch_forward_and_gradients() {
         let pad = ints(&g("padding"));
         let circ = ints(&g("circular"));
         let padding: Vec<Pad> = (0..3)
-            .map(|a| if circ[a] > 0 { assert_eq!(pad[a], 0); Pad::Circular(circ[a]) } else { Pad::Zeros(pad[a]) })
+            .map(|a| {
+                if circ[a] > 0 {
+                    assert_eq!(pad[a], 0);
+                    Pad::Circular(circ[a])
+                } else {
+                    Pad::Zeros(pad[a])
+                }
+            })
             .collect();
-        let cfg = Conv3dConfig { stride: [stride[0], stride[1], stride[2]], padding: [padding[0], padding[1], padding[2]] };
+        let cfg = Conv3dConfig {
+            stride: [stride[0], stride[1], stride[2]],
+            padding: [padding[0], padding[1], padding[2]],
+        };
         let x = Var::from_tensor(&g("x")).unwrap();
         let w = Var::from_tensor(&g("weight")).unwrap();
         let b = Var::from_tensor(&g("bias")).unwrap();
@@ -77,12 +111,19 @@ fn max_pool3d_matches_pytorch_exactly() {
             kind: PoolKind::Max,
             kernel: [k[0], k[1], k[2]],
             stride: [s[0], s[1], s[2]],
-            padding: if ceil { PoolPadding::Ceil } else { PoolPadding::Valid },
+            padding: if ceil {
+                PoolPadding::Ceil
+            } else {
+                PoolPadding::Valid
+            },
         };
         let x = Var::from_tensor(&g("x")).unwrap();
         let y = pool3d(x.as_tensor(), &cfg).unwrap();
         assert_eq!(y.dims(), g("y").dims(), "{p}");
-        let eq = |a: &Tensor, b: &Tensor| a.flatten_all().unwrap().to_vec1::<f32>().unwrap() == b.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let eq = |a: &Tensor, b: &Tensor| {
+            a.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+                == b.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+        };
         assert!(eq(&y, &g("y")), "{p}: y");
         let grads = (y * g("r")).unwrap().sum_all().unwrap().backward().unwrap();
         assert!(eq(grads.get(&x).unwrap(), &g("gx")), "{p}: gx");
@@ -102,8 +143,11 @@ fn depthwise_matches_pytorch_forward_and_gradients() {
         let x = Var::from_tensor(&g("x")).unwrap();
         let w = Var::from_tensor(&g("weight")).unwrap();
         let b = Var::from_tensor(&g("bias")).unwrap();
-        let y = depthwise_conv2d(x.as_tensor(), w.as_tensor(), [s[0], s[1]], [pad[0], pad[1]]).unwrap();
-        let y = y.broadcast_add(&b.as_tensor().reshape((1, (), 1, 1)).unwrap()).unwrap();
+        let y =
+            depthwise_conv2d(x.as_tensor(), w.as_tensor(), [s[0], s[1]], [pad[0], pad[1]]).unwrap();
+        let y = y
+            .broadcast_add(&b.as_tensor().reshape((1, (), 1, 1)).unwrap())
+            .unwrap();
         assert_close(&format!("{p} y"), &y, &g("y"));
         let grads = (y * g("r")).unwrap().sum_all().unwrap().backward().unwrap();
         assert_close(&format!("{p} gx"), grads.get(&x).unwrap(), &g("gx"));
@@ -118,7 +162,13 @@ fn check_gradient(what: &str, x: &Tensor, f: impl Fn(&Tensor) -> Tensor) {
     let y = f(var.as_tensor());
     let r = Tensor::randn(0f64, 1.0, y.shape(), &Device::Cpu).unwrap();
     let grads = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
-    let analytic = grads.get(&var).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+    let analytic = grads
+        .get(&var)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f64>()
+        .unwrap();
     let base = x.flatten_all().unwrap().to_vec1::<f64>().unwrap();
     let h = 1e-6;
     for i in 0..base.len() {
@@ -126,10 +176,19 @@ fn check_gradient(what: &str, x: &Tensor, f: impl Fn(&Tensor) -> Tensor) {
             let mut v = base.clone();
             v[i] += d;
             let xt = Tensor::from_vec(v, x.shape(), &Device::Cpu).unwrap();
-            (f(&xt) * &r).unwrap().sum_all().unwrap().to_scalar::<f64>().unwrap()
+            (f(&xt) * &r)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar::<f64>()
+                .unwrap()
         };
         let numeric = (eval(h) - eval(-h)) / (2.0 * h);
-        assert!((numeric - analytic[i]).abs() < 1e-6 * (1.0 + numeric.abs()), "{what}: element {i}: numeric {numeric} vs analytic {}", analytic[i]);
+        assert!(
+            (numeric - analytic[i]).abs() < 1e-6 * (1.0 + numeric.abs()),
+            "{what}: element {i}: numeric {numeric} vs analytic {}",
+            analytic[i]
+        );
     }
 }
 
@@ -141,11 +200,20 @@ fn randn(shape: &[usize]) -> Tensor {
 fn conv3d_finite_difference_gradients() {
     let w = randn(&[2, 3, 3, 2, 3]);
     let cfgs = [
-        Conv3dConfig { stride: [2, 1, 2], padding: [Pad::Zeros(1), Pad::Zeros(0), Pad::Zeros(1)] },
-        Conv3dConfig { stride: [1, 2, 1], padding: [Pad::Circular(1), Pad::Same, Pad::Zeros(1)] },
+        Conv3dConfig {
+            stride: [2, 1, 2],
+            padding: [Pad::Zeros(1), Pad::Zeros(0), Pad::Zeros(1)],
+        },
+        Conv3dConfig {
+            stride: [1, 2, 1],
+            padding: [Pad::Circular(1), Pad::Same, Pad::Zeros(1)],
+        },
+        // Equal H/W strides go straight to conv2d; even lengths leave the last row unread.
+        Conv3dConfig::uniform(2, 1),
+        Conv3dConfig::uniform(2, 0),
     ];
     for cfg in cfgs {
-        let x = randn(&[2, 3, 4, 5, 4]);
+        let x = randn(&[2, 3, 4, 6, 4]);
         // Forward against the brute-force loops, then gradients of input and weight.
         let a = conv3d(&x, &w, None, &cfg).unwrap();
         let b = conv3d_reference(&x, &w, None, &cfg).unwrap();
@@ -160,8 +228,15 @@ fn pooling_finite_difference_gradients() {
     let x = randn(&[1, 2, 3, 5, 4]);
     for padding in [PoolPadding::Valid, PoolPadding::Ceil, PoolPadding::Same] {
         for kind in [PoolKind::Max, PoolKind::Avg] {
-            let cfg = Pool3dConfig { kind, kernel: [2, 3, 2], stride: [1, 2, 2], padding };
-            check_gradient(&format!("{kind:?} {padding:?}"), &x, |x| pool3d(x, &cfg).unwrap());
+            let cfg = Pool3dConfig {
+                kind,
+                kernel: [2, 3, 2],
+                stride: [1, 2, 2],
+                padding,
+            };
+            check_gradient(&format!("{kind:?} {padding:?}"), &x, |x| {
+                pool3d(x, &cfg).unwrap()
+            });
         }
     }
 }
@@ -170,19 +245,39 @@ fn pooling_finite_difference_gradients() {
 fn max_pool2d_backward_is_correct_where_candles_is_not() {
     // kernel = stride = 2: every window's maximum gets the full upstream gradient (candle's own
     // max_pool2d divides it by 4).
-    let x = Tensor::new(&[[[[1f32, 2., 3., 4.], [8., 7., 6., 5.], [0., 9., 1., 1.5], [2., 3., 4., 5.]]]], &Device::Cpu).unwrap();
+    let x = Tensor::new(
+        &[[[
+            [1f32, 2., 3., 4.],
+            [8., 7., 6., 5.],
+            [0., 9., 1., 1.5],
+            [2., 3., 4., 5.],
+        ]]],
+        &Device::Cpu,
+    )
+    .unwrap();
     let v = Var::from_tensor(&x).unwrap();
     let y = max_pool2d(v.as_tensor(), 2).unwrap();
-    assert_eq!(y.flatten_all().unwrap().to_vec1::<f32>().unwrap(), vec![8., 6., 9., 5.]);
+    assert_eq!(
+        y.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+        vec![8., 6., 9., 5.]
+    );
     let g = y.sum_all().unwrap().backward().unwrap();
-    let gx = g.get(&v).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let gx = g
+        .get(&v)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
     let mut want = vec![0f32; 16];
     for i in [4, 6, 9, 15] {
         want[i] = 1.0;
     }
     assert_eq!(gx, want);
     // kernel ≠ stride (candle's errors): overlapping windows accumulate.
-    check_gradient("max_pool2d k3 s1", &randn(&[2, 2, 5, 6]), |x| pool2d(x, PoolKind::Max, [3, 3], [1, 1], PoolPadding::Valid).unwrap());
+    check_gradient("max_pool2d k3 s1", &randn(&[2, 2, 5, 6]), |x| {
+        pool2d(x, PoolKind::Max, [3, 3], [1, 1], PoolPadding::Valid).unwrap()
+    });
 }
 
 #[test]
@@ -190,8 +285,12 @@ fn depthwise_finite_difference_gradients() {
     for (k, s, p) in [(3, 1, 1), (5, 2, 2), (3, 2, 1)] {
         let x = randn(&[2, 3, 7, 6]);
         let w = randn(&[3, 1, k, k]);
-        check_gradient("depthwise dx", &x, |x| depthwise_conv2d(x, &w, [s, s], [p, p]).unwrap());
-        check_gradient("depthwise dw", &w, |w| depthwise_conv2d(&x, w, [s, s], [p, p]).unwrap());
+        check_gradient("depthwise dx", &x, |x| {
+            depthwise_conv2d(x, &w, [s, s], [p, p]).unwrap()
+        });
+        check_gradient("depthwise dw", &w, |w| {
+            depthwise_conv2d(&x, w, [s, s], [p, p]).unwrap()
+        });
     }
 }
 
@@ -201,14 +300,32 @@ fn squeeze_excitation_and_coordinates() {
     let vb = params.var_builder(DType::F64, &Device::Cpu);
     let se = SqueezeExcitation::new(4, 2, vb.pp("se")).unwrap();
     let names: Vec<String> = params.named().keys().cloned().collect();
-    assert_eq!(names, ["se.fc1.bias", "se.fc1.weight", "se.fc2.bias", "se.fc2.weight"]);
+    assert_eq!(
+        names,
+        [
+            "se.fc1.bias",
+            "se.fc1.weight",
+            "se.fc2.bias",
+            "se.fc2.weight"
+        ]
+    );
     assert_eq!(params.named()["se.fc1.weight"].dims(), [2, 4, 1, 1]);
-    check_gradient("squeeze-excitation", &randn(&[2, 4, 3, 3]), |x| se.forward(x).unwrap());
+    check_gradient("squeeze-excitation", &randn(&[2, 4, 3, 3]), |x| {
+        se.forward(x).unwrap()
+    });
     // A constant input: every channel is scaled by the same sigmoid of its own mean.
     let x = Tensor::ones((1, 4, 2, 2), DType::F64, &Device::Cpu).unwrap();
-    let y = se.forward(&x).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+    let y = se
+        .forward(&x)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f64>()
+        .unwrap();
     for c in 0..4 {
-        assert!(y[4 * c..4 * c + 4].iter().all(|v| (v - y[4 * c]).abs() < 1e-15 && *v > 0.0 && *v < 1.0));
+        assert!(y[4 * c..4 * c + 4]
+            .iter()
+            .all(|v| (v - y[4 * c]).abs() < 1e-15 && *v > 0.0 && *v < 1.0));
     }
 
     // Coordinates: [y, x, r] prepended, y over rows, x over columns, r = 1 at the corners.

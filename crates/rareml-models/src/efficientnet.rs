@@ -4,7 +4,10 @@
 
 use crate::ctx::Ctx;
 use crate::error::{config_err, Error, Result};
-use crate::layers::{dropout, global_avg_pool, global_max_pool, silu, stochastic_depth, Conv2d, DepthwiseConv2d, Linear, Norm, SqueezeExcitation};
+use crate::layers::{
+    dropout, global_avg_pool, global_max_pool, silu, stochastic_depth, Conv2d, DepthwiseConv2d,
+    Linear, Norm, SqueezeExcitation,
+};
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
@@ -79,7 +82,13 @@ impl EfficientNetConfig {
             2 => (1.1, 1.2, 0.3),
             3 => (1.2, 1.4, 0.3),
             4 => (1.4, 1.8, 0.4),
-            _ => return Err(config_err("EfficientNet", "variant", format!("B{k} is not supported (B0–B4)"))),
+            _ => {
+                return Err(config_err(
+                    "EfficientNet",
+                    "variant",
+                    format!("B{k} is not supported (B0–B4)"),
+                ))
+            }
         };
         Ok(Self {
             width_mult: w,
@@ -105,7 +114,11 @@ impl EfficientNetConfig {
 
     fn check(&self) -> Result<()> {
         let bad = |f: &str, r: String| Err(config_err("EfficientNet", f, r));
-        if !(self.width_mult > 0.0) || !(self.depth_mult > 0.0) {
+        if self.width_mult.is_nan()
+            || self.depth_mult.is_nan()
+            || self.width_mult <= 0.0
+            || self.depth_mult <= 0.0
+        {
             return bad("width_mult/depth_mult", "must be > 0".into());
         }
         if self.in_channels == 0 || self.outputs == 0 || self.top_channels == Some(0) {
@@ -125,13 +138,27 @@ struct ConvNormAct {
 }
 
 impl ConvNormAct {
-    fn new(conv: Conv2d, c: usize, act: bool, cfg: &EfficientNetConfig, vb: VarBuilder) -> Result<Self> {
-        Ok(Self { conv, bn: Norm::new(c, cfg.bn_eps, cfg.bn_momentum, vb.pp("1"))?, act })
+    fn new(
+        conv: Conv2d,
+        c: usize,
+        act: bool,
+        cfg: &EfficientNetConfig,
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        Ok(Self {
+            conv,
+            bn: Norm::new(c, cfg.bn_eps, cfg.bn_momentum, vb.pp("1"))?,
+            act,
+        })
     }
 
     fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
         let y = self.bn.forward(&self.conv.forward(x)?, ctx)?;
-        if self.act { silu(&y) } else { Ok(y) }
+        if self.act {
+            silu(&y)
+        } else {
+            Ok(y)
+        }
     }
 }
 
@@ -147,13 +174,28 @@ struct MbConv {
 
 impl MbConv {
     #[allow(clippy::too_many_arguments)]
-    fn new(cin: usize, cout: usize, expand: usize, k: usize, stride: usize, sd_prob: f64, cfg: &EfficientNetConfig, vb: VarBuilder) -> Result<Self> {
+    fn new(
+        cin: usize,
+        cout: usize,
+        expand: usize,
+        k: usize,
+        stride: usize,
+        sd_prob: f64,
+        cfg: &EfficientNetConfig,
+        vb: VarBuilder,
+    ) -> Result<Self> {
         let hidden = make_divisible((cin * expand) as f64);
         let mut i = 0;
         let expand = if hidden != cin {
             let vbi = vb.pp(i.to_string());
             i += 1;
-            Some(ConvNormAct::new(Conv2d::new(cin, hidden, 1, 1, 0, false, vbi.pp("0"))?, hidden, true, cfg, vbi)?)
+            Some(ConvNormAct::new(
+                Conv2d::new(cin, hidden, 1, 1, 0, false, vbi.pp("0"))?,
+                hidden,
+                true,
+                cfg,
+                vbi,
+            )?)
         } else {
             None
         };
@@ -162,8 +204,22 @@ impl MbConv {
         let dw_bn = Norm::new(hidden, cfg.bn_eps, cfg.bn_momentum, vbd.pp("1"))?;
         let se = SqueezeExcitation::new(hidden, (cin / 4).max(1), vb.pp((i + 1).to_string()))?;
         let vbp = vb.pp((i + 2).to_string());
-        let project = ConvNormAct::new(Conv2d::new(hidden, cout, 1, 1, 0, false, vbp.pp("0"))?, cout, false, cfg, vbp)?;
-        Ok(Self { expand, dw, dw_bn, se, project, residual: stride == 1 && cin == cout, sd_prob })
+        let project = ConvNormAct::new(
+            Conv2d::new(hidden, cout, 1, 1, 0, false, vbp.pp("0"))?,
+            cout,
+            false,
+            cfg,
+            vbp,
+        )?;
+        Ok(Self {
+            expand,
+            dw,
+            dw_bn,
+            se,
+            project,
+            residual: stride == 1 && cin == cout,
+            sd_prob,
+        })
     }
 
     fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
@@ -197,7 +253,13 @@ impl EfficientNet {
         cfg.check()?;
         let f = vb.pp("features");
         let c0 = cfg.channels(STAGES[0].3);
-        let stem = ConvNormAct::new(Conv2d::new(cfg.in_channels, c0, 3, 2, 1, false, f.pp("0").pp("0"))?, c0, true, cfg, f.pp("0"))?;
+        let stem = ConvNormAct::new(
+            Conv2d::new(cfg.in_channels, c0, 3, 2, 1, false, f.pp("0").pp("0"))?,
+            c0,
+            true,
+            cfg,
+            f.pp("0"),
+        )?;
         let total: usize = STAGES.iter().map(|s| cfg.layers(s.5)).sum();
         let mut blocks = Vec::new();
         let mut id = 0;
@@ -215,9 +277,21 @@ impl EfficientNet {
         }
         let top_c = cfg.top_channels.unwrap_or(4 * last);
         let f8 = f.pp("8");
-        let top = ConvNormAct::new(Conv2d::new(last, top_c, 1, 1, 0, false, f8.pp("0"))?, top_c, true, cfg, f8)?;
+        let top = ConvNormAct::new(
+            Conv2d::new(last, top_c, 1, 1, 0, false, f8.pp("0"))?,
+            top_c,
+            true,
+            cfg,
+            f8,
+        )?;
         let classifier = Linear::new(top_c, cfg.outputs, vb.pp("classifier").pp("1"))?;
-        Ok(Self { cfg: cfg.clone(), stem, blocks, top, classifier })
+        Ok(Self {
+            cfg: cfg.clone(),
+            stem,
+            blocks,
+            top,
+            classifier,
+        })
     }
 
     /// The configuration.

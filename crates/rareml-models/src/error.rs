@@ -69,7 +69,11 @@ fn list(label: &str, names: &[String]) -> String {
 /// Result with the crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
-pub(crate) fn config_err(model: &'static str, field: impl Into<String>, reason: impl Into<String>) -> Error {
+pub(crate) fn config_err(
+    model: &'static str,
+    field: impl Into<String>,
+    reason: impl Into<String>,
+) -> Error {
     Error::Config {
         model,
         field: field.into(),

@@ -10,20 +10,35 @@ const PROB_EPS: f64 = 1e-7;
 /// the categorical cross-entropy over all classes plus a binary cross-entropy of "any signal
 /// class" (the first `signal_classes` classes). `logits (N, K)`, `labels (N)` class indices (u32
 /// or i64). Mean over the batch. The paper uses μ = 0.53 and 3 signal classes (C30, C60, C100).
-pub fn balanced_loss(logits: &Tensor, labels: &Tensor, mu: f64, signal_classes: usize) -> Result<Tensor> {
-    let (n, k) = logits.dims2().map_err(|_| shape("balanced loss logits", "(N, K)", logits))?;
+pub fn balanced_loss(
+    logits: &Tensor,
+    labels: &Tensor,
+    mu: f64,
+    signal_classes: usize,
+) -> Result<Tensor> {
+    let (n, k) = logits
+        .dims2()
+        .map_err(|_| shape("balanced loss logits", "(N, K)", logits))?;
     if labels.dims() != [n] || signal_classes == 0 || signal_classes >= k {
         return Err(Error::Shape {
             what: "balanced loss labels".into(),
-            expected: format!("(N = {n}) labels and 1 ≤ signal classes ({signal_classes}) < K = {k}"),
+            expected: format!(
+                "(N = {n}) labels and 1 ≤ signal classes ({signal_classes}) < K = {k}"
+            ),
             got: labels.dims().to_vec(),
         });
     }
     let labels = labels.to_dtype(DType::U32)?;
-    let one_hot = candle_nn::encoding::one_hot(labels.clone(), k, 1f32, 0f32)?.to_dtype(logits.dtype())?;
-    let p = candle_nn::ops::softmax_last_dim(logits)?;
-    let cce = (p.clamp(PROB_EPS, 1.0 - PROB_EPS)?.log()? * &one_hot)?.sum(D::Minus1)?.neg()?;
-    let ps = p.narrow(1, 0, signal_classes)?.sum(D::Minus1)?.clamp(PROB_EPS, 1.0 - PROB_EPS)?;
+    let one_hot =
+        candle_nn::encoding::one_hot(labels.clone(), k, 1f32, 0f32)?.to_dtype(logits.dtype())?;
+    let p = candle_nn::ops::softmax(logits, D::Minus1)?;
+    let cce = (p.clamp(PROB_EPS, 1.0 - PROB_EPS)?.log()? * &one_hot)?
+        .sum(D::Minus1)?
+        .neg()?;
+    let ps = p
+        .narrow(1, 0, signal_classes)?
+        .sum(D::Minus1)?
+        .clamp(PROB_EPS, 1.0 - PROB_EPS)?;
     let ys = one_hot.narrow(1, 0, signal_classes)?.sum(D::Minus1)?;
     let bce = ((&ys * ps.log()?)? + ((1.0 - &ys)? * (1.0 - &ps)?.log()?)?)?.neg()?;
     Ok(((cce * mu)? + bce)?.mean_all()?)
@@ -33,7 +48,11 @@ pub fn balanced_loss(logits: &Tensor, labels: &Tensor, mu: f64, signal_classes: 
 /// `max(x, 0) − x·y + log(1 + e^{−|x|})`.
 pub fn bce_with_logits(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
     if logits.dims() != targets.dims() {
-        return Err(shape("BCE targets", &format!("{:?} like the logits", logits.dims()), targets));
+        return Err(shape(
+            "BCE targets",
+            &format!("{:?} like the logits", logits.dims()),
+            targets,
+        ));
     }
     let t = targets.to_dtype(logits.dtype())?;
     let l = (logits.relu()? - (logits * t)?)? + (logits.abs()?.neg()?.exp()? + 1.0)?.log()?;
@@ -43,7 +62,11 @@ pub fn bce_with_logits(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
 /// Huber loss with threshold `delta`, mean over all elements: ½r² for |r| ≤ δ, δ(|r| − ½δ) above.
 pub fn huber(pred: &Tensor, target: &Tensor, delta: f64) -> Result<Tensor> {
     if pred.dims() != target.dims() {
-        return Err(shape("Huber target", &format!("{:?} like the prediction", pred.dims()), target));
+        return Err(shape(
+            "Huber target",
+            &format!("{:?} like the prediction", pred.dims()),
+            target,
+        ));
     }
     let r = (pred - target.to_dtype(pred.dtype())?)?.abs()?;
     let quad = r.clamp(0.0, delta)?;

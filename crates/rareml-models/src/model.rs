@@ -3,7 +3,9 @@
 
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
-use crate::{EfficientNet, EfficientNetConfig, NewsNet, NewsNetConfig, Params, SndNet, SndNetConfig};
+use crate::{
+    EfficientNet, EfficientNetConfig, NewsNet, NewsNetConfig, Params, SndNet, SndNetConfig,
+};
 use candle_core::{DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -27,16 +29,26 @@ impl ModelConfig {
             "newsnet" => Ok(Self::NewsNet(NewsNetConfig::default())),
             "efficientnet" => Ok(Self::EfficientNet(EfficientNetConfig::default())),
             "sndnet" => Ok(Self::SndNet(SndNetConfig::default())),
-            _ => Err(crate::error::config_err("model", "name", format!("unknown model {name:?} (newsnet, efficientnet, sndnet)"))),
+            _ => Err(crate::error::config_err(
+                "model",
+                "name",
+                format!("unknown model {name:?} (newsnet, efficientnet, sndnet)"),
+            )),
         }
     }
 
     /// The configuration of model `name` from a JSON or TOML file (by extension): the file holds
     /// the model's own fields (missing ones take the paper's defaults).
     pub fn from_file(name: &str, path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::File { path: path.into(), reason: format!("cannot read config: {e}") })?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::File {
+            path: path.into(),
+            reason: format!("cannot read config: {e}"),
+        })?;
         let toml = path.extension().is_some_and(|e| e == "toml");
-        let err = |e: String| Error::File { path: path.into(), reason: format!("not a valid {name} config: {e}") };
+        let err = |e: String| Error::File {
+            path: path.into(),
+            reason: format!("not a valid {name} config: {e}"),
+        };
         macro_rules! parse {
             ($t:ty) => {
                 if toml {

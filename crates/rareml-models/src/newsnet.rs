@@ -3,7 +3,9 @@
 
 use crate::ctx::Ctx;
 use crate::error::{config_err, Error, Result};
-use crate::layers::{dropout, pool3d, silu, Conv3d, Conv3dConfig, Linear, Norm, Pad, Pool3dConfig, PoolPadding};
+use crate::layers::{
+    dropout, pool3d, silu, Conv3d, Conv3dConfig, Linear, Norm, Pad, Pool3dConfig, PoolPadding,
+};
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
@@ -53,8 +55,16 @@ impl Default for NewsNetConfig {
             stem_filters: [32, 64],
             stem_bn: false,
             stages: vec![
-                NewsNetStage { filters: 64, identity_blocks: 3, stride: 2 },
-                NewsNetStage { filters: 128, identity_blocks: 3, stride: 1 },
+                NewsNetStage {
+                    filters: 64,
+                    identity_blocks: 3,
+                    stride: 2,
+                },
+                NewsNetStage {
+                    filters: 128,
+                    identity_blocks: 3,
+                    stride: 1,
+                },
             ],
             dropout: 0.4,
             classes: 4,
@@ -76,26 +86,49 @@ impl NewsNetConfig {
         }
         for (i, s) in self.stages.iter().enumerate() {
             if s.filters == 0 || s.stride == 0 {
-                return bad(&format!("stages[{i}]"), "filters and stride must be ≥ 1".into());
+                return bad(
+                    &format!("stages[{i}]"),
+                    "filters and stride must be ≥ 1".into(),
+                );
             }
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return bad("dropout", format!("must be in [0, 1), got {}", self.dropout));
+            return bad(
+                "dropout",
+                format!("must be in [0, 1), got {}", self.dropout),
+            );
         }
         self.feature_shape().map(|_| ())
     }
 
     fn k3(&self, padding_hw: usize) -> Conv3dConfig {
-        let d = if self.circular_polarisation { Pad::Circular(1) } else { Pad::Zeros(padding_hw) };
-        Conv3dConfig { stride: [1; 3], padding: [d, Pad::Zeros(padding_hw), Pad::Zeros(padding_hw)] }
+        let d = if self.circular_polarisation {
+            Pad::Circular(1)
+        } else {
+            Pad::Zeros(padding_hw)
+        };
+        Conv3dConfig {
+            stride: [1; 3],
+            padding: [d, Pad::Zeros(padding_hw), Pad::Zeros(padding_hw)],
+        }
     }
 
     /// Shape (C, D, H, W) of the features entering the head, or an error when the input is too small.
     pub fn feature_shape(&self) -> Result<[usize; 4]> {
         let [mut d, mut h, mut w] = self.input;
-        let too_small = || config_err("NEWSnet", "input", format!("{:?} is too small for the network", self.input));
+        let too_small = || {
+            config_err(
+                "NEWSnet",
+                "input",
+                format!("{:?} is too small for the network", self.input),
+            )
+        };
         let conv = |l: usize, k: usize, p: usize, s: usize| -> Result<usize> {
-            if l + 2 * p < k { Err(too_small()) } else { Ok((l + 2 * p - k) / s + 1) }
+            if l + 2 * p < k {
+                Err(too_small())
+            } else {
+                Ok((l + 2 * p - k) / s + 1)
+            }
         };
         let dp = |valid: usize| if self.circular_polarisation { 1 } else { valid };
         d = conv(d, 3, dp(0), 1)?;
@@ -111,7 +144,11 @@ impl NewsNetConfig {
             if i > 0 {
                 (d, h, w) = (d.div_ceil(2), h.div_ceil(2), w.div_ceil(2));
             }
-            (d, h, w) = ((d - 1) / s.stride + 1, (h - 1) / s.stride + 1, (w - 1) / s.stride + 1);
+            (d, h, w) = (
+                (d - 1) / s.stride + 1,
+                (h - 1) / s.stride + 1,
+                (w - 1) / s.stride + 1,
+            );
             c = 4 * s.filters;
         }
         Ok([c, d, h, w])
@@ -124,7 +161,17 @@ struct ConvBn {
 }
 
 impl ConvBn {
-    fn new(cin: usize, cout: usize, k: usize, cfg: Conv3dConfig, net: &NewsNetConfig, vb: VarBuilder, conv: &str, bn: &str) -> Result<Self> {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        cin: usize,
+        cout: usize,
+        k: usize,
+        cfg: Conv3dConfig,
+        net: &NewsNetConfig,
+        vb: VarBuilder,
+        conv: &str,
+        bn: &str,
+    ) -> Result<Self> {
         Ok(Self {
             conv: Conv3d::new(cin, cout, [k; 3], cfg, true, vb.pp(conv))?,
             bn: Norm::new(cout, net.bn_eps, net.bn_momentum, vb.pp(bn))?,
@@ -144,16 +191,41 @@ struct Bottleneck {
 }
 
 impl Bottleneck {
-    fn new(cin: usize, n: usize, stride: usize, shortcut: bool, net: &NewsNetConfig, vb: VarBuilder) -> Result<Self> {
+    fn new(
+        cin: usize,
+        n: usize,
+        stride: usize,
+        shortcut: bool,
+        net: &NewsNetConfig,
+        vb: VarBuilder,
+    ) -> Result<Self> {
         let one = Conv3dConfig::uniform(stride, 0);
         let mut k3s = net.k3(1);
         k3s.stride = [stride; 3];
         Ok(Self {
             c1: ConvBn::new(cin, n, 1, one, net, vb.clone(), "conv1", "bn1")?,
             c2: ConvBn::new(n, n, 3, net.k3(1), net, vb.clone(), "conv2", "bn2")?,
-            c3: ConvBn::new(n, 4 * n, 1, Conv3dConfig::default(), net, vb.clone(), "conv3", "bn3")?,
+            c3: ConvBn::new(
+                n,
+                4 * n,
+                1,
+                Conv3dConfig::default(),
+                net,
+                vb.clone(),
+                "conv3",
+                "bn3",
+            )?,
             shortcut: if shortcut {
-                Some(ConvBn::new(cin, 4 * n, 3, k3s, net, vb.pp("shortcut"), "conv", "bn")?)
+                Some(ConvBn::new(
+                    cin,
+                    4 * n,
+                    3,
+                    k3s,
+                    net,
+                    vb.pp("shortcut"),
+                    "conv",
+                    "bn",
+                )?)
             } else {
                 None
             },
@@ -203,16 +275,36 @@ impl NewsNet {
         let mut stages = Vec::new();
         for (i, s) in cfg.stages.iter().enumerate() {
             let vb = vb.pp(format!("stage{}", i + 1));
-            let mut blocks = vec![Bottleneck::new(cin, s.filters, s.stride, true, cfg, vb.pp("0"))?];
+            let mut blocks = vec![Bottleneck::new(
+                cin,
+                s.filters,
+                s.stride,
+                true,
+                cfg,
+                vb.pp("0"),
+            )?];
             cin = 4 * s.filters;
             for b in 0..s.identity_blocks {
-                blocks.push(Bottleneck::new(cin, s.filters, 1, false, cfg, vb.pp(format!("{}", b + 1)))?);
+                blocks.push(Bottleneck::new(
+                    cin,
+                    s.filters,
+                    1,
+                    false,
+                    cfg,
+                    vb.pp(format!("{}", b + 1)),
+                )?);
             }
             stages.push(blocks);
         }
         let flat: usize = cfg.feature_shape()?.iter().product();
         let head = Linear::new(flat, cfg.classes, vb.pp("head"))?;
-        Ok(Self { cfg: cfg.clone(), stem, stem_bn, stages, head })
+        Ok(Self {
+            cfg: cfg.clone(),
+            stem,
+            stem_bn,
+            stages,
+            head,
+        })
     }
 
     /// The configuration.

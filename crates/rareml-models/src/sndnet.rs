@@ -39,7 +39,14 @@ impl Default for SndNetConfig {
         let b = |channels, pool| SndBlock { channels, pool };
         Self {
             input: [6, 150, 185],
-            blocks: vec![b(32, true), b(32, false), b(64, true), b(64, true), b(128, true), b(128, true)],
+            blocks: vec![
+                b(32, true),
+                b(32, false),
+                b(64, true),
+                b(64, true),
+                b(128, true),
+                b(128, true),
+            ],
             outputs: 2,
             bn_eps: 1e-5,
             bn_momentum: 0.1,
@@ -53,12 +60,23 @@ impl SndNetConfig {
         let [mut c, mut h, mut w] = self.input;
         for (i, b) in self.blocks.iter().enumerate() {
             if h < 3 || w < 3 {
-                return Err(config_err("SNDNet", "input", format!("{:?} is too small: block {i} sees {h}×{w}", self.input)));
+                return Err(config_err(
+                    "SNDNet",
+                    "input",
+                    format!("{:?} is too small: block {i} sees {h}×{w}", self.input),
+                ));
             }
             (h, w) = (h - 2, w - 2);
             if b.pool {
                 if h < 2 || w < 2 {
-                    return Err(config_err("SNDNet", "input", format!("{:?} is too small: pool of block {i} sees {h}×{w}", self.input)));
+                    return Err(config_err(
+                        "SNDNet",
+                        "input",
+                        format!(
+                            "{:?} is too small: pool of block {i} sees {h}×{w}",
+                            self.input
+                        ),
+                    ));
                 }
                 (h, w) = (h / 2, w / 2);
             }
@@ -85,8 +103,16 @@ pub struct SndNet {
 impl SndNet {
     /// Builds the network, creating its parameters under `vb`.
     pub fn new(cfg: &SndNetConfig, vb: VarBuilder) -> Result<Self> {
-        if cfg.blocks.is_empty() || cfg.outputs == 0 || cfg.input.contains(&0) || cfg.blocks.iter().any(|b| b.channels == 0) {
-            return Err(config_err("SNDNet", "input/blocks/outputs", "at least one block; all sizes ≥ 1"));
+        if cfg.blocks.is_empty()
+            || cfg.outputs == 0
+            || cfg.input.contains(&0)
+            || cfg.blocks.iter().any(|b| b.channels == 0)
+        {
+            return Err(config_err(
+                "SNDNet",
+                "input/blocks/outputs",
+                "at least one block; all sizes ≥ 1",
+            ));
         }
         let flat: usize = cfg.feature_shape()?.iter().product();
         let vb = vb.pp("model");
@@ -95,7 +121,15 @@ impl SndNet {
         for (i, b) in cfg.blocks.iter().enumerate() {
             let vbb = vb.pp(i.to_string()).pp("block");
             blocks.push(Block {
-                conv: Conv2d::new(cin + 3, b.channels, 3, 1, 0, true, vbb.pp("conv").pp("conv_layer"))?,
+                conv: Conv2d::new(
+                    cin + 3,
+                    b.channels,
+                    3,
+                    1,
+                    0,
+                    true,
+                    vbb.pp("conv").pp("conv_layer"),
+                )?,
                 pool: b.pool,
                 bn: Norm::new(b.channels, cfg.bn_eps, cfg.bn_momentum, vbb.pp("BN"))?,
             });
@@ -103,7 +137,11 @@ impl SndNet {
         }
         // model.{blocks} is the parameter-free Flatten; the linear layer follows it.
         let head = Linear::new(flat, cfg.outputs, vb.pp((cfg.blocks.len() + 1).to_string()))?;
-        Ok(Self { cfg: cfg.clone(), blocks, head })
+        Ok(Self {
+            cfg: cfg.clone(),
+            blocks,
+            head,
+        })
     }
 
     /// The configuration.
@@ -116,7 +154,10 @@ impl SndNet {
         if x.rank() != 4 || x.dims()[1..] != self.cfg.input {
             return Err(Error::Shape {
                 what: "SNDNet input".into(),
-                expected: format!("(N, {}, {}, {})", self.cfg.input[0], self.cfg.input[1], self.cfg.input[2]),
+                expected: format!(
+                    "(N, {}, {}, {})",
+                    self.cfg.input[0], self.cfg.input[1], self.cfg.input[2]
+                ),
                 got: x.dims().to_vec(),
             });
         }

@@ -62,7 +62,13 @@ impl Conv3dConfig {
 
 /// Output length of one axis: `floor((L + before + after − k)/s) + 1`, or an error when the
 /// padded input is shorter than the kernel.
-pub(crate) fn out_len(what: &str, len: usize, pad: (usize, usize), k: usize, s: usize) -> Result<usize> {
+pub(crate) fn out_len(
+    what: &str,
+    len: usize,
+    pad: (usize, usize),
+    k: usize,
+    s: usize,
+) -> Result<usize> {
     let padded = len + pad.0 + pad.1;
     if padded < k || s == 0 {
         return Err(Error::Shape {
@@ -75,7 +81,12 @@ pub(crate) fn out_len(what: &str, len: usize, pad: (usize, usize), k: usize, s: 
 }
 
 /// Pads axis `dim` with `before`/`after` zeros or wrapped-around slices.
-pub(crate) fn pad_axis(x: &Tensor, dim: usize, pad: (usize, usize), circular: bool) -> Result<Tensor> {
+pub(crate) fn pad_axis(
+    x: &Tensor,
+    dim: usize,
+    pad: (usize, usize),
+    circular: bool,
+) -> Result<Tensor> {
     if pad == (0, 0) {
         return Ok(x.clone());
     }
@@ -86,7 +97,10 @@ pub(crate) fn pad_axis(x: &Tensor, dim: usize, pad: (usize, usize), circular: bo
     if pad.0 > len || pad.1 > len {
         return Err(Error::Shape {
             what: "circular padding".into(),
-            expected: format!("an axis at least as long as the padding ({} / {})", pad.0, pad.1),
+            expected: format!(
+                "an axis at least as long as the padding ({} / {})",
+                pad.0, pad.1
+            ),
             got: x.dims().to_vec(),
         });
     }
@@ -111,17 +125,19 @@ pub(crate) fn strided(x: &Tensor, dim: usize, start: usize, n: usize, s: usize) 
 pub fn conv2d_exact(x: &Tensor, w: &Tensor, pad: usize, stride: usize) -> Result<Tensor> {
     let (_, _, h, wd) = x.dims4()?;
     let (_, _, kh, kw) = w.dims4()?;
-    let mut x = x.clone();
-    if stride > 1 {
-        for (dim, len, k) in [(2, h, kh), (3, wd, kw)] {
-            let o = out_len("conv2d", len, (pad, pad), k, stride)?;
-            let used = ((o - 1) * stride + k).saturating_sub(2 * pad).max(pad + 1).min(len);
-            if used < len {
-                x = x.narrow(dim, 0, used)?;
-            }
-        }
+    if stride == 1 {
+        return Ok(x.conv2d(w, pad, 1, 1, 1)?);
     }
-    Ok(x.conv2d(w, pad, stride, 1, 1)?)
+    let oh = out_len("conv2d height", h, (pad, pad), kh, stride)?;
+    let ow = out_len("conv2d width", wd, (pad, pad), kw, stride)?;
+    let (nh, nw) = ((oh - 1) * stride + kh, (ow - 1) * stride + kw);
+    if nh == h + 2 * pad && nw == wd + 2 * pad {
+        return Ok(x.conv2d(w, pad, stride, 1, 1)?);
+    }
+    // Pad explicitly and cut to what the windows read; the convolution itself is unpadded.
+    let xp = x.pad_with_zeros(2, pad, pad)?.pad_with_zeros(3, pad, pad)?;
+    let xp = xp.narrow(2, 0, nh)?.narrow(3, 0, nw)?;
+    Ok(xp.conv2d(w, 0, stride, 1, 1)?)
 }
 
 /// `y = conv3d(x, w) + b` for x `(N, Cin, D, H, W)`, w `(Cout, Cin, kD, kH, kW)`, b `(Cout)`.
@@ -172,10 +188,7 @@ pub fn conv3d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: &Conv3dConfig) ->
     let s2 = if direct { sh } else { 1 };
     let mut y = conv2d_exact(&cols, &w2, p2, s2)?;
     if !direct && (sh > 1 || sw > 1) {
-        let (oh, ow) = (
-            (hp - kh) / sh + 1,
-            (wp - kw) / sw + 1,
-        );
+        let (oh, ow) = ((hp - kh) / sh + 1, (wp - kw) / sw + 1);
         y = strided(&y, 2, 0, oh, sh)?;
         y = strided(&y, 3, 0, ow, sw)?;
     }
@@ -217,8 +230,12 @@ impl Conv3d {
             ));
         }
         let bound = 1.0 / ((cin * kernel.iter().product::<usize>()) as f64).sqrt();
-        let init = Init::Uniform { lo: -bound, up: bound };
-        let weight = vb.get_with_hints((cout, cin, kernel[0], kernel[1], kernel[2]), "weight", init)?;
+        let init = Init::Uniform {
+            lo: -bound,
+            up: bound,
+        };
+        let weight =
+            vb.get_with_hints((cout, cin, kernel[0], kernel[1], kernel[2]), "weight", init)?;
         let bias = if bias {
             Some(vb.get_with_hints(cout, "bias", init)?)
         } else {
@@ -239,12 +256,19 @@ impl Conv3d {
 }
 
 /// A brute-force 3D convolution (six nested loops, f64) used by tests as the reference.
-pub fn conv3d_reference(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: &Conv3dConfig) -> Result<Tensor> {
+pub fn conv3d_reference(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    cfg: &Conv3dConfig,
+) -> Result<Tensor> {
     let (n, cin, d, h, wd) = x.dims5()?;
     let (cout, _, kd, kh, kw) = w.dims5()?;
     let dims = [d, h, wd];
     let ks = [kd, kh, kw];
-    let pads: Vec<(usize, usize)> = (0..3).map(|a| cfg.padding[a].amounts(dims[a], ks[a], cfg.stride[a])).collect();
+    let pads: Vec<(usize, usize)> = (0..3)
+        .map(|a| cfg.padding[a].amounts(dims[a], ks[a], cfg.stride[a]))
+        .collect();
     let outs: Vec<usize> = (0..3)
         .map(|a| out_len("reference", dims[a], pads[a], ks[a], cfg.stride[a]))
         .collect::<Result<_>>()?;
@@ -281,7 +305,8 @@ pub fn conv3d_reference(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: &Conv3d
                                     let Some(yi) = src(1, bb, j) else { continue };
                                     for k in 0..kw {
                                         let Some(xi) = src(2, c, k) else { continue };
-                                        let xv = xv[(((ni * cin + ci) * d + zi) * h + yi) * wd + xi];
+                                        let xv =
+                                            xv[(((ni * cin + ci) * d + zi) * h + yi) * wd + xi];
                                         let wv = wv[(((o * cin + ci) * kd + i) * kh + j) * kw + k];
                                         acc += xv * wv;
                                     }
@@ -298,4 +323,3 @@ pub fn conv3d_reference(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: &Conv3d
     let t = Tensor::from_vec(y, (n, cout, outs[0], outs[1], outs[2]), &Device::Cpu)?;
     Ok(t.to_dtype(x.dtype())?)
 }
-

@@ -58,7 +58,9 @@ impl Dw {
                     let wv = wp[i * self.kw + j];
                     let (lo, hi) = self.valid_cols(j);
                     for oy in 0..self.oh {
-                        let Some(iy) = self.src(0, oy, i) else { continue };
+                        let Some(iy) = self.src(0, oy, i) else {
+                            continue;
+                        };
                         let row = &xp[iy * self.w..(iy + 1) * self.w];
                         let out = &mut yp[oy * self.ow..(oy + 1) * self.ow];
                         let s = self.stride[1];
@@ -85,7 +87,9 @@ impl Dw {
                     let wv = wp[i * self.kw + j];
                     let (lo, hi) = self.valid_cols(j);
                     for oy in 0..self.oh {
-                        let Some(iy) = self.src(0, oy, i) else { continue };
+                        let Some(iy) = self.src(0, oy, i) else {
+                            continue;
+                        };
                         let row = &mut gp[iy * self.w..(iy + 1) * self.w];
                         let gr = &gy[oy * self.ow..(oy + 1) * self.ow];
                         let s = self.stride[1];
@@ -113,7 +117,9 @@ impl Dw {
                         let (lo, hi) = self.valid_cols(j);
                         let mut acc = T::zero();
                         for oy in 0..self.oh {
-                            let Some(iy) = self.src(0, oy, i) else { continue };
+                            let Some(iy) = self.src(0, oy, i) else {
+                                continue;
+                            };
                             let row = &xp[iy * self.w..(iy + 1) * self.w];
                             let gr = &gy[oy * self.ow..(oy + 1) * self.ow];
                             let s = self.stride[1];
@@ -162,13 +168,25 @@ impl CustomOp2 for DwFwd {
         "depthwise-conv2d"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let d = self.0;
         let y = dispatch!(s1, l1, s2, l2, |x, w| d.fwd(x, w));
         Ok((y, Shape::from((d.n, d.c, d.oh, d.ow))))
     }
 
-    fn bwd(&self, x: &Tensor, w: &Tensor, _y: &Tensor, g: &Tensor) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _y: &Tensor,
+        g: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let g = g.contiguous()?;
         let gx = g.apply_op2_no_bwd(w, &DwBwdInput(self.0))?;
         let gw = x.apply_op2_no_bwd(&g, &DwBwdWeight(self.0))?;
@@ -181,7 +199,13 @@ impl CustomOp2 for DwBwdInput {
         "depthwise-conv2d-bwd-input"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let d = self.0;
         let gx = dispatch!(s1, l1, s2, l2, |g, w| d.bwd_input(g, w));
         Ok((gx, Shape::from((d.n, d.c, d.h, d.w))))
@@ -193,7 +217,13 @@ impl CustomOp2 for DwBwdWeight {
         "depthwise-conv2d-bwd-weight"
     }
 
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let d = self.0;
         let gw = dispatch!(s1, l1, s2, l2, |x, g| d.bwd_weight(x, g));
         Ok((gw, Shape::from((d.c, 1, d.kh, d.kw))))
@@ -202,7 +232,12 @@ impl CustomOp2 for DwBwdWeight {
 
 /// Depthwise conv2d of x `(N, C, H, W)` with w `(C, 1, kH, kW)`, per-axis (H, W) stride and
 /// symmetric zero padding; no bias.
-pub fn depthwise_conv2d(x: &Tensor, w: &Tensor, stride: [usize; 2], pad: [usize; 2]) -> Result<Tensor> {
+pub fn depthwise_conv2d(
+    x: &Tensor,
+    w: &Tensor,
+    stride: [usize; 2],
+    pad: [usize; 2],
+) -> Result<Tensor> {
     let (n, c, h, wd) = x.dims4().map_err(|_| Error::Shape {
         what: "depthwise conv2d input".into(),
         expected: "(N, C, H, W)".into(),
@@ -212,15 +247,33 @@ pub fn depthwise_conv2d(x: &Tensor, w: &Tensor, stride: [usize; 2], pad: [usize;
     if wc != c || one != 1 {
         return Err(Error::Shape {
             what: "depthwise conv2d input".into(),
-            expected: format!("{wc} channels and a (C, 1, k, k) weight, weight is {:?}", w.dims()),
+            expected: format!(
+                "{wc} channels and a (C, 1, k, k) weight, weight is {:?}",
+                w.dims()
+            ),
             got: x.dims().to_vec(),
         });
     }
-    let oh = crate::layers::conv3d::out_len("depthwise height", h, (pad[0], pad[0]), kh, stride[0])?;
-    let ow = crate::layers::conv3d::out_len("depthwise width", wd, (pad[1], pad[1]), kw, stride[1])?;
-    let cpu = x.device().is_cpu() && matches!(x.dtype(), DType::F32 | DType::F64) && x.dtype() == w.dtype();
+    let oh =
+        crate::layers::conv3d::out_len("depthwise height", h, (pad[0], pad[0]), kh, stride[0])?;
+    let ow =
+        crate::layers::conv3d::out_len("depthwise width", wd, (pad[1], pad[1]), kw, stride[1])?;
+    let cpu = x.device().is_cpu()
+        && matches!(x.dtype(), DType::F32 | DType::F64)
+        && x.dtype() == w.dtype();
     if cpu {
-        let d = Dw { n, c, h, w: wd, kh, kw, stride, pad, oh, ow };
+        let d = Dw {
+            n,
+            c,
+            h,
+            w: wd,
+            kh,
+            kw,
+            stride,
+            pad,
+            oh,
+            ow,
+        };
         Ok(x.contiguous()?.apply_op2(&w.contiguous()?, DwFwd(d))?)
     } else if stride[0] == stride[1] && pad[0] == pad[1] {
         Ok(x.conv2d(w, pad[0], stride[0], 1, c)?)
@@ -245,15 +298,37 @@ pub struct DepthwiseConv2d {
 
 impl DepthwiseConv2d {
     /// Creates `weight` (and `bias`) under `vb`.
-    pub fn new(channels: usize, k: usize, stride: usize, bias: bool, vb: VarBuilder) -> Result<Self> {
+    pub fn new(
+        channels: usize,
+        k: usize,
+        stride: usize,
+        bias: bool,
+        vb: VarBuilder,
+    ) -> Result<Self> {
         if channels == 0 || k == 0 || stride == 0 {
-            return Err(config_err("depthwise conv2d", vb.prefix(), format!("channels {channels}, kernel {k}, stride {stride} must be ≥ 1")));
+            return Err(config_err(
+                "depthwise conv2d",
+                vb.prefix(),
+                format!("channels {channels}, kernel {k}, stride {stride} must be ≥ 1"),
+            ));
         }
         let bound = 1.0 / (k as f64);
-        let init = Init::Uniform { lo: -bound, up: bound };
+        let init = Init::Uniform {
+            lo: -bound,
+            up: bound,
+        };
         let weight = vb.get_with_hints((channels, 1, k, k), "weight", init)?;
-        let bias = if bias { Some(vb.get_with_hints(channels, "bias", init)?) } else { None };
-        Ok(Self { weight, bias, stride, pad: (k - 1) / 2 })
+        let bias = if bias {
+            Some(vb.get_with_hints(channels, "bias", init)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            weight,
+            bias,
+            stride,
+            pad: (k - 1) / 2,
+        })
     }
 
     /// Applies the convolution to `(N, C, H, W)`.
@@ -274,13 +349,26 @@ mod tests {
     #[test]
     fn equals_grouped_conv() {
         let dev = Device::Cpu;
-        for (k, s, p, h, w) in [(3, 1, 1, 9, 9), (5, 2, 2, 11, 10), (3, 2, 1, 6, 7), (3, 1, 0, 5, 5), (1, 1, 0, 4, 3)] {
+        for (k, s, p, h, w) in [
+            (3, 1, 1, 9, 9),
+            (5, 2, 2, 11, 10),
+            (3, 2, 1, 6, 7),
+            (3, 1, 0, 5, 5),
+            (1, 1, 0, 4, 3),
+        ] {
             let x = Tensor::randn(0f64, 1.0, (2, 4, h, w), &dev).unwrap();
             let wt = Tensor::randn(0f64, 1.0, (4, 1, k, k), &dev).unwrap();
             let a = depthwise_conv2d(&x, &wt, [s, s], [p, p]).unwrap();
             let b = x.conv2d(&wt, p, s, 1, 4).unwrap();
             assert_eq!(a.dims(), b.dims());
-            let d = (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f64>().unwrap();
+            let d = (a - b)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f64>()
+                .unwrap();
             assert!(d < 1e-12, "k{k} s{s} p{p}: {d}");
         }
     }

@@ -49,7 +49,11 @@ pub fn dropout(x: &Tensor, p: f64, ctx: &Ctx) -> Result<Tensor> {
         return Ok(x.clone());
     }
     if !(0.0..1.0).contains(&p) {
-        return Err(config_err("dropout", "p", format!("must be in [0, 1), got {p}")));
+        return Err(config_err(
+            "dropout",
+            "p",
+            format!("must be in [0, 1), got {p}"),
+        ));
     }
     let mask = Tensor::from_vec(ctx.keep_mask(x.elem_count(), p), x.shape(), x.device())?;
     Ok((x * mask.to_dtype(x.dtype())?)?)
@@ -77,8 +81,12 @@ pub struct Norm(BatchNorm);
 impl Norm {
     /// Creates the four tensors under `vb`; `eps` and `momentum` as PyTorch defines them.
     pub fn new(channels: usize, eps: f64, momentum: f64, vb: VarBuilder) -> Result<Self> {
-        if !(eps > 0.0) || !(0.0..=1.0).contains(&momentum) {
-            return Err(config_err("batch norm", vb.prefix(), format!("eps {eps} must be > 0 and momentum {momentum} in [0, 1]")));
+        if eps.is_nan() || eps <= 0.0 || !(0.0..=1.0).contains(&momentum) {
+            return Err(config_err(
+                "batch norm",
+                vb.prefix(),
+                format!("eps {eps} must be > 0 and momentum {momentum} in [0, 1]"),
+            ));
         }
         let cfg = BatchNormConfig {
             eps,
@@ -103,10 +111,17 @@ impl Linear {
     /// Creates `weight` and `bias` under `vb` (uniform ±1/√in).
     pub fn new(inputs: usize, outputs: usize, vb: VarBuilder) -> Result<Self> {
         if inputs == 0 || outputs == 0 {
-            return Err(config_err("linear", vb.prefix(), format!("sizes must be ≥ 1 ({inputs} → {outputs})")));
+            return Err(config_err(
+                "linear",
+                vb.prefix(),
+                format!("sizes must be ≥ 1 ({inputs} → {outputs})"),
+            ));
         }
         let bound = 1.0 / (inputs as f64).sqrt();
-        let init = Init::Uniform { lo: -bound, up: bound };
+        let init = Init::Uniform {
+            lo: -bound,
+            up: bound,
+        };
         let w = vb.get_with_hints((outputs, inputs), "weight", init)?;
         let b = vb.get_with_hints(outputs, "bias", init)?;
         Ok(Self(candle_nn::Linear::new(w, Some(b))))
@@ -130,15 +145,39 @@ pub struct Conv2d {
 
 impl Conv2d {
     /// Creates `weight (out, in, k, k)` (and `bias (out)`) under `vb`.
-    pub fn new(cin: usize, cout: usize, k: usize, stride: usize, pad: usize, bias: bool, vb: VarBuilder) -> Result<Self> {
+    pub fn new(
+        cin: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        bias: bool,
+        vb: VarBuilder,
+    ) -> Result<Self> {
         if cin == 0 || cout == 0 || k == 0 || stride == 0 {
-            return Err(config_err("conv2d", vb.prefix(), format!("channels, kernel, stride must be ≥ 1 ({cin} → {cout}, k {k}, s {stride})")));
+            return Err(config_err(
+                "conv2d",
+                vb.prefix(),
+                format!("channels, kernel, stride must be ≥ 1 ({cin} → {cout}, k {k}, s {stride})"),
+            ));
         }
         let bound = 1.0 / ((cin * k * k) as f64).sqrt();
-        let init = Init::Uniform { lo: -bound, up: bound };
+        let init = Init::Uniform {
+            lo: -bound,
+            up: bound,
+        };
         let weight = vb.get_with_hints((cout, cin, k, k), "weight", init)?;
-        let bias = if bias { Some(vb.get_with_hints(cout, "bias", init)?) } else { None };
-        Ok(Self { weight, bias, stride, pad })
+        let bias = if bias {
+            Some(vb.get_with_hints(cout, "bias", init)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            weight,
+            bias,
+            stride,
+            pad,
+        })
     }
 
     /// Applies the convolution to `(N, in, H, W)`.
@@ -160,7 +199,10 @@ impl Conv2d {
             // 1×1: one matrix product over channels.
             let (n, _, h, w) = x.dims4()?;
             let xs = x.reshape((n, cin, h * w))?;
-            let wm = self.weight.reshape((1, cout, cin))?.broadcast_as((n, cout, cin))?;
+            let wm = self
+                .weight
+                .reshape((1, cout, cin))?
+                .broadcast_as((n, cout, cin))?;
             wm.matmul(&xs.contiguous()?)?.reshape((n, cout, h, w))?
         } else {
             conv2d_exact(x, &self.weight, self.pad, self.stride)?
@@ -186,13 +228,23 @@ impl SqueezeExcitation {
     pub fn new(channels: usize, squeeze: usize, vb: VarBuilder) -> Result<Self> {
         let conv1x1 = |cin: usize, cout: usize, vb: VarBuilder| -> Result<Linear> {
             let bound = 1.0 / (cin as f64).sqrt();
-            let init = Init::Uniform { lo: -bound, up: bound };
+            let init = Init::Uniform {
+                lo: -bound,
+                up: bound,
+            };
             let w = vb.get_with_hints((cout, cin, 1, 1), "weight", init)?;
             let b = vb.get_with_hints(cout, "bias", init)?;
-            Ok(Linear(candle_nn::Linear::new(w.reshape((cout, cin))?, Some(b))))
+            Ok(Linear(candle_nn::Linear::new(
+                w.reshape((cout, cin))?,
+                Some(b),
+            )))
         };
         if channels == 0 || squeeze == 0 {
-            return Err(config_err("squeeze-excitation", vb.prefix(), "channels and squeeze must be ≥ 1"));
+            return Err(config_err(
+                "squeeze-excitation",
+                vb.prefix(),
+                "channels and squeeze must be ≥ 1",
+            ));
         }
         Ok(Self {
             fc1: conv1x1(channels, squeeze, vb.pp("fc1"))?,

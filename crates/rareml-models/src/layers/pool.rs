@@ -64,7 +64,10 @@ impl Pool3dConfig {
                 return Err(crate::error::config_err(
                     "pooling",
                     "kernel/stride",
-                    format!("must be ≥ 1, got kernel {:?} stride {:?}", self.kernel, self.stride),
+                    format!(
+                        "must be ≥ 1, got kernel {:?} stride {:?}",
+                        self.kernel, self.stride
+                    ),
                 ));
             }
             let (b, o) = match self.padding {
@@ -198,7 +201,13 @@ impl CustomOp1 for PoolOp {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let shape = Shape::from((self.input[0], self.input[1], self.out[0], self.out[1], self.out[2]));
+        let shape = Shape::from((
+            self.input[0],
+            self.input[1],
+            self.out[0],
+            self.out[1],
+            self.out[2],
+        ));
         let y = match s.dtype() {
             DType::F32 => CpuStorage::F32(self.fwd(slice::<f32>(s, l)?)),
             DType::F64 => CpuStorage::F64(self.fwd(slice::<f64>(s, l)?)),
@@ -260,7 +269,13 @@ pub fn pool3d(x: &Tensor, cfg: &Pool3dConfig) -> Result<Tensor> {
 }
 
 /// Pools `(N, C, H, W)` over its last two axes (kernel and stride per axis (H, W)).
-pub fn pool2d(x: &Tensor, kind: PoolKind, kernel: [usize; 2], stride: [usize; 2], padding: PoolPadding) -> Result<Tensor> {
+pub fn pool2d(
+    x: &Tensor,
+    kind: PoolKind,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: PoolPadding,
+) -> Result<Tensor> {
     let (n, c, h, w) = x.dims4().map_err(|_| Error::Shape {
         what: "pool2d input".into(),
         expected: "(N, C, H, W)".into(),
@@ -296,7 +311,9 @@ fn pool3d_composed(x: &Tensor, op: &PoolOp) -> Result<Tensor> {
                 let mut shape = y.dims().to_vec();
                 if op.before[a] > 0 {
                     shape[dim] = op.before[a];
-                    parts.push(Tensor::full(f32::MIN, shape.clone(), y.device())?.to_dtype(y.dtype())?);
+                    parts.push(
+                        Tensor::full(f32::MIN, shape.clone(), y.device())?.to_dtype(y.dtype())?,
+                    );
                 }
                 parts.push(y.clone());
                 if after > 0 {
@@ -356,7 +373,10 @@ mod tests {
                 };
                 let b = pool3d_composed(&x, &op).unwrap();
                 let diff = (a - b).unwrap().abs().unwrap().max_all().unwrap();
-                assert!(diff.to_scalar::<f32>().unwrap() < 1e-6, "{kind:?} {padding:?}");
+                assert!(
+                    diff.to_scalar::<f32>().unwrap() < 1e-6,
+                    "{kind:?} {padding:?}"
+                );
             }
         }
     }
