@@ -2,6 +2,7 @@
 //! depth moves into the batch, the kD depth taps are stacked on the channel axis.
 
 use crate::error::{config_err, Error, Result};
+use crate::layers::conv_kernel::{self, ConvGeom};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{Init, VarBuilder};
 use serde::{Deserialize, Serialize};
@@ -119,10 +120,36 @@ pub(crate) fn strided(x: &Tensor, dim: usize, start: usize, n: usize, s: usize) 
     Ok(x.contiguous()?.index_select(&idx, dim)?)
 }
 
-/// candle's `conv2d` with its backward made right for strides that leave trailing input rows or
-/// columns unused (candle's transposed convolution then returns a gradient one row short): the
-/// input is first cut to the extent the windows read, so the gradient has the input's shape.
+/// 2D convolution, one stride and symmetric zero padding for both axes, no bias: the fast CPU
+/// kernel for f32/f64 on the CPU, otherwise candle's `conv2d` with its backward made right for
+/// strides that leave trailing input rows unread (candle's transposed convolution then returns a
+/// gradient one row short): the input is padded and cut to the extent the windows read first.
 pub fn conv2d_exact(x: &Tensor, w: &Tensor, pad: usize, stride: usize) -> Result<Tensor> {
+    let (n, cin, h, wd) = x.dims4()?;
+    let (cout, _, kh, kw) = w.dims4()?;
+    if conv_kernel::usable(x, w) {
+        let geom = ConvGeom {
+            n,
+            cin,
+            dims: [1, h, wd],
+            cout,
+            k: [1, kh, kw],
+            stride: [1, stride, stride],
+            pad: [0, pad, pad],
+            out: [
+                1,
+                out_len("conv2d height", h, (pad, pad), kh, stride)?,
+                out_len("conv2d width", wd, (pad, pad), kw, stride)?,
+            ],
+        };
+        let y = conv_kernel::conv(&x.unsqueeze(2)?, &w.unsqueeze(2)?, geom)?;
+        return Ok(y.squeeze(2)?);
+    }
+    conv2d_candle(x, w, pad, stride)
+}
+
+/// candle's conv2d with the strided-backward fix (see [`conv2d_exact`]).
+fn conv2d_candle(x: &Tensor, w: &Tensor, pad: usize, stride: usize) -> Result<Tensor> {
     let (_, _, h, wd) = x.dims4()?;
     let (_, _, kh, kw) = w.dims4()?;
     if stride == 1 {
@@ -142,6 +169,17 @@ pub fn conv2d_exact(x: &Tensor, w: &Tensor, pad: usize, stride: usize) -> Result
 
 /// `y = conv3d(x, w) + b` for x `(N, Cin, D, H, W)`, w `(Cout, Cin, kD, kH, kW)`, b `(Cout)`.
 pub fn conv3d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: &Conv3dConfig) -> Result<Tensor> {
+    conv3d_with(x, w, b, cfg, conv_kernel::usable(x, w))
+}
+
+/// `conv3d` through the fast CPU kernel (`fast`) or through candle's `conv2d` (any device).
+pub(crate) fn conv3d_with(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    cfg: &Conv3dConfig,
+    fast: bool,
+) -> Result<Tensor> {
     let (n, cin, d, h, wd) = x.dims5().map_err(|_| Error::Shape {
         what: "conv3d input".into(),
         expected: "(N, C, D, H, W)".into(),
@@ -163,6 +201,38 @@ pub fn conv3d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: &Conv3dConfig) ->
     out_len("conv3d height", h, ph, kh, sh)?;
     out_len("conv3d width", wd, pw, kw, sw)?;
     let circ = |p: Pad| matches!(p, Pad::Circular(_));
+    if fast {
+        // Circular axes are padded explicitly; zero padding is the kernel's.
+        let mut x = x.clone();
+        let mut pads = [pd, ph, pw];
+        for (a, p) in pads.iter_mut().enumerate() {
+            if circ(cfg.padding[a]) {
+                x = pad_axis(&x, 2 + a, *p, true)?;
+                *p = (0, 0);
+            }
+        }
+        let dims = [x.dim(2)?, x.dim(3)?, x.dim(4)?];
+        let k = [kd, kh, kw];
+        let mut out = [0; 3];
+        for a in 0..3 {
+            out[a] = out_len("conv3d", dims[a], pads[a], k[a], cfg.stride[a])?;
+        }
+        let geom = ConvGeom {
+            n,
+            cin,
+            dims,
+            cout,
+            k,
+            stride: cfg.stride,
+            pad: [pads[0].0, pads[1].0, pads[2].0],
+            out,
+        };
+        let y = conv_kernel::conv(&x, w, geom)?;
+        return Ok(match b {
+            Some(b) => y.broadcast_add(&b.reshape((1, cout, 1, 1, 1))?)?,
+            None => y,
+        });
+    }
     let x = pad_axis(x, 2, pd, circ(cfg.padding[0]))?;
     // H and W: symmetric zero padding and equal strides go straight to conv2d.
     let direct = ph.0 == ph.1 && pw.0 == pw.1 && ph.0 == pw.0 && sh == sw;
@@ -186,7 +256,7 @@ pub fn conv3d(x: &Tensor, w: &Tensor, b: Option<&Tensor>, cfg: &Conv3dConfig) ->
     let cols = cols.contiguous()?.reshape((n * od, cin * kd, hp, wp))?;
     let w2 = w.reshape((cout, cin * kd, kh, kw))?;
     let s2 = if direct { sh } else { 1 };
-    let mut y = conv2d_exact(&cols, &w2, p2, s2)?;
+    let mut y = conv2d_candle(&cols, &w2, p2, s2)?;
     if !direct && (sh > 1 || sw > 1) {
         let (oh, ow) = ((hp - kh) / sh + 1, (wp - kw) / sw + 1);
         y = strided(&y, 2, 0, oh, sh)?;
@@ -322,4 +392,56 @@ pub fn conv3d_reference(
     }
     let t = Tensor::from_vec(y, (n, cout, outs[0], outs[1], outs[2]), &Device::Cpu)?;
     Ok(t.to_dtype(x.dtype())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Var;
+
+    /// The fast kernel and the candle composition agree in value and gradients.
+    #[test]
+    fn kernel_equals_composition() {
+        let dev = Device::Cpu;
+        let cfgs = [
+            Conv3dConfig::uniform(1, 1),
+            Conv3dConfig::uniform(2, 1),
+            Conv3dConfig {
+                stride: [1, 2, 2],
+                padding: [Pad::Circular(1), Pad::Same, Pad::Same],
+            },
+            Conv3dConfig {
+                stride: [2, 1, 3],
+                padding: [Pad::Zeros(0), Pad::Zeros(2), Pad::Zeros(1)],
+            },
+        ];
+        for (ci, cfg) in cfgs.iter().enumerate() {
+            for k in [[3, 3, 3], [1, 1, 1], [2, 3, 1]] {
+                let x = Var::from_tensor(&Tensor::randn(0f64, 1.0, (3, 2, 5, 8, 7), &dev).unwrap())
+                    .unwrap();
+                let w = Var::from_tensor(
+                    &Tensor::randn(0f64, 1.0, (4, 2, k[0], k[1], k[2]), &dev).unwrap(),
+                )
+                .unwrap();
+                let run = |fast| {
+                    let y = conv3d_with(x.as_tensor(), w.as_tensor(), None, cfg, fast).unwrap();
+                    let g = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+                    (y, g.get(&x).unwrap().clone(), g.get(&w).unwrap().clone())
+                };
+                let (a, b) = (run(true), run(false));
+                for (u, v) in [(a.0, b.0), (a.1, b.1), (a.2, b.2)] {
+                    assert_eq!(u.dims(), v.dims(), "cfg {ci} k {k:?}");
+                    let d = (u - v)
+                        .unwrap()
+                        .abs()
+                        .unwrap()
+                        .max_all()
+                        .unwrap()
+                        .to_scalar::<f64>()
+                        .unwrap();
+                    assert!(d < 1e-10, "cfg {ci} k {k:?}: {d}");
+                }
+            }
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! conv2d, squeeze-excitation, coordinate channels, global pooling and seeded dropout.
 
 pub mod conv3d;
+mod conv_kernel;
 pub mod depthwise;
 pub mod pool;
 
@@ -187,7 +188,7 @@ impl Conv2d {
             expected: "(N, C, H, W)".into(),
             got: x.dims().to_vec(),
         })?;
-        let (cout, wcin, kh, kw) = self.weight.dims4()?;
+        let (cout, wcin, _, _) = self.weight.dims4()?;
         if cin != wcin {
             return Err(Error::Shape {
                 what: "conv2d input".into(),
@@ -195,18 +196,7 @@ impl Conv2d {
                 got: x.dims().to_vec(),
             });
         }
-        let y = if kh == 1 && kw == 1 && self.stride == 1 && self.pad == 0 {
-            // 1×1: one matrix product over channels.
-            let (n, _, h, w) = x.dims4()?;
-            let xs = x.reshape((n, cin, h * w))?;
-            let wm = self
-                .weight
-                .reshape((1, cout, cin))?
-                .broadcast_as((n, cout, cin))?;
-            wm.matmul(&xs.contiguous()?)?.reshape((n, cout, h, w))?
-        } else {
-            conv2d_exact(x, &self.weight, self.pad, self.stride)?
-        };
+        let y = conv2d_exact(x, &self.weight, self.pad, self.stride)?;
         Ok(match &self.bias {
             Some(b) => y.broadcast_add(&b.reshape((1, cout, 1, 1))?)?,
             None => y,
