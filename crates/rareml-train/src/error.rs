@@ -1,0 +1,56 @@
+//! The crate's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong training or evaluating.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A model error (shapes, weights files).
+    #[error(transparent)]
+    Model(#[from] rareml_models::Error),
+    /// A candle error.
+    #[error("candle: {0}")]
+    Candle(#[from] candle_core::Error),
+    /// A metrics error (e.g. a ROC with one class only).
+    #[error("metrics: {0}")]
+    Metrics(#[from] rareml_metrics::Error),
+    /// A training configuration that cannot run.
+    #[error("invalid training configuration: {field}: {reason}")]
+    Config {
+        /// Offending field.
+        field: String,
+        /// What was expected.
+        reason: String,
+    },
+    /// Data that does not fit the task (shapes, labels, empty sets).
+    #[error("data: {0}")]
+    Data(String),
+    /// The loss became NaN or infinite.
+    #[error("loss is {loss} at epoch {epoch}, batch {batch}: training stopped (lower the learning rate or check the inputs for NaN)")]
+    NotFinite {
+        /// Epoch (0-based).
+        epoch: usize,
+        /// Batch within the epoch (0-based).
+        batch: usize,
+        /// The loss value.
+        loss: f64,
+    },
+    /// A file that cannot be written or read.
+    #[error("{}: {reason}", .path.display())]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Result with the crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+pub(crate) fn file_err(path: &std::path::Path, reason: impl std::fmt::Display) -> Error {
+    Error::File {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
+}

@@ -1,0 +1,178 @@
+//! Adam with L2 (PyTorch `Adam(weight_decay)`) or decoupled weight decay (AdamW), learning-rate
+//! schedules per epoch, and an optimiser state that saves and loads with the checkpoints.
+
+use crate::error::{file_err, Error, Result};
+use candle_core::backprop::GradStore;
+use candle_core::{Device, Tensor, Var};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// How the weight decay enters the update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Decay {
+    /// L2 penalty added to the gradient (PyTorch `Adam(weight_decay=…)`, Keras regularisers).
+    L2,
+    /// Decoupled: `w ← w − lr·λ·w` (AdamW).
+    Decoupled,
+}
+
+/// Adam hyper-parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdamConfig {
+    /// Learning rate at epoch 0.
+    pub lr: f64,
+    /// First-moment decay β1.
+    pub beta1: f64,
+    /// Second-moment decay β2.
+    pub beta2: f64,
+    /// ε added to √v̂.
+    pub eps: f64,
+    /// Weight-decay coefficient λ.
+    pub weight_decay: f64,
+    /// How λ is applied.
+    pub decay: Decay,
+}
+
+impl Default for AdamConfig {
+    fn default() -> Self {
+        Self { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, decay: Decay::L2 }
+    }
+}
+
+impl AdamConfig {
+    /// NEWSdm paper: lr 6.5e-4, β1 0.9, β2 0.99 (Keras ε 1e-7).
+    pub fn newsdm() -> Self {
+        Self { lr: 6.5e-4, beta1: 0.9, beta2: 0.99, eps: 1e-7, ..Default::default() }
+    }
+
+    /// Public SHiP code: Adam lr 1e-3 with L2 weight decay 0.01.
+    pub fn ship() -> Self {
+        Self { lr: 1e-3, weight_decay: 0.01, ..Default::default() }
+    }
+
+    pub(crate) fn check(&self) -> Result<()> {
+        let ok = self.lr > 0.0
+            && (0.0..1.0).contains(&self.beta1)
+            && (0.0..1.0).contains(&self.beta2)
+            && self.eps > 0.0
+            && self.weight_decay >= 0.0;
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::Config { field: "optimizer".into(), reason: format!("lr > 0, β in [0, 1), ε > 0, decay ≥ 0 expected: {self:?}") })
+        }
+    }
+}
+
+/// Learning rate as a function of the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Schedule {
+    /// Constant.
+    Constant,
+    /// `lr·γ^epoch` (Keras ExponentialDecay with one decay step per epoch).
+    Exponential {
+        /// Factor per epoch.
+        gamma: f64,
+    },
+    /// `lr·γ^⌊epoch/every⌋` (PyTorch StepLR; SHiP: halved every 10 epochs).
+    Step {
+        /// Epochs between steps.
+        every: usize,
+        /// Factor per step.
+        gamma: f64,
+    },
+}
+
+impl Schedule {
+    /// Learning rate at `epoch` for a base rate `lr`.
+    pub fn lr(&self, lr: f64, epoch: usize) -> f64 {
+        match *self {
+            Schedule::Constant => lr,
+            Schedule::Exponential { gamma } => lr * gamma.powi(epoch as i32),
+            Schedule::Step { every, gamma } => lr * gamma.powi((epoch / every.max(1)) as i32),
+        }
+    }
+}
+
+/// Adam state over a fixed, named list of variables.
+pub struct Adam {
+    cfg: AdamConfig,
+    vars: Vec<(String, Var)>,
+    m: Vec<Tensor>,
+    v: Vec<Tensor>,
+    step: u64,
+}
+
+impl Adam {
+    /// An optimiser over `vars` (name, variable) with zero moments.
+    pub fn new(vars: Vec<(String, Var)>, cfg: AdamConfig) -> Result<Self> {
+        cfg.check()?;
+        let m = vars.iter().map(|(_, v)| v.zeros_like()).collect::<candle_core::Result<Vec<_>>>()?;
+        let v = m.clone();
+        Ok(Self { cfg, vars, m, v, step: 0 })
+    }
+
+    /// Optimiser steps taken.
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+
+    /// One update with learning rate `lr` from the gradients in `grads` (variables without a
+    /// gradient are left unchanged).
+    pub fn step(&mut self, grads: &GradStore, lr: f64) -> Result<()> {
+        self.step += 1;
+        let c = &self.cfg;
+        let (b1, b2) = (c.beta1, c.beta2);
+        let bc1 = 1.0 - b1.powi(self.step as i32);
+        let bc2 = 1.0 - b2.powi(self.step as i32);
+        for (i, (_, var)) in self.vars.iter().enumerate() {
+            let Some(g) = grads.get(var) else { continue };
+            let mut g = g.clone();
+            if c.weight_decay > 0.0 && c.decay == Decay::L2 {
+                g = (g + (var.as_tensor() * c.weight_decay)?)?;
+            }
+            let m = ((&self.m[i] * b1)? + (&g * (1.0 - b1))?)?;
+            let v = ((&self.v[i] * b2)? + (g.sqr()? * (1.0 - b2))?)?;
+            let update = ((&m / bc1)? / ((&v / bc2)?.sqrt()? + c.eps)?)?;
+            let mut w = (var.as_tensor() - (update * lr)?)?;
+            if c.weight_decay > 0.0 && c.decay == Decay::Decoupled {
+                w = (w - (var.as_tensor() * (lr * c.weight_decay))?)?;
+            }
+            var.set(&w)?;
+            self.m[i] = m;
+            self.v[i] = v;
+        }
+        Ok(())
+    }
+
+    /// Writes the moments and the step count (safetensors: `m.NAME`, `v.NAME`, `step`).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut t: HashMap<String, Tensor> = HashMap::new();
+        for (i, (name, _)) in self.vars.iter().enumerate() {
+            t.insert(format!("m.{name}"), self.m[i].clone());
+            t.insert(format!("v.{name}"), self.v[i].clone());
+        }
+        t.insert("step".into(), Tensor::new(&[self.step as i64], &Device::Cpu)?);
+        candle_core::safetensors::save(&t, path).map_err(|e| file_err(path, format!("cannot write optimiser state: {e}")))
+    }
+
+    /// Reads a state written by [`save`](Self::save) for the same variables.
+    pub fn load(&mut self, path: &Path) -> Result<()> {
+        let t = candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| file_err(path, format!("not an optimiser state: {e}")))?;
+        let get = |k: &str, like: &Var| -> Result<Tensor> {
+            let x = t.get(k).ok_or_else(|| file_err(path, format!("optimiser state lacks {k}")))?;
+            if x.dims() != like.dims() {
+                return Err(file_err(path, format!("{k}: shape {:?}, the variable has {:?}", x.dims(), like.dims())));
+            }
+            Ok(x.to_dtype(like.dtype())?.to_device(like.device())?)
+        };
+        for (i, (name, var)) in self.vars.iter().enumerate() {
+            self.m[i] = get(&format!("m.{name}"), var)?;
+            self.v[i] = get(&format!("v.{name}"), var)?;
+        }
+        let step = t.get("step").ok_or_else(|| file_err(path, "optimiser state lacks step"))?;
+        self.step = step.to_vec1::<i64>()?[0] as u64;
+        Ok(())
+    }
+}

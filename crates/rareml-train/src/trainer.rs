@@ -1,0 +1,367 @@
+//! The training loop: per-epoch shuffling by seed, batches prepared on a CPU thread while the
+//! model computes, Adam with a schedule, a checkpoint every epoch (written atomically), exact
+//! resume, and a clear stop on a non-finite loss.
+
+use crate::data::{Source, Split, Targets};
+use crate::error::{file_err, Error, Result};
+use crate::optim::{Adam, AdamConfig, Schedule};
+use candle_core::{DType, Device, Tensor};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rareml_models::loss::{balanced_loss, bce_with_logits, huber};
+use rareml_models::{Ctx, Model, Params};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::sync_channel;
+use std::time::Instant;
+
+/// What the network learns and with which loss.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Task {
+    /// Classes with the NEWSdm balanced loss (μ·CCE + BCE of the summed signal classes).
+    MultiClass {
+        /// Weight μ of the categorical cross-entropy (paper: 0.53).
+        mu: f64,
+        /// The first `signal_classes` classes are signal (paper: 3, C30/C60/C100).
+        signal_classes: usize,
+    },
+    /// One logit, binary cross-entropy with logits (targets 0/1).
+    Binary,
+    /// Regression with the Huber loss of threshold δ.
+    Regression {
+        /// Huber δ (paper: 1).
+        delta: f64,
+    },
+}
+
+impl Task {
+    /// The loss of a batch of outputs against targets.
+    pub fn loss(&self, out: &Tensor, targets: &Tensor) -> Result<Tensor> {
+        Ok(match *self {
+            Task::MultiClass { mu, signal_classes } => balanced_loss(out, targets, mu, signal_classes)?,
+            Task::Binary => bce_with_logits(&out.flatten_all()?, &targets.to_dtype(out.dtype())?)?,
+            Task::Regression { delta } => huber(out, targets, delta)?,
+        })
+    }
+}
+
+/// Training hyper-parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Epochs.
+    pub epochs: usize,
+    /// Events per batch.
+    pub batch_size: usize,
+    /// Adam settings.
+    pub optimizer: AdamConfig,
+    /// Learning-rate schedule per epoch.
+    pub schedule: Schedule,
+    /// Seed of shuffling, augmentation and dropout (initial weights come from the `Params` seed).
+    pub seed: u64,
+    /// Checkpoints kept (the last K epochs, for an ensemble).
+    pub keep_last: usize,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 10,
+            batch_size: 32,
+            optimizer: AdamConfig::default(),
+            schedule: Schedule::Constant,
+            seed: 0,
+            keep_last: 3,
+            progress: false,
+        }
+    }
+}
+
+/// One epoch's record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// Epoch (0-based).
+    pub epoch: usize,
+    /// Learning rate used.
+    pub lr: f64,
+    /// Mean training loss.
+    pub train_loss: f64,
+    /// Mean validation loss (eval mode); NaN without validation events.
+    pub val_loss: f64,
+    /// Training events per second.
+    pub events_per_s: f64,
+}
+
+/// State written with each checkpoint (`epoch-NNNN.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointState {
+    /// Last completed epoch.
+    pub epoch: usize,
+    /// Weights file (in the same directory).
+    pub weights: String,
+    /// Optimiser state file (in the same directory).
+    pub optimizer: String,
+    /// Training configuration.
+    pub config: TrainConfig,
+    /// The split the run uses.
+    pub split: Split,
+    /// History up to this epoch.
+    pub history: Vec<EpochRecord>,
+}
+
+/// Trains `model` (parameters in `params`) on a task, checkpointing into a directory.
+pub struct Trainer<'a> {
+    model: &'a Model,
+    params: &'a Params,
+    task: Task,
+    cfg: TrainConfig,
+    device: Device,
+    dir: PathBuf,
+}
+
+/// Mixes a seed with a counter (SplitMix64) for per-epoch and per-batch seeds.
+pub fn mix(seed: u64, n: u64) -> u64 {
+    let mut z = seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0x6A09_E667_F3BC_C909);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn tensor_of(values: Vec<f32>, n: usize, item: &[usize], device: &Device) -> Result<Tensor> {
+    let mut shape = vec![n];
+    shape.extend_from_slice(item);
+    Ok(Tensor::from_vec(values, shape, device)?)
+}
+
+/// Targets of `indices` as a tensor: u32 classes `(B)` or f32 values `(B, width)`.
+fn targets_of(t: &Targets, indices: &[usize], device: &Device) -> Result<Tensor> {
+    Ok(match t {
+        Targets::Classes(c) => Tensor::from_vec(indices.iter().map(|&i| c[i]).collect::<Vec<u32>>(), indices.len(), device)?,
+        Targets::Values { data, width } => {
+            let v: Vec<f32> = indices.iter().flat_map(|&i| data[i * width..(i + 1) * width].iter().copied()).collect();
+            Tensor::from_vec(v, (indices.len(), *width), device)?
+        }
+    })
+}
+
+impl<'a> Trainer<'a> {
+    /// A trainer writing checkpoints into `dir` (created if needed).
+    pub fn new(model: &'a Model, params: &'a Params, task: Task, cfg: TrainConfig, device: Device, dir: &Path) -> Result<Self> {
+        if cfg.epochs == 0 || cfg.batch_size == 0 || cfg.keep_last == 0 {
+            return Err(Error::Config { field: "epochs/batch_size/keep_last".into(), reason: "must be ≥ 1".into() });
+        }
+        cfg.optimizer.check()?;
+        std::fs::create_dir_all(dir).map_err(|e| file_err(dir, format!("cannot create the checkpoint directory: {e}")))?;
+        Ok(Self { model, params, task, cfg, device, dir: dir.to_path_buf() })
+    }
+
+    fn check_data(&self, src: &dyn Source, split: &Split) -> Result<()> {
+        let n = src.len();
+        for (name, set) in [("train", &split.train), ("val", &split.val), ("test", &split.test)] {
+            if let Some(&i) = set.iter().find(|&&i| i >= n) {
+                return Err(Error::Data(format!("{name} split holds event {i}, the source has {n}")));
+            }
+        }
+        if split.train.is_empty() {
+            return Err(Error::Data("no training events".into()));
+        }
+        match (self.task, src.targets()) {
+            (Task::Regression { .. }, Targets::Values { .. }) => Ok(()),
+            (Task::Binary, Targets::Classes(c)) if c.iter().all(|&v| v <= 1) => Ok(()),
+            (Task::MultiClass { .. }, Targets::Classes(_)) => Ok(()),
+            (t, _) => Err(Error::Data(format!("targets do not fit the task {t:?}"))),
+        }
+    }
+
+    /// Checkpoint files of `epoch`.
+    pub fn checkpoint_files(&self, epoch: usize) -> (PathBuf, PathBuf, PathBuf) {
+        let stem = format!("epoch-{epoch:04}");
+        (
+            self.dir.join(format!("{stem}.safetensors")),
+            self.dir.join(format!("{stem}.optim.safetensors")),
+            self.dir.join(format!("{stem}.json")),
+        )
+    }
+
+    /// The latest complete checkpoint in the directory (its JSON written last, after both tensor
+    /// files): partial files of an interrupted write are ignored.
+    pub fn latest_checkpoint(&self) -> Result<Option<CheckpointState>> {
+        let mut best: Option<CheckpointState> = None;
+        let entries = std::fs::read_dir(&self.dir).map_err(|e| file_err(&self.dir, e))?;
+        for e in entries.flatten() {
+            let p = e.path();
+            let name = p.file_name().and_then(|s| s.to_str()).unwrap_or("");
+            if !(name.starts_with("epoch-") && name.ends_with(".json")) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&p).map_err(|e| file_err(&p, e))?;
+            let st: CheckpointState = serde_json::from_str(&text).map_err(|e| file_err(&p, format!("not a checkpoint state: {e}")))?;
+            if !(self.dir.join(&st.weights).exists() && self.dir.join(&st.optimizer).exists()) {
+                continue;
+            }
+            if best.as_ref().is_none_or(|b| st.epoch > b.epoch) {
+                best = Some(st);
+            }
+        }
+        Ok(best)
+    }
+
+    /// Trains on `split.train` (validating on `split.val` each epoch), resuming from the latest
+    /// checkpoint in the directory when one exists. Stops after `stop_after` epochs of this call
+    /// when given (an interruption between epochs). Returns the full history.
+    pub fn fit(&self, src: &dyn Source, split: &Split, stop_after: Option<usize>) -> Result<Vec<EpochRecord>> {
+        self.check_data(src, split)?;
+        let named: Vec<_> = self.params.named().into_iter().filter(|(k, _)| !rareml_models::params::is_buffer(k)).collect();
+        let mut opt = Adam::new(named, self.cfg.optimizer.clone())?;
+        let mut history = Vec::new();
+        let mut start = 0;
+        if let Some(st) = self.latest_checkpoint()? {
+            if st.split != *split {
+                return Err(Error::Data(format!("{}: the checkpoints were made with another train/val/test split", self.dir.display())));
+            }
+            self.params.load(&self.dir.join(&st.weights), &[])?;
+            opt.load(&self.dir.join(&st.optimizer))?;
+            history = st.history;
+            start = st.epoch + 1;
+        }
+        let item = src.item_shape();
+        let per: usize = item.iter().product();
+        let mut done = 0;
+        for epoch in start..self.cfg.epochs {
+            if stop_after.is_some_and(|s| done >= s) {
+                break;
+            }
+            let lr = self.cfg.schedule.lr(self.cfg.optimizer.lr, epoch);
+            let epoch_seed = mix(self.cfg.seed, epoch as u64);
+            let mut order = split.train.clone();
+            order.shuffle(&mut ChaCha8Rng::seed_from_u64(epoch_seed));
+            let batches: Vec<Vec<usize>> = order.chunks(self.cfg.batch_size).map(|c| c.to_vec()).collect();
+            let bar = self.bar(order.len(), epoch);
+            let t0 = Instant::now();
+            let (mut sum, mut count) = (0.0, 0usize);
+            let result: Result<()> = std::thread::scope(|s| {
+                // Batches are prepared on their own thread, two ahead of the model.
+                let (tx, rx) = sync_channel::<Result<(Vec<f32>, Vec<usize>)>>(2);
+                let batches_ref = &batches;
+                s.spawn(move || {
+                    for b in batches_ref {
+                        let mut buf = vec![0f32; b.len() * per];
+                        let r = src.fill(b, Some(epoch_seed), &mut buf).map(|_| (buf, b.clone()));
+                        if tx.send(r).is_err() {
+                            return;
+                        }
+                    }
+                });
+                for (bi, msg) in rx.iter().enumerate() {
+                    let (buf, idx) = msg?;
+                    let x = tensor_of(buf, idx.len(), &item, &self.device)?;
+                    let y = targets_of(src.targets(), &idx, &self.device)?;
+                    let ctx = Ctx::train(mix(epoch_seed, bi as u64 + 1));
+                    let out = self.model.forward(&x, &ctx)?;
+                    let loss = self.task.loss(&out, &y)?;
+                    let l = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+                    if !l.is_finite() {
+                        return Err(Error::NotFinite { epoch, batch: bi, loss: l });
+                    }
+                    let grads = loss.backward()?;
+                    opt.step(&grads, lr)?;
+                    sum += l * idx.len() as f64;
+                    count += idx.len();
+                    if let Some(b) = &bar {
+                        b.inc(idx.len() as u64);
+                        b.set_message(format!("loss {:.4}  {:.1} ev/s", sum / count as f64, count as f64 / t0.elapsed().as_secs_f64()));
+                    }
+                }
+                Ok(())
+            });
+            result?;
+            let events_per_s = count as f64 / t0.elapsed().as_secs_f64();
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            let val_loss = if split.val.is_empty() { f64::NAN } else { self.loss_on(src, &split.val)? };
+            history.push(EpochRecord { epoch, lr, train_loss: sum / count as f64, val_loss, events_per_s });
+            self.checkpoint(epoch, &opt, split, &history)?;
+            done += 1;
+        }
+        Ok(history)
+    }
+
+    fn bar(&self, n: usize, epoch: usize) -> Option<ProgressBar> {
+        if !self.cfg.progress {
+            return None;
+        }
+        let b = ProgressBar::new(n as u64);
+        b.set_style(ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}").expect("valid template").progress_chars("=> "));
+        b.set_prefix(format!("{}/{}", epoch + 1, self.cfg.epochs));
+        Some(b)
+    }
+
+    fn checkpoint(&self, epoch: usize, opt: &Adam, split: &Split, history: &[EpochRecord]) -> Result<()> {
+        let (w, o, j) = self.checkpoint_files(epoch);
+        atomic(&w, |tmp| Ok(self.params.save(tmp)?))?;
+        atomic(&o, |tmp| opt.save(tmp))?;
+        let name = |p: &Path| p.file_name().and_then(|s| s.to_str()).unwrap_or_default().to_string();
+        let st = CheckpointState { epoch, weights: name(&w), optimizer: name(&o), config: self.cfg.clone(), split: split.clone(), history: history.to_vec() };
+        let text = serde_json::to_string_pretty(&st).map_err(|e| file_err(&j, e))?;
+        atomic(&j, |tmp| std::fs::write(tmp, &text).map_err(|e| file_err(tmp, e)))?;
+        // Keep the last K epochs.
+        if epoch >= self.cfg.keep_last {
+            let (w, o, j) = self.checkpoint_files(epoch - self.cfg.keep_last);
+            for p in [j, w, o] {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+        Ok(())
+    }
+
+    /// Weights files of the kept checkpoints, oldest first.
+    pub fn kept_weights(&self) -> Result<Vec<PathBuf>> {
+        let Some(last) = self.latest_checkpoint()? else { return Ok(Vec::new()) };
+        Ok((last.epoch.saturating_sub(self.cfg.keep_last - 1)..=last.epoch)
+            .map(|e| self.checkpoint_files(e).0)
+            .filter(|p| p.exists())
+            .collect())
+    }
+
+    /// Mean loss over `indices` in evaluation mode.
+    pub fn loss_on(&self, src: &dyn Source, indices: &[usize]) -> Result<f64> {
+        let mut sum = 0.0;
+        for chunk in indices.chunks(self.cfg.batch_size) {
+            let out = predict_batch(self.model, src, chunk, &self.device)?;
+            let y = targets_of(src.targets(), chunk, &self.device)?;
+            sum += self.task.loss(&out, &y)?.to_dtype(DType::F64)?.to_scalar::<f64>()? * chunk.len() as f64;
+        }
+        Ok(sum / indices.len().max(1) as f64)
+    }
+}
+
+/// Writes a file through a temporary name and a rename, so a reader never sees a partial file.
+pub fn atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    write(&tmp)?;
+    std::fs::rename(&tmp, path).map_err(|e| file_err(path, format!("cannot move the finished file into place: {e}")))
+}
+
+fn predict_batch(model: &Model, src: &dyn Source, idx: &[usize], device: &Device) -> Result<Tensor> {
+    let item = src.item_shape();
+    let mut buf = vec![0f32; idx.len() * item.iter().product::<usize>()];
+    src.fill(idx, None, &mut buf)?;
+    let x = tensor_of(buf, idx.len(), &item, device)?;
+    Ok(model.forward(&x, &Ctx::eval())?)
+}
+
+/// Eval-mode outputs `(len, outputs)` of `indices`, row-major, in batches of `batch`.
+pub fn predict(model: &Model, src: &dyn Source, indices: &[usize], batch: usize, device: &Device) -> Result<Vec<Vec<f32>>> {
+    let mut out = Vec::with_capacity(indices.len());
+    for chunk in indices.chunks(batch.max(1)) {
+        let y = predict_batch(model, src, chunk, device)?.to_dtype(DType::F32)?;
+        out.extend(y.flatten_from(1)?.to_vec2::<f32>()?);
+    }
+    Ok(out)
+}
