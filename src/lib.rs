@@ -14,3 +14,5 @@ pub use rareml_models as models;
 pub use rareml_preprocess as preprocess;
 pub use rareml_sim as sim;
 pub use rareml_train as train;
+
+pub mod experiments;

@@ -9,7 +9,7 @@ use crate::layers::{
     Linear, Norm, SqueezeExcitation,
 };
 use candle_core::Tensor;
-use candle_nn::VarBuilder;
+use candle_nn::{Init, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 /// Global pooling before the classifier.
@@ -65,6 +65,17 @@ const STAGES: [(usize, usize, usize, usize, usize, usize); 7] = [
     (6, 5, 2, 112, 192, 4),
     (6, 3, 1, 192, 320, 1),
 ];
+
+/// torchvision's EfficientNet init of a conv weight: Kaiming normal, fan-out mode, ReLU gain
+/// (std √(2/fan_out), fan_out = out channels × kernel area, groups not divided out).
+fn conv_init(cout: usize, k: usize) -> Init {
+    Init::Randn {
+        mean: 0.0,
+        stdev: (2.0 / (cout * k * k) as f64).sqrt(),
+    }
+}
+
+const ZERO: Init = Init::Const(0.0);
 
 /// torchvision's `_make_divisible(v, 8)`.
 fn make_divisible(v: f64) -> usize {
@@ -200,9 +211,22 @@ impl MbConv {
             None
         };
         let vbd = vb.pp(i.to_string());
-        let dw = DepthwiseConv2d::new(hidden, k, stride, false, vbd.pp("0"))?;
+        let dw = DepthwiseConv2d::with_init(
+            hidden,
+            k,
+            stride,
+            false,
+            conv_init(hidden, k),
+            ZERO,
+            vbd.pp("0"),
+        )?;
         let dw_bn = Norm::new(hidden, cfg.bn_eps, cfg.bn_momentum, vbd.pp("1"))?;
-        let se = SqueezeExcitation::new(hidden, (cin / 4).max(1), vb.pp((i + 1).to_string()))?;
+        let se = SqueezeExcitation::with_init(
+            hidden,
+            (cin / 4).max(1),
+            |_, cout| (conv_init(cout, 1), ZERO),
+            vb.pp((i + 1).to_string()),
+        )?;
         let vbp = vb.pp((i + 2).to_string());
         let project = ConvNormAct::new(
             Conv2d::new(hidden, cout, 1, 1, 0, false, vbp.pp("0"))?,
@@ -237,7 +261,8 @@ impl MbConv {
     }
 }
 
-/// EfficientNet with torchvision's parameter names (`features.0.0.weight`,
+/// EfficientNet with torchvision's parameter names and initialisation (convolutions Kaiming normal
+/// fan-out, classifier uniform ±1/√outputs, biases zero) (`features.0.0.weight`,
 /// `features.2.0.block.1.0.weight`, `classifier.1.weight`, …).
 pub struct EfficientNet {
     cfg: EfficientNetConfig,

@@ -77,14 +77,26 @@ impl InMemory {
             )));
         }
         if let Some(i) = inputs.iter().position(|v| !v.is_finite()) {
-            return Err(Error::Data(format!("input value {} of event {} is not finite", inputs[i], i / per)));
+            return Err(Error::Data(format!(
+                "input value {} of event {} is not finite",
+                inputs[i],
+                i / per
+            )));
         }
         if let Targets::Values { data, .. } = &targets {
             if let Some(i) = data.iter().position(|v| !v.is_finite()) {
-                return Err(Error::Data(format!("target value {i} is not finite ({})", data[i])));
+                return Err(Error::Data(format!(
+                    "target value {i} is not finite ({})",
+                    data[i]
+                )));
             }
         }
-        Ok(Self { inputs, item, targets, augment: None })
+        Ok(Self {
+            inputs,
+            item,
+            targets,
+            augment: None,
+        })
     }
 
     /// Adds an augmentation applied to training batches.
@@ -115,11 +127,18 @@ impl Source for InMemory {
     fn fill(&self, indices: &[usize], augment_seed: Option<u64>, out: &mut [f32]) -> Result<()> {
         let per: usize = self.item.iter().product();
         if out.len() != indices.len() * per {
-            return Err(Error::Data(format!("batch buffer of {} values for {} events of {per}", out.len(), indices.len())));
+            return Err(Error::Data(format!(
+                "batch buffer of {} values for {} events of {per}",
+                out.len(),
+                indices.len()
+            )));
         }
         for (slot, &i) in out.chunks_mut(per).zip(indices) {
             if i >= self.len() {
-                return Err(Error::Data(format!("event {i} out of range (source has {})", self.len())));
+                return Err(Error::Data(format!(
+                    "event {i} out of range (source has {})",
+                    self.len()
+                )));
             }
             slot.copy_from_slice(&self.inputs[i * per..(i + 1) * per]);
             if let (Some(f), Some(seed)) = (&self.augment, augment_seed) {
@@ -147,7 +166,9 @@ impl Split {
         if !(0.0..1.0).contains(&val) || !(0.0..1.0).contains(&test) || val + test >= 1.0 {
             return Err(Error::Config {
                 field: "split".into(),
-                reason: format!("validation {val} and test {test} fractions must be ≥ 0 and sum below 1"),
+                reason: format!(
+                    "validation {val} and test {test} fractions must be ≥ 0 and sum below 1"
+                ),
             });
         }
         let mut idx: Vec<usize> = (0..n).collect();

@@ -11,6 +11,12 @@ pub enum Error {
     /// A candle error.
     #[error("candle: {0}")]
     Candle(#[from] candle_core::Error),
+    /// Reading a detector file.
+    #[error(transparent)]
+    Io(#[from] rareml_io::Error),
+    /// Preprocessing events.
+    #[error(transparent)]
+    Preprocess(#[from] rareml_preprocess::Error),
     /// A metrics error (e.g. a ROC with one class only).
     #[error("metrics: {0}")]
     Metrics(#[from] rareml_metrics::Error),

@@ -23,9 +23,15 @@ pub fn softmax_rows(out: &[Vec<f32>]) -> Vec<Vec<f64>> {
 /// (multi-class) or the sigmoid of a single logit (`signal_classes` ignored).
 pub fn signal_scores(out: &[Vec<f32>], signal_classes: usize) -> Vec<f64> {
     if out.first().is_some_and(|r| r.len() == 1) {
-        return out.iter().map(|r| 1.0 / (1.0 + (-(r[0] as f64)).exp())).collect();
+        return out
+            .iter()
+            .map(|r| 1.0 / (1.0 + (-(r[0] as f64)).exp()))
+            .collect();
     }
-    softmax_rows(out).into_iter().map(|p| p[..signal_classes].iter().sum()).collect()
+    softmax_rows(out)
+        .into_iter()
+        .map(|p| p[..signal_classes].iter().sum())
+        .collect()
 }
 
 /// How the working point is chosen on the validation set.
@@ -57,7 +63,10 @@ pub fn at_threshold(scores: &[f64], is_signal: &[bool], threshold: f64) -> Resul
     let ns = is_signal.iter().filter(|&&s| s).count();
     let nb = is_signal.len() - ns;
     if ns == 0 || nb == 0 || scores.len() != is_signal.len() {
-        return Err(Error::Data(format!("{ns} signal and {nb} background events ({} scores): both classes are needed", scores.len())));
+        return Err(Error::Data(format!(
+            "{ns} signal and {nb} background events ({} scores): both classes are needed",
+            scores.len()
+        )));
     }
     let (mut ks, mut kb) = (0usize, 0usize);
     for (&s, &y) in scores.iter().zip(is_signal) {
@@ -83,7 +92,9 @@ pub fn at_threshold(scores: &[f64], is_signal: &[bool], threshold: f64) -> Resul
 /// The threshold `criterion` picks on (scores, is_signal).
 pub fn choose_threshold(scores: &[f64], is_signal: &[bool], criterion: Criterion) -> Result<f64> {
     match criterion {
-        Criterion::Efficiency(e) => Ok(rareml_metrics::multiclass::threshold_for_efficiency(is_signal, scores, e)?),
+        Criterion::Efficiency(e) => Ok(rareml_metrics::multiclass::threshold_for_efficiency(
+            is_signal, scores, e,
+        )?),
         Criterion::MaxSignificance => {
             let roc = roc_curve(is_signal, scores, false)?;
             Ok(roc.significance().threshold)
@@ -93,7 +104,11 @@ pub fn choose_threshold(scores: &[f64], is_signal: &[bool], criterion: Criterion
 
 /// A markdown table.
 pub fn markdown_table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut s = format!("| {} |\n|{}\n", headers.join(" | "), "---|".repeat(headers.len()));
+    let mut s = format!(
+        "| {} |\n|{}\n",
+        headers.join(" | "),
+        "---|".repeat(headers.len())
+    );
     for r in rows {
         s.push_str(&format!("| {} |\n", r.join(" | ")));
     }
@@ -104,8 +119,12 @@ pub fn markdown_table(headers: &[&str], rows: &[Vec<String>]) -> String {
 pub fn write_report(dir: &Path, json: &serde_json::Value, markdown: &str) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| file_err(dir, e))?;
     let text = serde_json::to_string_pretty(json).map_err(|e| file_err(dir, e))?;
-    atomic(&dir.join("report.json"), |p| std::fs::write(p, &text).map_err(|e| file_err(p, e)))?;
-    atomic(&dir.join("report.md"), |p| std::fs::write(p, markdown).map_err(|e| file_err(p, e)))
+    atomic(&dir.join("report.json"), |p| {
+        std::fs::write(p, &text).map_err(|e| file_err(p, e))
+    })?;
+    atomic(&dir.join("report.md"), |p| {
+        std::fs::write(p, markdown).map_err(|e| file_err(p, e))
+    })
 }
 
 /// Formats a number with `digits` significant decimals, or "—" when absent or not finite.

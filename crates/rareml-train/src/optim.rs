@@ -36,19 +36,36 @@ pub struct AdamConfig {
 
 impl Default for AdamConfig {
     fn default() -> Self {
-        Self { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, decay: Decay::L2 }
+        Self {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decay: Decay::L2,
+        }
     }
 }
 
 impl AdamConfig {
     /// NEWSdm paper: lr 6.5e-4, β1 0.9, β2 0.99 (Keras ε 1e-7).
     pub fn newsdm() -> Self {
-        Self { lr: 6.5e-4, beta1: 0.9, beta2: 0.99, eps: 1e-7, ..Default::default() }
+        Self {
+            lr: 6.5e-4,
+            beta1: 0.9,
+            beta2: 0.99,
+            eps: 1e-7,
+            ..Default::default()
+        }
     }
 
     /// Public SHiP code: Adam lr 1e-3 with L2 weight decay 0.01.
     pub fn ship() -> Self {
-        Self { lr: 1e-3, weight_decay: 0.01, ..Default::default() }
+        Self {
+            lr: 1e-3,
+            weight_decay: 0.01,
+            ..Default::default()
+        }
     }
 
     pub(crate) fn check(&self) -> Result<()> {
@@ -60,7 +77,10 @@ impl AdamConfig {
         if ok {
             Ok(())
         } else {
-            Err(Error::Config { field: "optimizer".into(), reason: format!("lr > 0, β in [0, 1), ε > 0, decay ≥ 0 expected: {self:?}") })
+            Err(Error::Config {
+                field: "optimizer".into(),
+                reason: format!("lr > 0, β in [0, 1), ε > 0, decay ≥ 0 expected: {self:?}"),
+            })
         }
     }
 }
@@ -108,9 +128,18 @@ impl Adam {
     /// An optimiser over `vars` (name, variable) with zero moments.
     pub fn new(vars: Vec<(String, Var)>, cfg: AdamConfig) -> Result<Self> {
         cfg.check()?;
-        let m = vars.iter().map(|(_, v)| v.zeros_like()).collect::<candle_core::Result<Vec<_>>>()?;
+        let m = vars
+            .iter()
+            .map(|(_, v)| v.zeros_like())
+            .collect::<candle_core::Result<Vec<_>>>()?;
         let v = m.clone();
-        Ok(Self { cfg, vars, m, v, step: 0 })
+        Ok(Self {
+            cfg,
+            vars,
+            m,
+            v,
+            step: 0,
+        })
     }
 
     /// Optimiser steps taken.
@@ -153,17 +182,31 @@ impl Adam {
             t.insert(format!("m.{name}"), self.m[i].clone());
             t.insert(format!("v.{name}"), self.v[i].clone());
         }
-        t.insert("step".into(), Tensor::new(&[self.step as i64], &Device::Cpu)?);
-        candle_core::safetensors::save(&t, path).map_err(|e| file_err(path, format!("cannot write optimiser state: {e}")))
+        t.insert(
+            "step".into(),
+            Tensor::new(&[self.step as i64], &Device::Cpu)?,
+        );
+        candle_core::safetensors::save(&t, path)
+            .map_err(|e| file_err(path, format!("cannot write optimiser state: {e}")))
     }
 
     /// Reads a state written by [`save`](Self::save) for the same variables.
     pub fn load(&mut self, path: &Path) -> Result<()> {
-        let t = candle_core::safetensors::load(path, &Device::Cpu).map_err(|e| file_err(path, format!("not an optimiser state: {e}")))?;
+        let t = candle_core::safetensors::load(path, &Device::Cpu)
+            .map_err(|e| file_err(path, format!("not an optimiser state: {e}")))?;
         let get = |k: &str, like: &Var| -> Result<Tensor> {
-            let x = t.get(k).ok_or_else(|| file_err(path, format!("optimiser state lacks {k}")))?;
+            let x = t
+                .get(k)
+                .ok_or_else(|| file_err(path, format!("optimiser state lacks {k}")))?;
             if x.dims() != like.dims() {
-                return Err(file_err(path, format!("{k}: shape {:?}, the variable has {:?}", x.dims(), like.dims())));
+                return Err(file_err(
+                    path,
+                    format!(
+                        "{k}: shape {:?}, the variable has {:?}",
+                        x.dims(),
+                        like.dims()
+                    ),
+                ));
             }
             Ok(x.to_dtype(like.dtype())?.to_device(like.device())?)
         };
@@ -171,7 +214,9 @@ impl Adam {
             self.m[i] = get(&format!("m.{name}"), var)?;
             self.v[i] = get(&format!("v.{name}"), var)?;
         }
-        let step = t.get("step").ok_or_else(|| file_err(path, "optimiser state lacks step"))?;
+        let step = t
+            .get("step")
+            .ok_or_else(|| file_err(path, "optimiser state lacks step"))?;
         self.step = step.to_vec1::<i64>()?[0] as u64;
         Ok(())
     }

@@ -40,7 +40,9 @@ impl Task {
     /// The loss of a batch of outputs against targets.
     pub fn loss(&self, out: &Tensor, targets: &Tensor) -> Result<Tensor> {
         Ok(match *self {
-            Task::MultiClass { mu, signal_classes } => balanced_loss(out, targets, mu, signal_classes)?,
+            Task::MultiClass { mu, signal_classes } => {
+                balanced_loss(out, targets, mu, signal_classes)?
+            }
             Task::Binary => bce_with_logits(&out.flatten_all()?, &targets.to_dtype(out.dtype())?)?,
             Task::Regression { delta } => huber(out, targets, delta)?,
         })
@@ -124,7 +126,9 @@ pub struct Trainer<'a> {
 
 /// Mixes a seed with a counter (SplitMix64) for per-epoch and per-batch seeds.
 pub fn mix(seed: u64, n: u64) -> u64 {
-    let mut z = seed ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0x6A09_E667_F3BC_C909);
+    let mut z = seed
+        ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .wrapping_add(0x6A09_E667_F3BC_C909);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -139,9 +143,16 @@ fn tensor_of(values: Vec<f32>, n: usize, item: &[usize], device: &Device) -> Res
 /// Targets of `indices` as a tensor: u32 classes `(B)` or f32 values `(B, width)`.
 fn targets_of(t: &Targets, indices: &[usize], device: &Device) -> Result<Tensor> {
     Ok(match t {
-        Targets::Classes(c) => Tensor::from_vec(indices.iter().map(|&i| c[i]).collect::<Vec<u32>>(), indices.len(), device)?,
+        Targets::Classes(c) => Tensor::from_vec(
+            indices.iter().map(|&i| c[i]).collect::<Vec<u32>>(),
+            indices.len(),
+            device,
+        )?,
         Targets::Values { data, width } => {
-            let v: Vec<f32> = indices.iter().flat_map(|&i| data[i * width..(i + 1) * width].iter().copied()).collect();
+            let v: Vec<f32> = indices
+                .iter()
+                .flat_map(|&i| data[i * width..(i + 1) * width].iter().copied())
+                .collect();
             Tensor::from_vec(v, (indices.len(), *width), device)?
         }
     })
@@ -149,20 +160,44 @@ fn targets_of(t: &Targets, indices: &[usize], device: &Device) -> Result<Tensor>
 
 impl<'a> Trainer<'a> {
     /// A trainer writing checkpoints into `dir` (created if needed).
-    pub fn new(model: &'a Model, params: &'a Params, task: Task, cfg: TrainConfig, device: Device, dir: &Path) -> Result<Self> {
+    pub fn new(
+        model: &'a Model,
+        params: &'a Params,
+        task: Task,
+        cfg: TrainConfig,
+        device: Device,
+        dir: &Path,
+    ) -> Result<Self> {
         if cfg.epochs == 0 || cfg.batch_size == 0 || cfg.keep_last == 0 {
-            return Err(Error::Config { field: "epochs/batch_size/keep_last".into(), reason: "must be ≥ 1".into() });
+            return Err(Error::Config {
+                field: "epochs/batch_size/keep_last".into(),
+                reason: "must be ≥ 1".into(),
+            });
         }
         cfg.optimizer.check()?;
-        std::fs::create_dir_all(dir).map_err(|e| file_err(dir, format!("cannot create the checkpoint directory: {e}")))?;
-        Ok(Self { model, params, task, cfg, device, dir: dir.to_path_buf() })
+        std::fs::create_dir_all(dir)
+            .map_err(|e| file_err(dir, format!("cannot create the checkpoint directory: {e}")))?;
+        Ok(Self {
+            model,
+            params,
+            task,
+            cfg,
+            device,
+            dir: dir.to_path_buf(),
+        })
     }
 
     fn check_data(&self, src: &dyn Source, split: &Split) -> Result<()> {
         let n = src.len();
-        for (name, set) in [("train", &split.train), ("val", &split.val), ("test", &split.test)] {
+        for (name, set) in [
+            ("train", &split.train),
+            ("val", &split.val),
+            ("test", &split.test),
+        ] {
             if let Some(&i) = set.iter().find(|&&i| i >= n) {
-                return Err(Error::Data(format!("{name} split holds event {i}, the source has {n}")));
+                return Err(Error::Data(format!(
+                    "{name} split holds event {i}, the source has {n}"
+                )));
             }
         }
         if split.train.is_empty() {
@@ -198,7 +233,8 @@ impl<'a> Trainer<'a> {
                 continue;
             }
             let text = std::fs::read_to_string(&p).map_err(|e| file_err(&p, e))?;
-            let st: CheckpointState = serde_json::from_str(&text).map_err(|e| file_err(&p, format!("not a checkpoint state: {e}")))?;
+            let st: CheckpointState = serde_json::from_str(&text)
+                .map_err(|e| file_err(&p, format!("not a checkpoint state: {e}")))?;
             if !(self.dir.join(&st.weights).exists() && self.dir.join(&st.optimizer).exists()) {
                 continue;
             }
@@ -212,15 +248,28 @@ impl<'a> Trainer<'a> {
     /// Trains on `split.train` (validating on `split.val` each epoch), resuming from the latest
     /// checkpoint in the directory when one exists. Stops after `stop_after` epochs of this call
     /// when given (an interruption between epochs). Returns the full history.
-    pub fn fit(&self, src: &dyn Source, split: &Split, stop_after: Option<usize>) -> Result<Vec<EpochRecord>> {
+    pub fn fit(
+        &self,
+        src: &dyn Source,
+        split: &Split,
+        stop_after: Option<usize>,
+    ) -> Result<Vec<EpochRecord>> {
         self.check_data(src, split)?;
-        let named: Vec<_> = self.params.named().into_iter().filter(|(k, _)| !rareml_models::params::is_buffer(k)).collect();
+        let named: Vec<_> = self
+            .params
+            .named()
+            .into_iter()
+            .filter(|(k, _)| !rareml_models::params::is_buffer(k))
+            .collect();
         let mut opt = Adam::new(named, self.cfg.optimizer.clone())?;
         let mut history = Vec::new();
         let mut start = 0;
         if let Some(st) = self.latest_checkpoint()? {
             if st.split != *split {
-                return Err(Error::Data(format!("{}: the checkpoints were made with another train/val/test split", self.dir.display())));
+                return Err(Error::Data(format!(
+                    "{}: the checkpoints were made with another train/val/test split",
+                    self.dir.display()
+                )));
             }
             self.params.load(&self.dir.join(&st.weights), &[])?;
             opt.load(&self.dir.join(&st.optimizer))?;
@@ -229,8 +278,7 @@ impl<'a> Trainer<'a> {
         }
         let item = src.item_shape();
         let per: usize = item.iter().product();
-        let mut done = 0;
-        for epoch in start..self.cfg.epochs {
+        for (done, epoch) in (start..self.cfg.epochs).enumerate() {
             if stop_after.is_some_and(|s| done >= s) {
                 break;
             }
@@ -238,7 +286,10 @@ impl<'a> Trainer<'a> {
             let epoch_seed = mix(self.cfg.seed, epoch as u64);
             let mut order = split.train.clone();
             order.shuffle(&mut ChaCha8Rng::seed_from_u64(epoch_seed));
-            let batches: Vec<Vec<usize>> = order.chunks(self.cfg.batch_size).map(|c| c.to_vec()).collect();
+            let batches: Vec<Vec<usize>> = order
+                .chunks(self.cfg.batch_size)
+                .map(|c| c.to_vec())
+                .collect();
             let bar = self.bar(order.len(), epoch);
             let t0 = Instant::now();
             let (mut sum, mut count) = (0.0, 0usize);
@@ -249,7 +300,9 @@ impl<'a> Trainer<'a> {
                 s.spawn(move || {
                     for b in batches_ref {
                         let mut buf = vec![0f32; b.len() * per];
-                        let r = src.fill(b, Some(epoch_seed), &mut buf).map(|_| (buf, b.clone()));
+                        let r = src
+                            .fill(b, Some(epoch_seed), &mut buf)
+                            .map(|_| (buf, b.clone()));
                         if tx.send(r).is_err() {
                             return;
                         }
@@ -264,7 +317,11 @@ impl<'a> Trainer<'a> {
                     let loss = self.task.loss(&out, &y)?;
                     let l = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
                     if !l.is_finite() {
-                        return Err(Error::NotFinite { epoch, batch: bi, loss: l });
+                        return Err(Error::NotFinite {
+                            epoch,
+                            batch: bi,
+                            loss: l,
+                        });
                     }
                     let grads = loss.backward()?;
                     opt.step(&grads, lr)?;
@@ -272,7 +329,11 @@ impl<'a> Trainer<'a> {
                     count += idx.len();
                     if let Some(b) = &bar {
                         b.inc(idx.len() as u64);
-                        b.set_message(format!("loss {:.4}  {:.1} ev/s", sum / count as f64, count as f64 / t0.elapsed().as_secs_f64()));
+                        b.set_message(format!(
+                            "loss {:.4}  {:.1} ev/s",
+                            sum / count as f64,
+                            count as f64 / t0.elapsed().as_secs_f64()
+                        ));
                     }
                 }
                 Ok(())
@@ -282,10 +343,19 @@ impl<'a> Trainer<'a> {
             if let Some(b) = bar {
                 b.finish_and_clear();
             }
-            let val_loss = if split.val.is_empty() { f64::NAN } else { self.loss_on(src, &split.val)? };
-            history.push(EpochRecord { epoch, lr, train_loss: sum / count as f64, val_loss, events_per_s });
+            let val_loss = if split.val.is_empty() {
+                f64::NAN
+            } else {
+                self.loss_on(src, &split.val)?
+            };
+            history.push(EpochRecord {
+                epoch,
+                lr,
+                train_loss: sum / count as f64,
+                val_loss,
+                events_per_s,
+            });
             self.checkpoint(epoch, &opt, split, &history)?;
-            done += 1;
         }
         Ok(history)
     }
@@ -295,19 +365,43 @@ impl<'a> Trainer<'a> {
             return None;
         }
         let b = ProgressBar::new(n as u64);
-        b.set_style(ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}").expect("valid template").progress_chars("=> "));
+        b.set_style(
+            ProgressStyle::with_template("epoch {prefix} [{bar:30}] {pos}/{len} {msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
         b.set_prefix(format!("{}/{}", epoch + 1, self.cfg.epochs));
         Some(b)
     }
 
-    fn checkpoint(&self, epoch: usize, opt: &Adam, split: &Split, history: &[EpochRecord]) -> Result<()> {
+    fn checkpoint(
+        &self,
+        epoch: usize,
+        opt: &Adam,
+        split: &Split,
+        history: &[EpochRecord],
+    ) -> Result<()> {
         let (w, o, j) = self.checkpoint_files(epoch);
         atomic(&w, |tmp| Ok(self.params.save(tmp)?))?;
         atomic(&o, |tmp| opt.save(tmp))?;
-        let name = |p: &Path| p.file_name().and_then(|s| s.to_str()).unwrap_or_default().to_string();
-        let st = CheckpointState { epoch, weights: name(&w), optimizer: name(&o), config: self.cfg.clone(), split: split.clone(), history: history.to_vec() };
+        let name = |p: &Path| {
+            p.file_name()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let st = CheckpointState {
+            epoch,
+            weights: name(&w),
+            optimizer: name(&o),
+            config: self.cfg.clone(),
+            split: split.clone(),
+            history: history.to_vec(),
+        };
         let text = serde_json::to_string_pretty(&st).map_err(|e| file_err(&j, e))?;
-        atomic(&j, |tmp| std::fs::write(tmp, &text).map_err(|e| file_err(tmp, e)))?;
+        atomic(&j, |tmp| {
+            std::fs::write(tmp, &text).map_err(|e| file_err(tmp, e))
+        })?;
         // Keep the last K epochs.
         if epoch >= self.cfg.keep_last {
             let (w, o, j) = self.checkpoint_files(epoch - self.cfg.keep_last);
@@ -320,11 +414,15 @@ impl<'a> Trainer<'a> {
 
     /// Weights files of the kept checkpoints, oldest first.
     pub fn kept_weights(&self) -> Result<Vec<PathBuf>> {
-        let Some(last) = self.latest_checkpoint()? else { return Ok(Vec::new()) };
-        Ok((last.epoch.saturating_sub(self.cfg.keep_last - 1)..=last.epoch)
-            .map(|e| self.checkpoint_files(e).0)
-            .filter(|p| p.exists())
-            .collect())
+        let Some(last) = self.latest_checkpoint()? else {
+            return Ok(Vec::new());
+        };
+        Ok(
+            (last.epoch.saturating_sub(self.cfg.keep_last - 1)..=last.epoch)
+                .map(|e| self.checkpoint_files(e).0)
+                .filter(|p| p.exists())
+                .collect(),
+        )
     }
 
     /// Mean loss over `indices` in evaluation mode.
@@ -333,7 +431,12 @@ impl<'a> Trainer<'a> {
         for chunk in indices.chunks(self.cfg.batch_size) {
             let out = predict_batch(self.model, src, chunk, &self.device)?;
             let y = targets_of(src.targets(), chunk, &self.device)?;
-            sum += self.task.loss(&out, &y)?.to_dtype(DType::F64)?.to_scalar::<f64>()? * chunk.len() as f64;
+            sum += self
+                .task
+                .loss(&out, &y)?
+                .to_dtype(DType::F64)?
+                .to_scalar::<f64>()?
+                * chunk.len() as f64;
         }
         Ok(sum / indices.len().max(1) as f64)
     }
@@ -345,10 +448,20 @@ pub fn atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
     write(&tmp)?;
-    std::fs::rename(&tmp, path).map_err(|e| file_err(path, format!("cannot move the finished file into place: {e}")))
+    std::fs::rename(&tmp, path).map_err(|e| {
+        file_err(
+            path,
+            format!("cannot move the finished file into place: {e}"),
+        )
+    })
 }
 
-fn predict_batch(model: &Model, src: &dyn Source, idx: &[usize], device: &Device) -> Result<Tensor> {
+fn predict_batch(
+    model: &Model,
+    src: &dyn Source,
+    idx: &[usize],
+    device: &Device,
+) -> Result<Tensor> {
     let item = src.item_shape();
     let mut buf = vec![0f32; idx.len() * item.iter().product::<usize>()];
     src.fill(idx, None, &mut buf)?;
@@ -357,7 +470,13 @@ fn predict_batch(model: &Model, src: &dyn Source, idx: &[usize], device: &Device
 }
 
 /// Eval-mode outputs `(len, outputs)` of `indices`, row-major, in batches of `batch`.
-pub fn predict(model: &Model, src: &dyn Source, indices: &[usize], batch: usize, device: &Device) -> Result<Vec<Vec<f32>>> {
+pub fn predict(
+    model: &Model,
+    src: &dyn Source,
+    indices: &[usize],
+    batch: usize,
+    device: &Device,
+) -> Result<Vec<Vec<f32>>> {
     let mut out = Vec::with_capacity(indices.len());
     for chunk in indices.chunks(batch.max(1)) {
         let y = predict_batch(model, src, chunk, device)?.to_dtype(DType::F32)?;

@@ -317,9 +317,29 @@ impl DepthwiseConv2d {
             lo: -bound,
             up: bound,
         };
+        Self::with_init(channels, k, stride, bias, init, init, vb)
+    }
+
+    /// As [`new`](Self::new) with explicit initialisations of the weight and the bias.
+    pub fn with_init(
+        channels: usize,
+        k: usize,
+        stride: usize,
+        bias: bool,
+        init: Init,
+        bias_init: Init,
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        if channels == 0 || k == 0 || stride == 0 {
+            return Err(config_err(
+                "depthwise conv2d",
+                vb.prefix(),
+                format!("channels {channels}, kernel {k}, stride {stride} must be ≥ 1"),
+            ));
+        }
         let weight = vb.get_with_hints((channels, 1, k, k), "weight", init)?;
         let bias = if bias {
-            Some(vb.get_with_hints(channels, "bias", init)?)
+            Some(vb.get_with_hints(channels, "bias", bias_init)?)
         } else {
             None
         };

@@ -128,6 +128,26 @@ impl Linear {
         Ok(Self(candle_nn::Linear::new(w, Some(b))))
     }
 
+    /// As [`new`](Self::new) with explicit initialisations of the weight and the bias.
+    pub fn with_init(
+        inputs: usize,
+        outputs: usize,
+        weight: Init,
+        bias: Init,
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        if inputs == 0 || outputs == 0 {
+            return Err(config_err(
+                "linear",
+                vb.prefix(),
+                format!("sizes must be ≥ 1 ({inputs} → {outputs})"),
+            ));
+        }
+        let w = vb.get_with_hints((outputs, inputs), "weight", weight)?;
+        let b = vb.get_with_hints(outputs, "bias", bias)?;
+        Ok(Self(candle_nn::Linear::new(w, Some(b))))
+    }
+
     /// Applies the layer to `(N, in)`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(candle_core::Module::forward(&self.0, x)?)
@@ -214,16 +234,31 @@ pub struct SqueezeExcitation {
 }
 
 impl SqueezeExcitation {
-    /// `fc1.{weight,bias}` (squeeze, channels, 1, 1) and `fc2.{weight,bias}` (channels, squeeze, 1, 1) under `vb`.
+    /// `fc1.{weight,bias}` (squeeze, channels, 1, 1) and `fc2.{weight,bias}` (channels, squeeze, 1, 1)
+    /// under `vb`, PyTorch's default init (uniform ±1/√fan_in).
     pub fn new(channels: usize, squeeze: usize, vb: VarBuilder) -> Result<Self> {
-        let conv1x1 = |cin: usize, cout: usize, vb: VarBuilder| -> Result<Linear> {
+        let default = |cin: usize, _: usize| {
             let bound = 1.0 / (cin as f64).sqrt();
             let init = Init::Uniform {
                 lo: -bound,
                 up: bound,
             };
-            let w = vb.get_with_hints((cout, cin, 1, 1), "weight", init)?;
-            let b = vb.get_with_hints(cout, "bias", init)?;
+            (init, init)
+        };
+        Self::with_init(channels, squeeze, default, vb)
+    }
+
+    /// As [`new`](Self::new) with `init(fan_in, fan_out)` giving the (weight, bias) initialisations.
+    pub fn with_init(
+        channels: usize,
+        squeeze: usize,
+        init: impl Fn(usize, usize) -> (Init, Init),
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        let conv1x1 = |cin: usize, cout: usize, vb: VarBuilder| -> Result<Linear> {
+            let (wi, bi) = init(cin, cout);
+            let w = vb.get_with_hints((cout, cin, 1, 1), "weight", wi)?;
+            let b = vb.get_with_hints(cout, "bias", bi)?;
             Ok(Linear(candle_nn::Linear::new(
                 w.reshape((cout, cin))?,
                 Some(b),
