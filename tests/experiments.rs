@@ -66,7 +66,10 @@ fn pandax3_pipeline_with_a_topconv_sweep() {
     let dir = tempfile::tempdir().unwrap();
     // Six epochs of ten batches: BatchNorm's running statistics need a few dozen batches before
     // eval mode stops collapsing every score onto one value.
-    let o = Options { epochs: Some(6), ..opts(dir.path(), 320) };
+    let o = Options {
+        epochs: Some(6),
+        ..opts(dir.path(), 320)
+    };
     let r = pandax3::run(&o, Some(vec![Some(2), Some(8)])).unwrap();
     for side in ["network", "baseline"] {
         assert!(number_or_null(&r[side]["significance"]), "{side}");
