@@ -106,3 +106,15 @@ fn dbscan_vertex_beats_the_weighted_mean() {
     assert!(n > 100);
     assert!(sd < sm, "DBSCAN {sd} cm vs weighted mean {sm} cm");
 }
+
+#[test]
+fn every_shower_leaves_hits_even_at_the_brick_end() {
+    // Vertices within 0.1 cm of the brick end: the primary electron still crosses the station.
+    let cfg = TtConfig {
+        distance_cm: (-0.1, 0.0),
+        ..Default::default()
+    };
+    let events = generate(&cfg, 3, 0, 2000).unwrap();
+    let empty = events.iter().filter(|e| e.hits.is_empty()).count();
+    assert_eq!(empty, 0, "{empty} of 2000 showers without hits");
+}

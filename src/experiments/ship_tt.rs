@@ -35,6 +35,9 @@ pub struct Settings {
     pub batch: usize,
     /// Adam L2 weight decay (public SHiP code: 0.01).
     pub weight_decay: f64,
+    /// Energy target ln(E/GeV) instead of the public code's E × 7/100: errors become relative, so
+    /// low-energy showers are not sacrificed to the high-energy ones.
+    pub log_energy: bool,
 }
 
 impl Settings {
@@ -52,6 +55,7 @@ impl Settings {
                 blocks: vec![b(32, true), b(32, false), b(64, true), b(64, true)],
                 batch: 32,
                 weight_decay: 0.0,
+                log_energy: true,
             },
             Preset::Paper => Settings {
                 events: 40000,
@@ -60,6 +64,7 @@ impl Settings {
                 blocks: SndNetConfig::default().blocks,
                 batch: 32,
                 weight_decay: 0.01,
+                log_energy: false,
             },
         };
         if let Some(n) = opts.events {
@@ -209,7 +214,15 @@ pub fn run(opts: &Options) -> Result<serde_json::Value> {
     }
     let targets: Vec<f32> = events
         .iter()
-        .flat_map(|e| [scale_energy(e.energy_gev as f64) as f32, e.distance_cm])
+        .flat_map(|e| {
+            let e_gev = e.energy_gev as f64;
+            let t = if set.log_energy {
+                e_gev.ln()
+            } else {
+                scale_energy(e_gev)
+            };
+            [t as f32, e.distance_cm]
+        })
         .collect();
     let src = InMemory::new(
         inputs,
@@ -273,7 +286,16 @@ pub fn run(opts: &Options) -> Result<serde_json::Value> {
         .iter()
         .map(|&i| events[i].distance_cm as f64)
         .collect();
-    let net_e: Vec<f64> = pred.iter().map(|p| unscale_energy(p[0] as f64)).collect();
+    let net_e: Vec<f64> = pred
+        .iter()
+        .map(|p| {
+            if set.log_energy {
+                (p[0] as f64).exp()
+            } else {
+                unscale_energy(p[0] as f64)
+            }
+        })
+        .collect();
     let net_d: Vec<f64> = pred.iter().map(|p| p[1] as f64).collect();
     let network = figures(&truth_e, &net_e, Some((&truth_d, &net_d)))?;
 
@@ -366,6 +388,7 @@ pub fn run(opts: &Options) -> Result<serde_json::Value> {
         "events": { "total": events.len(), "train": split.train.len(), "val": split.val.len(), "test": split.test.len(), "hits_outside_maps": outside, "without_hits_set_aside": empty },
         "data": opts.data.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "generated (rareml-sim tt, default config)".into()),
         "maps": { "pixel_cm": set.pixel_cm, "shape": [stations, h, w] },
+        "energy_target": if set.log_energy { "ln(E/GeV)" } else { "E × 7/100 (public SHiP code)" },
         "model": { "config": cfg, "trainable_parameters": params.trainable_count() },
         "training": { "config": train_cfg, "history": history },
         "network": network,

@@ -212,21 +212,35 @@ pub fn generate_event(cfg: &TtConfig, seed: u64, index: u64) -> TtEvent {
     let (tx, ty) = (slope.sample(&mut rng), slope.sample(&mut rng));
     let smear = Normal::new(0.0, STATION_RESOLUTION_CM).expect("σ > 0");
     let deposit = Gamma::new(4.0, MIP_DEPOSIT_GEV / 4.0).expect("shape, scale > 0");
+    let tmax_x0 = (e / LEAD_CRITICAL_ENERGY_GEV).ln() + TMAX_OFFSET_ELECTRON;
     let mut hits = Hits::default();
     for st in k0..k {
         // Depth: what is left of brick k0 after the vertex, then one full brick per station.
         let t = (-d + BRICK_THICKNESS_CM * (st - k0) as f64) / brick_x0_cm();
         let mean = charged_particles(e, t);
-        if mean <= 0.0 {
-            continue;
+        let mut n = if mean > 0.0 {
+            Poisson::new(mean)
+                .map(|p| p.sample(&mut rng) as usize)
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        // Before the shower maximum the primary electron (or its first products) crosses the
+        // station: at least one charged particle (placed on the axis below), where the Gamma profile alone tends to 0 as
+        // t → 0 and left ~1 % of showers starting at the brick end without a single hit.
+        if t <= tmax_x0 {
+            n = n.max(1);
         }
-        let n = Poisson::new(mean)
-            .map(|p| p.sample(&mut rng) as usize)
-            .unwrap_or(0);
         let zs = g.station_z_cm[st] as f64;
         let (ax, ay) = (x0 + tx * (zs - z0), y0 + ty * (zs - z0));
-        for _ in 0..n {
-            let r = radial_cm(&mut rng, e, t);
+        for i in 0..n {
+            // Before the maximum the leading particle (the primary) stays on the shower axis; the
+            // Grindhammer–Peters tail radius is not meant for τ → 0 and would throw it out of the station.
+            let r = if i == 0 && t <= tmax_x0 {
+                0.0
+            } else {
+                radial_cm(&mut rng, e, t)
+            };
             let phi = rng.random_range(0.0..std::f64::consts::TAU);
             let x = ax + r * phi.cos() + smear.sample(&mut rng);
             let y = ay + r * phi.sin() + smear.sample(&mut rng);

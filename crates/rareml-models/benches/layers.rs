@@ -1,0 +1,57 @@
+//! Layer speed (criterion's elements/s = FLOP/s for the convolutions, elements for pooling):
+//! `cargo bench -p rareml-models --bench layers`.
+//! Issue-9 targets on 2 cores: conv3d 3×3×3 32→64 on (32, 32, 9, 32, 32) ≥ 242 GFLOP/s forward and
+//! ≥ 235 GFLOP/s forward + backward (PyTorch's figures on this machine).
+
+use candle_core::{Device, Tensor, Var};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use rareml_models::layers::{
+    conv3d, depthwise_conv2d, pool3d, Conv3dConfig, Pool3dConfig, PoolPadding,
+};
+
+fn conv(c: &mut Criterion) {
+    let dev = Device::Cpu;
+    let (n, cin, cout, d, h, w) = (32, 32, 64, 9, 32, 32);
+    let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, (n, cin, d, h, w), &dev).unwrap()).unwrap();
+    let wt =
+        Var::from_tensor(&Tensor::randn(0f32, 0.1, (cout, cin, 3, 3, 3), &dev).unwrap()).unwrap();
+    let cfg = Conv3dConfig::uniform(1, 1);
+    let flop = 2 * n * cout * cin * 27 * d * h * w;
+    let mut g = c.benchmark_group("conv3d 3x3x3 32->64 (32,32,9,32,32)");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(flop as u64));
+    g.bench_function("forward", |b| {
+        b.iter(|| conv3d(x.as_tensor(), wt.as_tensor(), None, &cfg).unwrap())
+    });
+    // Forward + backward = 3× the forward's FLOPs (input and weight gradients).
+    g.throughput(Throughput::Elements(3 * flop as u64));
+    g.bench_function("forward+backward", |b| {
+        b.iter(|| {
+            let y = conv3d(x.as_tensor(), wt.as_tensor(), None, &cfg).unwrap();
+            y.sum_all().unwrap().backward().unwrap()
+        })
+    });
+    g.finish();
+
+    let xd = Tensor::randn(0f32, 1.0, (32, 96, 64, 64), &dev).unwrap();
+    let wd = Tensor::randn(0f32, 0.1, (96, 1, 3, 3), &dev).unwrap();
+    let mut g = c.benchmark_group("depthwise 3x3 (32,96,64,64)");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements((2 * 32 * 96 * 64 * 64 * 9) as u64));
+    g.bench_function("forward", |b| {
+        b.iter(|| depthwise_conv2d(&xd, &wd, [1, 1], [1, 1]).unwrap())
+    });
+    g.finish();
+
+    let xp = Tensor::randn(0f32, 1.0, (32, 64, 8, 38, 38), &dev).unwrap();
+    let mut g = c.benchmark_group("max_pool3d 2 (32,64,8,38,38)");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(xp.elem_count() as u64));
+    g.bench_function("forward", |b| {
+        b.iter(|| pool3d(&xp, &Pool3dConfig::max(2, PoolPadding::Valid)).unwrap())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, conv);
+criterion_main!(benches);
