@@ -6,7 +6,7 @@
 //! are formed over fixed chunks of samples and added in chunk order, so results are bit-identical
 //! from run to run on a given thread count.
 
-use candle_core::backend::BackendStorage;
+use crate::layers::cpu::dispatch2;
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
 use gemm::Parallelism;
 use rayon::prelude::*;
@@ -296,29 +296,6 @@ impl ConvGeom {
     }
 }
 
-fn slice<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [T]> {
-    match l.contiguous_offsets() {
-        Some((a, b)) => Ok(&s.as_slice::<T>()?[a..b]),
-        None => candle_core::bail!("convolution kernel needs contiguous inputs"),
-    }
-}
-
-macro_rules! dispatch {
-    ($s1:expr, $l1:expr, $s2:expr, $l2:expr, |$a:ident, $b:ident| $body:expr) => {
-        match ($s1.dtype(), $s2.dtype()) {
-            (DType::F32, DType::F32) => {
-                let ($a, $b) = (slice::<f32>($s1, $l1)?, slice::<f32>($s2, $l2)?);
-                CpuStorage::F32($body)
-            }
-            (DType::F64, DType::F64) => {
-                let ($a, $b) = (slice::<f64>($s1, $l1)?, slice::<f64>($s2, $l2)?);
-                CpuStorage::F64($body)
-            }
-            (a, b) => candle_core::bail!("convolution supports f32 and f64 (same for both operands), got {a:?} and {b:?}"),
-        }
-    };
-}
-
 pub(crate) struct ConvFwd(pub ConvGeom);
 struct ConvBwdInput(ConvGeom);
 struct ConvBwdWeight(ConvGeom);
@@ -336,7 +313,7 @@ impl CustomOp2 for ConvFwd {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let g = self.0;
-        let y = dispatch!(s1, l1, s2, l2, |x, w| g.fwd(x, w));
+        let y = dispatch2!("convolution", s1, l1, s2, l2, |x, w| g.fwd(x, w));
         Ok((
             y,
             Shape::from(vec![g.n, g.cout, g.out[0], g.out[1], g.out[2]]),
@@ -370,7 +347,7 @@ impl CustomOp2 for ConvBwdInput {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let g = self.0;
-        let gx = dispatch!(s1, l1, s2, l2, |gy, w| g.bwd_input(gy, w));
+        let gx = dispatch2!("convolution", s1, l1, s2, l2, |gy, w| g.bwd_input(gy, w));
         Ok((
             gx,
             Shape::from(vec![g.n, g.cin, g.dims[0], g.dims[1], g.dims[2]]),
@@ -391,7 +368,7 @@ impl CustomOp2 for ConvBwdWeight {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let g = self.0;
-        let gw = dispatch!(s1, l1, s2, l2, |x, gy| g.bwd_weight(x, gy));
+        let gw = dispatch2!("convolution", s1, l1, s2, l2, |x, gy| g.bwd_weight(x, gy));
         Ok((gw, Shape::from(vec![g.cout, g.cin, g.k[0], g.k[1], g.k[2]])))
     }
 }

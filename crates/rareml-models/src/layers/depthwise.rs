@@ -3,7 +3,7 @@
 //! other devices.
 
 use crate::error::{config_err, Error, Result};
-use candle_core::backend::BackendStorage;
+use crate::layers::cpu::dispatch2;
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
 use candle_nn::{Init, VarBuilder};
 use rayon::prelude::*;
@@ -136,29 +136,6 @@ impl Dw {
     }
 }
 
-fn slice<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [T]> {
-    match l.contiguous_offsets() {
-        Some((a, b)) => Ok(&s.as_slice::<T>()?[a..b]),
-        None => candle_core::bail!("depthwise kernel needs contiguous inputs"),
-    }
-}
-
-macro_rules! dispatch {
-    ($s1:expr, $l1:expr, $s2:expr, $l2:expr, |$a:ident, $b:ident| $body:expr) => {
-        match $s1.dtype() {
-            DType::F32 => {
-                let ($a, $b) = (slice::<f32>($s1, $l1)?, slice::<f32>($s2, $l2)?);
-                CpuStorage::F32($body)
-            }
-            DType::F64 => {
-                let ($a, $b) = (slice::<f64>($s1, $l1)?, slice::<f64>($s2, $l2)?);
-                CpuStorage::F64($body)
-            }
-            d => candle_core::bail!("depthwise conv supports f32 and f64, got {d:?}"),
-        }
-    };
-}
-
 struct DwFwd(Dw);
 struct DwBwdInput(Dw);
 struct DwBwdWeight(Dw);
@@ -176,7 +153,7 @@ impl CustomOp2 for DwFwd {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let d = self.0;
-        let y = dispatch!(s1, l1, s2, l2, |x, w| d.fwd(x, w));
+        let y = dispatch2!("depthwise conv2d", s1, l1, s2, l2, |x, w| d.fwd(x, w));
         Ok((y, Shape::from((d.n, d.c, d.oh, d.ow))))
     }
 
@@ -207,7 +184,7 @@ impl CustomOp2 for DwBwdInput {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let d = self.0;
-        let gx = dispatch!(s1, l1, s2, l2, |g, w| d.bwd_input(g, w));
+        let gx = dispatch2!("depthwise conv2d", s1, l1, s2, l2, |g, w| d.bwd_input(g, w));
         Ok((gx, Shape::from((d.n, d.c, d.h, d.w))))
     }
 }
@@ -225,7 +202,8 @@ impl CustomOp2 for DwBwdWeight {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let d = self.0;
-        let gw = dispatch!(s1, l1, s2, l2, |x, g| d.bwd_weight(x, g));
+        let gw = dispatch2!("depthwise conv2d", s1, l1, s2, l2, |x, g| d
+            .bwd_weight(x, g));
         Ok((gw, Shape::from((d.c, 1, d.kh, d.kw))))
     }
 }

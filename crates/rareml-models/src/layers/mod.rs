@@ -3,6 +3,7 @@
 
 pub mod conv3d;
 mod conv_kernel;
+mod cpu;
 pub mod depthwise;
 pub mod pool;
 

@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::layers::conv3d::{out_len, pad_axis, strided, Pad};
+use crate::layers::cpu::{dispatch2, slice};
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
 use rayon::prelude::*;
@@ -188,13 +189,6 @@ impl PoolOp {
     }
 }
 
-fn slice<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [T]> {
-    match l.contiguous_offsets() {
-        Some((a, b)) => Ok(&s.as_slice::<T>()?[a..b]),
-        None => candle_core::bail!("pooling kernel needs a contiguous input"),
-    }
-}
-
 impl CustomOp1 for PoolOp {
     fn name(&self) -> &'static str {
         "pool3d"
@@ -236,11 +230,8 @@ impl CustomOp2 for PoolBwd {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let gx = match s1.dtype() {
-            DType::F32 => CpuStorage::F32(self.0.bwd(slice::<f32>(s1, l1)?, slice::<f32>(s2, l2)?)),
-            DType::F64 => CpuStorage::F64(self.0.bwd(slice::<f64>(s1, l1)?, slice::<f64>(s2, l2)?)),
-            d => candle_core::bail!("pooling supports f32 and f64, got {d:?}"),
-        };
+        let op = self.0;
+        let gx = dispatch2!("pooling", s1, l1, s2, l2, |x, g| op.bwd(x, g));
         Ok((gx, Shape::from(self.0.input.to_vec())))
     }
 }
