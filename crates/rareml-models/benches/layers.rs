@@ -9,6 +9,11 @@ use rareml_models::layers::{
     conv3d, depthwise_conv2d, pool3d, Conv3dConfig, Pool3dConfig, PoolPadding,
 };
 
+// glibc returns each large output buffer to the kernel; the resulting page faults and TLB
+// shootdowns cost more than the depthwise arithmetic itself (perf: > 50 % in the kernel).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn conv(c: &mut Criterion) {
     let dev = Device::Cpu;
     let (n, cin, cout, d, h, w) = (32, 32, 64, 9, 32, 32);

@@ -64,8 +64,22 @@ impl Dw {
                         let row = &xp[iy * self.w..(iy + 1) * self.w];
                         let out = &mut yp[oy * self.ow..(oy + 1) * self.ow];
                         let s = self.stride[1];
-                        for ox in lo..hi {
-                            out[ox] += wv * row[ox * s + j - self.pad[1]];
+                        if lo >= hi {
+                            continue;
+                        }
+                        let first = lo * s + j - self.pad[1];
+                        if s == 1 {
+                            // Contiguous on both sides: a loop the compiler vectorises.
+                            let src = &row[first..first + (hi - lo)];
+                            for (o, &x) in out[lo..hi].iter_mut().zip(src) {
+                                *o += wv * x;
+                            }
+                        } else {
+                            for (o, &x) in
+                                out[lo..hi].iter_mut().zip(row[first..].iter().step_by(s))
+                            {
+                                *o += wv * x;
+                            }
                         }
                     }
                 }
@@ -93,8 +107,12 @@ impl Dw {
                         let row = &mut gp[iy * self.w..(iy + 1) * self.w];
                         let gr = &gy[oy * self.ow..(oy + 1) * self.ow];
                         let s = self.stride[1];
-                        for ox in lo..hi {
-                            row[ox * s + j - self.pad[1]] += wv * gr[ox];
+                        if lo >= hi {
+                            continue;
+                        }
+                        let first = lo * s + j - self.pad[1];
+                        for (r, &g) in row[first..].iter_mut().step_by(s).zip(&gr[lo..hi]) {
+                            *r += wv * g;
                         }
                     }
                 }
@@ -123,8 +141,12 @@ impl Dw {
                             let row = &xp[iy * self.w..(iy + 1) * self.w];
                             let gr = &gy[oy * self.ow..(oy + 1) * self.ow];
                             let s = self.stride[1];
-                            for ox in lo..hi {
-                                acc += gr[ox] * row[ox * s + j - self.pad[1]];
+                            if lo >= hi {
+                                continue;
+                            }
+                            let first = lo * s + j - self.pad[1];
+                            for (&g, &x) in gr[lo..hi].iter().zip(row[first..].iter().step_by(s)) {
+                                acc += g * x;
                             }
                         }
                         gwc[i * self.kw + j] += acc;
