@@ -46,6 +46,23 @@ impl Dw {
         (lo.min(hi), hi)
     }
 
+    /// Calls `f(oy, iy, lo, hi, first)` for every output row `oy` whose tap row `i` reads input row
+    /// `iy`, with the valid output columns `[lo, hi)` of tap column `j` (non-empty) and the input
+    /// column `first` read by output column `lo`.
+    #[inline]
+    fn tap_rows(&self, i: usize, j: usize, mut f: impl FnMut(usize, usize, usize, usize, usize)) {
+        let (lo, hi) = self.valid_cols(j);
+        if lo >= hi {
+            return;
+        }
+        let first = lo * self.stride[1] + j - self.pad[1];
+        for oy in 0..self.oh {
+            if let Some(iy) = self.src(0, oy, i) {
+                f(oy, iy, lo, hi, first);
+            }
+        }
+    }
+
     fn fwd<T: WithDType>(&self, x: &[T], wt: &[T]) -> Vec<T> {
         let (pi, po, kk) = (self.h * self.w, self.oh * self.ow, self.kh * self.kw);
         let mut y = vec![T::zero(); self.n * self.c * po];
@@ -56,18 +73,10 @@ impl Dw {
             for i in 0..self.kh {
                 for j in 0..self.kw {
                     let wv = wp[i * self.kw + j];
-                    let (lo, hi) = self.valid_cols(j);
-                    for oy in 0..self.oh {
-                        let Some(iy) = self.src(0, oy, i) else {
-                            continue;
-                        };
+                    let s = self.stride[1];
+                    self.tap_rows(i, j, |oy, iy, lo, hi, first| {
                         let row = &xp[iy * self.w..(iy + 1) * self.w];
                         let out = &mut yp[oy * self.ow..(oy + 1) * self.ow];
-                        let s = self.stride[1];
-                        if lo >= hi {
-                            continue;
-                        }
-                        let first = lo * s + j - self.pad[1];
                         if s == 1 {
                             // Contiguous on both sides: a loop the compiler vectorises.
                             let src = &row[first..first + (hi - lo)];
@@ -81,7 +90,7 @@ impl Dw {
                                 *o += wv * x;
                             }
                         }
-                    }
+                    });
                 }
             }
         });
@@ -99,22 +108,14 @@ impl Dw {
             for i in 0..self.kh {
                 for j in 0..self.kw {
                     let wv = wp[i * self.kw + j];
-                    let (lo, hi) = self.valid_cols(j);
-                    for oy in 0..self.oh {
-                        let Some(iy) = self.src(0, oy, i) else {
-                            continue;
-                        };
+                    let s = self.stride[1];
+                    self.tap_rows(i, j, |oy, iy, lo, hi, first| {
                         let row = &mut gp[iy * self.w..(iy + 1) * self.w];
                         let gr = &gy[oy * self.ow..(oy + 1) * self.ow];
-                        let s = self.stride[1];
-                        if lo >= hi {
-                            continue;
-                        }
-                        let first = lo * s + j - self.pad[1];
                         for (r, &g) in row[first..].iter_mut().step_by(s).zip(&gr[lo..hi]) {
                             *r += wv * g;
                         }
-                    }
+                    });
                 }
             }
         });
@@ -132,23 +133,15 @@ impl Dw {
                 let gy = &g[p * po..(p + 1) * po];
                 for i in 0..self.kh {
                     for j in 0..self.kw {
-                        let (lo, hi) = self.valid_cols(j);
+                        let s = self.stride[1];
                         let mut acc = T::zero();
-                        for oy in 0..self.oh {
-                            let Some(iy) = self.src(0, oy, i) else {
-                                continue;
-                            };
+                        self.tap_rows(i, j, |oy, iy, lo, hi, first| {
                             let row = &xp[iy * self.w..(iy + 1) * self.w];
                             let gr = &gy[oy * self.ow..(oy + 1) * self.ow];
-                            let s = self.stride[1];
-                            if lo >= hi {
-                                continue;
-                            }
-                            let first = lo * s + j - self.pad[1];
                             for (&g, &x) in gr[lo..hi].iter().zip(row[first..].iter().step_by(s)) {
                                 acc += g * x;
                             }
-                        }
+                        });
                         gwc[i * self.kw + j] += acc;
                     }
                 }
