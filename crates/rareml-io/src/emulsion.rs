@@ -182,6 +182,8 @@ pub trait Pixel:
     fn to_f32(self) -> f32;
     /// True for NaN (never for integers).
     fn is_nan(self) -> bool;
+    /// The value as a byte when it is an integer in 0..=255 (always for `u8`), else `None`.
+    fn to_byte(self) -> Option<u8>;
 }
 
 impl Pixel for u8 {
@@ -199,6 +201,9 @@ impl Pixel for u8 {
     fn is_nan(self) -> bool {
         false
     }
+    fn to_byte(self) -> Option<u8> {
+        Some(self)
+    }
 }
 
 impl Pixel for f32 {
@@ -214,6 +219,10 @@ impl Pixel for f32 {
     }
     fn is_nan(self) -> bool {
         f32::is_nan(self)
+    }
+    fn to_byte(self) -> Option<u8> {
+        let b = self as u8;
+        (b as f32 == self).then_some(b)
     }
 }
 

@@ -27,9 +27,14 @@ impl Rng {
 fn emulsion(c: &mut Criterion) {
     let mut rng = Rng(1);
     let b = 512;
-    let images = Array4::from_shape_simple_fn((b, 9, 80, 80), || {
+    let mut images = Array4::from_shape_simple_fn((b, 9, 80, 80), || {
         (20.0 + 8.0 * rng.next() + if rng.next() < 0.01 { 100.0 } else { 0.0 }) as u8
     });
+    // The NEWSdm raw layout: the 9th image is a copy of the 1st.
+    for mut c in images.outer_iter_mut() {
+        let first = c.index_axis(ndarray::Axis(0), 0).to_owned();
+        c.index_axis_mut(ndarray::Axis(0), 8).assign(&first);
+    }
     let batch = ClusterBatch::new(images, None, None).unwrap();
     let mut g = c.benchmark_group("emulsion");
     g.throughput(Throughput::Elements(b as u64));
@@ -59,6 +64,16 @@ fn emulsion(c: &mut Criterion) {
     g.bench_function(
         "rotate 8x40x40 by 33 degrees (one cluster, one thread)",
         |bench| bench.iter(|| rotate(one.view(), 33.0)),
+    );
+    let mut angle = 0.0;
+    g.bench_function(
+        "rotate 8x40x40 by a new angle each time (one cluster, one thread)",
+        |bench| {
+            bench.iter(|| {
+                angle += 0.618_034;
+                rotate(one.view(), angle)
+            })
+        },
     );
     g.finish();
 }

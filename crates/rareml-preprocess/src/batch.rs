@@ -208,28 +208,21 @@ impl<T: Pixel> Transform<Cluster<T>> for EmulsionClusters {
     fn item_shape(&self) -> Vec<usize> {
         vec![1, self.item.0, self.item.1, self.item.2]
     }
-    fn apply(
-        &self,
-        cluster: &Cluster<T>,
-        index: u64,
-        mut out: ArrayViewMutD<'_, f32>,
-    ) -> Result<()> {
-        let raw = cluster.images.mapv(|v| v.to_f32());
+    fn apply(&self, cluster: &Cluster<T>, index: u64, out: ArrayViewMutD<'_, f32>) -> Result<()> {
         let angle = self
             .pipeline
             .rotation
             .sample(&mut item_rng(self.seed, index));
-        let x = self.pipeline.process_cluster(raw.view(), angle)?;
-        let x = x.insert_axis(Axis(0)).into_dyn();
-        if x.shape() != out.shape() {
-            return Err(Error::Shape {
-                what: "processed cluster",
-                expected: format!("{:?}", out.shape()),
-                found: x.shape().to_vec(),
-            });
-        }
-        out.assign(&x);
-        Ok(())
+        let shape = out.shape().to_vec();
+        let mut out = out
+            .into_dimensionality::<ndarray::Ix4>()
+            .map_err(|_| Error::Shape {
+                what: "processed cluster slot",
+                expected: "(1, P, H, W)".into(),
+                found: shape,
+            })?;
+        self.pipeline
+            .process_into(cluster.images.view(), angle, out.index_axis_mut(Axis(0), 0))
     }
 }
 

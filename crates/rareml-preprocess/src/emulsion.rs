@@ -5,7 +5,7 @@
 //! rotation (one angle per cluster, cubic B-spline interpolation with a symmetric boundary, exact
 //! for multiples of 90°).
 
-use ndarray::{s, Array3, Array5, ArrayView2, ArrayView3, Axis};
+use ndarray::{s, Array3, Array5, ArrayView2, ArrayView3, ArrayViewMut3, Axis};
 use rand::Rng;
 use rareml_io::emulsion::{ClusterBatch, Pixel};
 use rayon::prelude::*;
@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{config, Error, Result};
 use crate::seed::item_rng;
+
+mod spline;
 
 /// Per-image background estimate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,15 +27,89 @@ pub enum Background {
 
 /// Counts of the values 0..=255 when every pixel is such an integer (raw ADC images), else `None`.
 fn byte_histogram(img: ArrayView2<'_, f32>) -> Option<[u32; 256]> {
-    let mut h = [0u32; 256];
-    for &v in img.iter() {
-        let b = v as u8;
-        if b as f32 != v {
-            return None;
+    // Four interleaved histograms: runs of equal values (flat backgrounds) would otherwise chain
+    // every increment on the previous one through memory.
+    let mut h = [[0u32; 256]; 4];
+    let mut integral = true;
+    // 2²³ + v puts an integer v ∈ [0, 2²³) in the low mantissa bits: v is a byte value exactly when
+    // the sum is exact and those bits are < 256 (NaN, ±∞, fractions and negatives all fail).
+    const TWO23: f32 = 8_388_608.0;
+    let mut count = |v: f32, h: &mut [u32; 256]| {
+        let f = v + TWO23;
+        let b = f.to_bits().wrapping_sub(TWO23.to_bits());
+        integral &= (f - TWO23 == v) & (b < 256);
+        h[b.min(255) as usize] += 1;
+    };
+    match img.as_slice() {
+        Some(sl) => {
+            let mut quads = sl.chunks_exact(4);
+            for q in &mut quads {
+                for (v, hist) in q.iter().zip(h.iter_mut()) {
+                    count(*v, hist);
+                }
+            }
+            for &v in quads.remainder() {
+                count(v, &mut h[0]);
+            }
         }
-        h[b as usize] += 1;
+        None => img.iter().for_each(|&v| count(v, &mut h[0])),
     }
-    Some(h)
+    if !integral {
+        return None;
+    }
+    let mut sum = h[0];
+    for other in &h[1..] {
+        for (s, o) in sum.iter_mut().zip(other) {
+            *s += o;
+        }
+    }
+    Some(sum)
+}
+
+/// Converts `src` into `dst` and adds its values to four interleaved byte histograms (runs of equal
+/// values would otherwise chain every increment on the previous one through memory); false when
+/// some value is not a byte (the histograms are then incomplete).
+fn convert_and_count<T: Pixel>(src: &[T], dst: &mut [f32], h: &mut [[u32; 256]; 4]) -> bool {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = s.to_f32();
+    }
+    let mut bytes = true;
+    let mut quads = src.chunks_exact(4);
+    for q in &mut quads {
+        for (v, hist) in q.iter().zip(h.iter_mut()) {
+            match v.to_byte() {
+                Some(b) => hist[b as usize] += 1,
+                None => bytes = false,
+            }
+        }
+    }
+    for v in quads.remainder() {
+        match v.to_byte() {
+            Some(b) => h[0][b as usize] += 1,
+            None => bytes = false,
+        }
+    }
+    bytes
+}
+
+/// Asks the CPU to start loading every row of `images` now: the rows of a crop are short, so
+/// reading them one after the other from memory would wait on each in turn.
+fn prefetch_rows<T>(images: &ArrayView3<'_, T>) {
+    #[cfg(target_arch = "x86_64")]
+    for img in images.outer_iter() {
+        for row in img.outer_iter() {
+            let first = row.as_ptr();
+            let last = first.wrapping_offset((row.len() as isize - 1) * row.strides()[0]);
+            for p in [first, last] {
+                // SAFETY: a prefetch is a hint: it never faults and reads nothing into the program.
+                unsafe {
+                    std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                        p as *const i8,
+                    )
+                };
+            }
+        }
+    }
 }
 
 /// The value of rank `k` (0-based) in a byte histogram.
@@ -48,16 +124,33 @@ fn hist_rank(h: &[u32; 256], k: usize) -> f32 {
     255.0
 }
 
+/// Median (numpy semantics) of the `n > 0` values counted in a byte histogram.
+fn hist_median(h: &[u32; 256], n: usize) -> f32 {
+    if n % 2 == 1 {
+        hist_rank(h, n / 2)
+    } else {
+        (hist_rank(h, n / 2 - 1) + hist_rank(h, n / 2)) / 2.0
+    }
+}
+
+/// Most frequent value of a byte histogram; ties go to the smallest value.
+fn hist_mode(h: &[u32; 256]) -> f32 {
+    // max_by_key keeps the last maximum: scan from the top so ties resolve to the smallest value.
+    let (v, _) = h
+        .iter()
+        .enumerate()
+        .rev()
+        .max_by_key(|(_, &c)| c)
+        .expect("256 bins");
+    v as f32
+}
+
 /// Median of an image (numpy semantics); O(n) by histogram for integer images in 0..=255.
 pub fn image_median(img: ArrayView2<'_, f32>) -> f32 {
     let n = img.len();
     if n > 0 {
         if let Some(h) = byte_histogram(img) {
-            return if n % 2 == 1 {
-                hist_rank(&h, n / 2)
-            } else {
-                (hist_rank(&h, n / 2 - 1) + hist_rank(&h, n / 2)) / 2.0
-            };
+            return hist_median(&h, n);
         }
     }
     let mut v: Vec<f32> = img.iter().copied().collect();
@@ -78,14 +171,7 @@ pub fn image_median(img: ArrayView2<'_, f32>) -> f32 {
 /// Most frequent value of an image; ties go to the smallest value (`scipy.stats.mode`).
 pub fn image_mode(img: ArrayView2<'_, f32>) -> f32 {
     if let Some(h) = byte_histogram(img) {
-        // max_by_key keeps the last maximum: scan from the top so ties resolve to the smallest value.
-        let (v, _) = h
-            .iter()
-            .enumerate()
-            .rev()
-            .max_by_key(|(_, &c)| c)
-            .expect("256 bins");
-        return v as f32;
+        return hist_mode(&h);
     }
     let mut v: Vec<f32> = img.iter().copied().collect();
     v.sort_unstable_by(|a, b| a.total_cmp(b));
@@ -111,6 +197,14 @@ impl Background {
         match self {
             Background::Median => image_median(img),
             Background::Mode => image_mode(img),
+        }
+    }
+
+    /// The background of the `n > 0` byte values counted in `h`.
+    fn of_histogram(self, h: &[u32; 256], n: usize) -> f32 {
+        match self {
+            Background::Median => hist_median(h, n),
+            Background::Mode => hist_mode(h),
         }
     }
 }
@@ -322,277 +416,29 @@ impl Rotation {
     }
 }
 
-/// Pole of the cubic B-spline prefilter (Unser 1999): √3 − 2.
-const SPLINE_POLE: f64 = -0.267_949_192_431_122_7;
-/// Extra coefficients kept on each side so that the 4 taps of any in-image position are contiguous.
-const TAP_PAD: usize = 2;
-
-/// Reflects index `i` of an extended axis into `0..n` (half-sample symmetric: … b a | a b … | y z | z y …).
-fn reflect(i: isize, n: usize) -> usize {
-    let n = n as isize;
-    let period = 2 * n;
-    let m = i.rem_euclid(period);
-    (if m < n { m } else { period - 1 - m }) as usize
-}
-
-/// Reflects a continuous coordinate into [−0.5, n − 0.5] (the same symmetry).
-fn reflect_coord(x: f64, n: usize) -> f64 {
-    let period = 2.0 * n as f64;
-    let m = (x + 0.5).rem_euclid(period);
-    (if m < n as f64 { m } else { period - m }) - 0.5
-}
-
-/// In-place cubic B-spline prefilter, along one line, of `P` images at once: sample i is the
-/// lane array `c[start + i·stride]`. Half-sample symmetric ("reflect") boundary, exact for the
-/// infinite symmetric extension (the initialisations of scipy's `ni_splines.c`,
-/// `_init_causal_reflect` / `_init_anticausal_reflect`). The gain (1 − z)(1 − 1/z) = 6 per axis is
-/// not applied here: the interpolation weights carry it (× 36 in 2D), which saves a pass.
-// Index loops over the fixed-size lanes are what the compiler vectorises best here.
-#[allow(clippy::needless_range_loop)]
-fn prefilter_lanes<const P: usize>(c: &mut [[f32; P]], start: usize, n: usize, stride: usize) {
-    if n < 2 {
-        return;
-    }
-    let z = SPLINE_POLE;
-    let zf = z as f32;
-    let last = start + (n - 1) * stride;
-    if n > 24 {
-        // z^24 ≈ 2e-14: the far end and the terms beyond 24 are below f32 resolution.
-        let mut acc = [0.0f32; P];
-        let mut zi = 1.0f32;
-        for i in 0..24 {
-            let v = c[start + i * stride];
-            for k in 0..P {
-                acc[k] += zi * v[k];
-            }
-            zi *= zf;
-        }
-        for k in 0..P {
-            c[start][k] += zf * acc[k];
-        }
-    } else {
-        let zn = z.powi(n as i32);
-        let mut acc: [f64; P] =
-            std::array::from_fn(|k| c[start][k] as f64 + zn * c[last][k] as f64);
-        let mut zi = z;
-        for i in 1..n {
-            let (a, b) = (c[start + i * stride], c[start + (n - 1 - i) * stride]);
-            for k in 0..P {
-                acc[k] += zi * (a[k] as f64 + zn * b[k] as f64);
-            }
-            zi *= z;
-        }
-        for k in 0..P {
-            c[start][k] = (acc[k] * z / (1.0 - zn * zn) + c[start][k] as f64) as f32;
-        }
-    }
-    let mut prev = c[start];
-    for i in 1..n {
-        let cur = &mut c[start + i * stride];
-        for k in 0..P {
-            cur[k] += zf * prev[k];
-        }
-        prev = *cur;
-    }
-    let anti = (z / (z - 1.0)) as f32;
-    for k in 0..P {
-        c[last][k] *= anti;
-    }
-    let mut next = c[last];
-    for i in (0..n - 1).rev() {
-        let cur = &mut c[start + i * stride];
-        for k in 0..P {
-            cur[k] = zf * (next[k] - cur[k]);
-        }
-        next = *cur;
-    }
-}
-
-/// B-spline coefficients (without the gain, see [`prefilter_lanes`]) of `P` images at once:
-/// `c[y·pw + x][k]` on a grid `(H + 4) × (W + 4)` holding each image's coefficients with 2
-/// reflected ones on each side (the coefficients share the signal's symmetry). `ymap`/`xmap` map
-/// padded indices to image indices.
-fn spline_coefficients<const P: usize>(
-    images: ArrayView3<'_, f32>,
-    ymap: &[usize],
-    xmap: &[usize],
-    c: &mut Vec<[f32; P]>,
-) {
-    let (_, h, w) = images.dim();
-    let (ph, pw) = (ymap.len(), xmap.len());
-    c.clear();
-    c.resize(ph * pw, [0.0; P]);
-    for (k, img) in images.outer_iter().enumerate() {
-        for (y, row) in img.outer_iter().enumerate() {
-            let o = (y + TAP_PAD) * pw + TAP_PAD;
-            for (x, &v) in row.iter().enumerate() {
-                c[o + x][k] = v;
-            }
-        }
-    }
-    for y in 0..h {
-        let row0 = (y + TAP_PAD) * pw;
-        prefilter_lanes::<P>(c, row0 + TAP_PAD, w, 1);
-        // Reflected coefficient columns.
-        for (x, &src) in xmap.iter().enumerate() {
-            if x < TAP_PAD || x >= w + TAP_PAD {
-                c[row0 + x] = c[row0 + src + TAP_PAD];
-            }
-        }
-    }
-    // Along y for every padded column, then the reflected rows.
-    for x in 0..pw {
-        prefilter_lanes::<P>(c, TAP_PAD * pw + x, h, pw);
-    }
-    for (y, &src) in ymap.iter().enumerate() {
-        if y < TAP_PAD || y >= h + TAP_PAD {
-            let s0 = (src + TAP_PAD) * pw;
-            c.copy_within(s0..s0 + pw, y * pw);
-        }
-    }
-}
-
-/// Per output pixel of an `h × w` image rotated by `angle_deg`: the index of the first coefficient
-/// of its 4 × 4 neighbourhood in the padded grid and the separable weights (× 6 per axis: the
-/// prefilter gain, see [`prefilter_lanes`]). Cached per thread for the last angles seen, so the
-/// discrete angle sets of training cost one computation each.
-fn rotation_taps(angle_deg: f64, h: usize, w: usize) -> std::rc::Rc<Vec<Tap>> {
-    thread_local! {
-        static CACHE: std::cell::RefCell<Vec<TapCacheEntry>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    let key = (angle_deg.to_bits(), h, w);
-    if let Some(hit) = CACHE.with(|c| {
-        c.borrow()
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, t)| t.clone())
-    }) {
-        return hit;
-    }
-    let (sin, cos) = angle_deg.to_radians().sin_cos();
-    let (cy, cx) = ((h as f64 - 1.0) / 2.0, (w as f64 - 1.0) / 2.0);
-    let pw = w + 2 * TAP_PAD;
-    let pad = TAP_PAD as isize;
-    let inside = |v: f64, n: usize| {
-        if v >= -0.5 && v <= n as f64 - 0.5 {
-            v
-        } else {
-            reflect_coord(v, n)
-        }
-    };
-    let mut taps = Vec::with_capacity(h * w);
-    for i in 0..h {
-        let dy = i as f64 - cy;
-        // Along a row the source moves by (cos, sin) per pixel.
-        let (x0, y0) = (cx - cos * cx - sin * dy, cy - sin * cx + cos * dy);
-        for j in 0..w {
-            let xs = inside(x0 + cos * j as f64, w);
-            let ys = inside(y0 + sin * j as f64, h);
-            let (fx, fy) = (xs.floor(), ys.floor());
-            let base = (fy as isize - 1 + pad) as usize * pw + (fx as isize - 1 + pad) as usize;
-            taps.push(Tap {
-                base,
-                wy: bspline_weights6((ys - fy) as f32),
-                wx: bspline_weights6((xs - fx) as f32),
-            });
-        }
-    }
-    let taps = std::rc::Rc::new(taps);
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() >= 32 {
-            c.remove(0);
-        }
-        c.push((key, taps.clone()));
-    });
-    taps
-}
-
-/// (angle bits, h, w) and the taps of that rotation.
-type TapCacheEntry = ((u64, usize, usize), std::rc::Rc<Vec<Tap>>);
-
-/// One output pixel's interpolation: first coefficient index and weights along y and x.
-struct Tap {
-    base: usize,
-    wy: [f32; 4],
-    wx: [f32; 4],
-}
-
-/// Cubic B-spline weights of the 4 taps around `t ∈ [0, 1)`, times 6 (the prefilter gain).
-fn bspline_weights6(t: f32) -> [f32; 4] {
-    let t2 = t * t;
-    let t3 = t2 * t;
-    let u = 1.0 - t;
-    [
-        u * u * u,
-        3.0 * t3 - 6.0 * t2 + 4.0,
-        -3.0 * t3 + 3.0 * t2 + 3.0 * t + 1.0,
-        t3,
-    ]
-}
-
 /// Rotates every image of a cluster by `angle_deg` about the image centre (positive = counter-
 /// clockwise as displayed with row 0 at the top, like `np.rot90` for 90°), keeping the shape.
 /// Cubic B-spline interpolation (scipy.ndimage `order=3`) with a symmetric boundary; multiples of 90°
 /// on square images are exact permutations.
 pub fn rotate(images: ArrayView3<'_, f32>, angle_deg: f64) -> Array3<f32> {
     let (p, h, w) = images.dim();
-    let quarter = angle_deg / 90.0;
-    let k = quarter.round();
-    if (quarter - k).abs() < 1e-12 && (h == w || (k as i64).rem_euclid(2) == 0) {
-        return rot90(images, k as i64);
+    if let Some(k) = quarter_turns(angle_deg, h, w) {
+        return rot90(images, k);
     }
-    match p {
-        8 => rotate_lanes::<8>(images, angle_deg),
-        9 => rotate_lanes::<9>(images, angle_deg),
-        _ => {
-            // Other image counts: one lane at a time.
-            let mut out = Array3::<f32>::zeros((p, h, w));
-            for k in 0..p {
-                let r = rotate_lanes::<1>(images.slice(s![k..k + 1, .., ..]), angle_deg);
-                out.slice_mut(s![k..k + 1, .., ..]).assign(&r);
-            }
-            out
-        }
-    }
+    let mut out = Array3::<f32>::zeros((p, h, w));
+    spline::rotate_into(
+        images,
+        angle_deg,
+        out.as_slice_mut().expect("a fresh array is contiguous"),
+    );
+    out
 }
 
-/// [`rotate`] of exactly `P` images, interleaved so that every tap is a P-wide multiply-add.
-#[allow(clippy::needless_range_loop)]
-fn rotate_lanes<const P: usize>(images: ArrayView3<'_, f32>, angle_deg: f64) -> Array3<f32> {
-    let (p, h, w) = images.dim();
-    debug_assert_eq!(p, P);
-    let pad = TAP_PAD as isize;
-    let pw = w + 2 * TAP_PAD;
-    // Geometry shared by all polarisation images: the first coefficient of each output pixel's
-    // 4 × 4 neighbourhood and its separable weights (4 along y, 4 along x).
-    let taps = rotation_taps(angle_deg, h, w);
-    let ymap: Vec<usize> = (0..h + 2 * TAP_PAD)
-        .map(|y| reflect(y as isize - pad, h))
-        .collect();
-    let xmap: Vec<usize> = (0..pw).map(|x| reflect(x as isize - pad, w)).collect();
-    let mut c = Vec::new();
-    spline_coefficients::<P>(images, &ymap, &xmap, &mut c);
-    // All images at once: 16 taps, each a p-wide multiply-add over the interleaved coefficients.
-    let hw = h * w;
-    let mut flat = vec![0.0f32; p * hw];
-    for (q, Tap { base, wy, wx }) in taps.iter().enumerate() {
-        let mut sum = [0.0f32; P];
-        for (a, &wya) in wy.iter().enumerate() {
-            let o = base + a * pw;
-            for (b, &wxb) in wx.iter().enumerate() {
-                let wt = wya * wxb;
-                let lane = &c[o + b];
-                for k in 0..P {
-                    sum[k] += wt * lane[k];
-                }
-            }
-        }
-        for (k, v) in sum.iter().enumerate() {
-            flat[k * hw + q] = *v;
-        }
-    }
-    Array3::from_shape_vec((p, h, w), flat).expect("p·h·w values")
+/// `Some(k)` when `angle_deg` is k quarter turns that [`rot90`] does exactly on `h × w` images.
+fn quarter_turns(angle_deg: f64, h: usize, w: usize) -> Option<i64> {
+    let quarter = angle_deg / 90.0;
+    let k = quarter.round();
+    ((quarter - k).abs() < 1e-12 && (h == w || (k as i64).rem_euclid(2) == 0)).then_some(k as i64)
 }
 
 /// Exact rotation by k·90° counter-clockwise (as `np.rot90(img, k)` per image).
@@ -672,49 +518,163 @@ impl EmulsionPipeline {
         Ok(())
     }
 
+    /// Shape `(P, H, W)` of the output for raw clusters of shape `dim` (8 or 9 images).
+    pub fn output_dim(&self, dim: (usize, usize, usize)) -> Result<(usize, usize, usize)> {
+        let (p, h, w) = dim;
+        let (oh, ow) = match self.crop {
+            Some(size) if size == 0 || size > h || size > w => {
+                return Err(Error::Shape {
+                    what: "images to crop",
+                    expected: format!("(P, ≥{size}, ≥{size})"),
+                    found: vec![p, h, w],
+                })
+            }
+            Some(size) => (size, size),
+            None => (h, w),
+        };
+        if p != 8 && p != 9 {
+            return Err(Error::Shape {
+                what: "polarisation images",
+                expected: "(8 or 9, H, W)".into(),
+                found: vec![p, h, w],
+            });
+        }
+        let op = match self.polarisations {
+            Polarisations::Periodic => 9,
+            Polarisations::Eight => 8,
+        };
+        Ok((op, oh, ow))
+    }
+
     /// Processes one cluster `(P, H, W)` of raw pixels (already past the cuts) with rotation angle
-    /// `angle_deg`; the crop is taken before converting to f32, and a periodic 9th image is not
-    /// rotated twice.
+    /// `angle_deg`; see [`EmulsionPipeline::process_into`].
     pub fn process_cluster<T: Pixel>(
         &self,
         images: ArrayView3<'_, T>,
         angle_deg: f64,
     ) -> Result<Array3<f32>> {
-        let view = match self.crop {
-            Some(size) => {
-                let (_, h, w) = images.dim();
-                if size > h || size > w {
-                    return Err(Error::Shape {
-                        what: "images to crop",
-                        expected: format!("(P, ≥{size}, ≥{size})"),
-                        found: images.shape().to_vec(),
-                    });
+        let mut out = Array3::zeros(self.output_dim(images.dim())?);
+        self.process_into(images, angle_deg, out.view_mut())?;
+        Ok(out)
+    }
+
+    /// Processes one cluster `(P, H, W)` of raw pixels (already past the cuts) with rotation angle
+    /// `angle_deg` into `out`, shaped as [`EmulsionPipeline::output_dim`] says. The crop is taken
+    /// before converting to f32; a periodic 9th input image is neither processed nor rotated
+    /// twice (the output's 9th is a copy of its 1st).
+    pub fn process_into<T: Pixel>(
+        &self,
+        images: ArrayView3<'_, T>,
+        angle_deg: f64,
+        mut out: ArrayViewMut3<'_, f32>,
+    ) -> Result<()> {
+        let (op, oh, ow) = self.output_dim(images.dim())?;
+        if out.dim() != (op, oh, ow) {
+            return Err(Error::Shape {
+                what: "processed cluster slot",
+                expected: format!("({op}, {oh}, {ow})"),
+                found: out.shape().to_vec(),
+            });
+        }
+        let (p, h, w) = images.dim();
+        let (y0, x0) = ((h - oh) / 2, (w - ow) / 2);
+        let view = images.slice_move(s![.., y0..y0 + oh, x0..x0 + ow]);
+        let periodic = p == 9 && view.index_axis(Axis(0), 8) == view.index_axis(Axis(0), 0);
+        // The images that carry information.
+        let n = if periodic { 8 } else { p };
+        if n > op {
+            return Err(config(
+                "polarisations",
+                "the 9th image is not a copy of the 1st: dropping it would lose data",
+            ));
+        }
+        let view = view.slice_move(s![..n, .., ..]);
+        prefetch_rows(&view);
+        let mut head = out.slice_mut(s![..n, .., ..]);
+        match quarter_turns(angle_deg, oh, ow) {
+            Some(k) => {
+                self.prepare(view, head.view_mut())?;
+                if k.rem_euclid(4) != 0 {
+                    let r = rot90(head.view(), k);
+                    head.assign(&r);
                 }
-                let (y0, x0) = ((h - size) / 2, (w - size) / 2);
-                images.slice_move(s![.., y0..y0 + size, x0..x0 + size])
             }
-            None => images,
-        };
-        let x = view.mapv(|v| v.to_f32());
-        let mut x = match self.background {
-            Some(b) => subtract_background(x.view(), b),
-            None => x,
-        };
+            None => {
+                thread_local! {
+                    // The prepared images before rotation, reused: `prepare` overwrites them all.
+                    static PREPARED: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+                }
+                PREPARED.with(|buf| -> Result<()> {
+                    let mut buf = buf.borrow_mut();
+                    buf.resize(n * oh * ow, 0.0);
+                    let mut x = ArrayViewMut3::from_shape((n, oh, ow), &mut buf[..n * oh * ow])
+                        .expect("n·h·w values");
+                    self.prepare(view, x.view_mut())?;
+                    match head.as_slice_mut() {
+                        Some(dst) => spline::rotate_into(x.view(), angle_deg, dst),
+                        None => head.assign(&rotate(x.view(), angle_deg)),
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+        if n < op {
+            let (first, mut last) = out.multi_slice_mut((s![0, .., ..], s![op - 1, .., ..]));
+            last.assign(&first);
+        }
+        Ok(())
+    }
+
+    /// Converts the cropped images to f32, subtracts each one's background and scales, into `dst`.
+    fn prepare<T: Pixel>(
+        &self,
+        src: ArrayView3<'_, T>,
+        mut dst: ArrayViewMut3<'_, f32>,
+    ) -> Result<()> {
         let d = self.scale.divisor()?;
-        if d != 1.0 {
-            x.mapv_inplace(|v| v / d);
-        }
-        if angle_deg != 0.0 {
-            let p = x.len_of(Axis(0));
-            let periodic = p == 9 && x.index_axis(Axis(0), 8) == x.index_axis(Axis(0), 0);
-            x = if periodic {
-                let r = rotate(x.slice(s![..8, .., ..]), angle_deg);
-                set_polarisations(r.view(), Polarisations::Periodic)?
-            } else {
-                rotate(x.view(), angle_deg)
+        let (_, h, w) = src.dim();
+        let mut scratch = Vec::new();
+        for (mut img, src) in dst.outer_iter_mut().zip(src.outer_iter()) {
+            // A contiguous destination image is written in place, any other through a buffer.
+            let contiguous = img.is_standard_layout();
+            let buf = match img.as_slice_mut() {
+                Some(sl) if contiguous => sl,
+                _ => {
+                    scratch.resize(h * w, 0.0);
+                    &mut scratch[..]
+                }
             };
+            // Convert, and count byte values on the way: raw images get their background
+            // without another pass.
+            let mut hist = [[0u32; 256]; 4];
+            let mut bytes = true;
+            for (drow, srow) in buf.chunks_exact_mut(w).zip(src.outer_iter()) {
+                bytes &= match srow.as_slice() {
+                    Some(sl) => convert_and_count(sl, drow, &mut hist),
+                    None => convert_and_count(&srow.to_vec(), drow, &mut hist),
+                };
+            }
+            let b = match self.background {
+                None => 0.0,
+                Some(m) if bytes => {
+                    let mut sum = hist[0];
+                    for other in &hist[1..] {
+                        sum.iter_mut().zip(other).for_each(|(s, o)| *s += o);
+                    }
+                    m.of_histogram(&sum, h * w)
+                }
+                Some(m) => m.estimate(
+                    ArrayView2::from_shape((h, w), &*buf).expect("h·w values in the buffer"),
+                ),
+            };
+            if b != 0.0 || d != 1.0 {
+                buf.iter_mut().for_each(|v| *v = (*v - b) / d);
+            }
+            if !contiguous {
+                img.assign(&ArrayView2::from_shape((h, w), &scratch[..]).expect("h·w values"));
+            }
         }
-        set_polarisations(x.view(), self.polarisations)
+        Ok(())
     }
 
     /// Processes a batch in parallel. Cluster i of the batch (global index `batch.start + i`) is
@@ -729,45 +689,30 @@ impl EmulsionPipeline {
                 reason: "no clusters".into(),
             });
         }
-        // Input checks and cuts, in parallel.
-        let verdicts: Vec<Result<Option<Rejection>>> = (0..b)
+        let first = batch.images.index_axis(Axis(0), 0);
+        let (p, h, w) = self.output_dim(first.dim())?;
+        let angle = |i: usize| {
+            self.rotation
+                .sample(&mut item_rng(seed, (batch.start + i) as u64))
+        };
+        // Checks, cuts and processing in one parallel pass, so each cluster is read while it is in
+        // cache; rejected clusters leave their slot unused and are compacted away below.
+        let mut images = Array5::<f32>::zeros((b, 1, p, h, w));
+        let verdicts: Vec<Result<Option<Rejection>>> = images
+            .axis_iter_mut(Axis(0))
             .into_par_iter()
-            .map(|i| {
+            .enumerate()
+            .map(|(i, mut out)| {
                 let c = batch.images.index_axis(Axis(0), i);
-                let global = batch.start + i;
-                // One pass over contiguous memory answers both checks for the common, valid case.
-                let (all_finite, any_nonzero) = match c.as_slice() {
-                    Some(sl) => (
-                        sl.iter().all(|v| v.to_f32().is_finite()),
-                        sl.iter().any(|&v| v != T::default()),
-                    ),
-                    None => (
-                        c.iter().all(|v| v.to_f32().is_finite()),
-                        c.iter().any(|&v| v != T::default()),
-                    ),
-                };
-                if !all_finite {
-                    let (pos, _) = c
-                        .indexed_iter()
-                        .find(|(_, v)| !v.to_f32().is_finite())
-                        .expect("a non-finite pixel");
-                    let count = c.iter().filter(|v| !v.to_f32().is_finite()).count();
-                    return Err(Error::NonFinite {
-                        what: "cluster images",
-                        count,
-                        index: vec![global, pos.0, pos.1, pos.2],
-                    });
-                }
-                if !any_nonzero {
-                    return Err(Error::EmptyEvent {
-                        what: "cluster images",
-                        reason: format!("cluster {global}: every pixel is 0"),
-                    });
-                }
-                Ok(self.cuts.and_then(|cuts| {
+                self.check_cluster(c, batch.start + i)?;
+                let cut = self.cuts.and_then(|cuts| {
                     let raw = c.mapv(|v| v.to_f32());
                     cuts.check(raw.view(), self.background.unwrap_or(Background::Median))
-                }))
+                });
+                if cut.is_none() {
+                    self.process_into(c, angle(i), out.index_axis_mut(Axis(0), 0))?;
+                }
+                Ok(cut)
             })
             .collect();
         let mut report = CutReport {
@@ -783,34 +728,56 @@ impl EmulsionPipeline {
             }
         }
         report.kept = kept.len();
-        let Some(&first) = kept.first() else {
-            return Ok(EmulsionInput {
-                images: Array5::zeros((0, 1, 0, 0, 0)),
-                kept,
-                report,
-            });
-        };
-        let angle = |i: usize| {
-            self.rotation
-                .sample(&mut item_rng(seed, (batch.start + i) as u64))
-        };
-        let probe = self.process_cluster(batch.images.index_axis(Axis(0), first), angle(first))?;
-        let (p, h, w) = probe.dim();
-        let mut images = Array5::<f32>::zeros((kept.len(), 1, p, h, w));
-        images
-            .axis_iter_mut(Axis(0))
-            .into_par_iter()
-            .zip(kept.par_iter())
-            .try_for_each(|(mut out, &i)| -> Result<()> {
-                let x = self.process_cluster(batch.images.index_axis(Axis(0), i), angle(i))?;
-                out.index_axis_mut(Axis(0), 0).assign(&x);
-                Ok(())
-            })?;
+        if kept.is_empty() {
+            images = Array5::zeros((0, 1, 0, 0, 0));
+        } else if kept.len() < b {
+            images = images.select(Axis(0), &kept);
+        }
         Ok(EmulsionInput {
             images,
             kept,
             report,
         })
+    }
+
+    /// Errors on a cluster with a non-finite pixel or with every pixel 0, naming its global index.
+    fn check_cluster<T: Pixel>(&self, c: ArrayView3<'_, T>, global: usize) -> Result<()> {
+        // One pass over contiguous memory answers both checks for the common, valid case.
+        let (all_finite, any_nonzero) = match c.as_slice() {
+            Some(sl) => (
+                // Blocks without early exit inside, so the check vectorises; byte pixels are
+                // finite by type (`to_byte` is always `Some` for them: the loop compiles away).
+                sl.chunks(256).all(|b| {
+                    b.iter().fold(true, |ok, v| {
+                        ok & (v.to_byte().is_some() || v.to_f32().is_finite())
+                    })
+                }),
+                sl.iter().any(|&v| v != T::default()),
+            ),
+            None => (
+                c.iter().all(|v| v.to_f32().is_finite()),
+                c.iter().any(|&v| v != T::default()),
+            ),
+        };
+        if !all_finite {
+            let (pos, _) = c
+                .indexed_iter()
+                .find(|(_, v)| !v.to_f32().is_finite())
+                .expect("a non-finite pixel");
+            let count = c.iter().filter(|v| !v.to_f32().is_finite()).count();
+            return Err(Error::NonFinite {
+                what: "cluster images",
+                count,
+                index: vec![global, pos.0, pos.1, pos.2],
+            });
+        }
+        if !any_nonzero {
+            return Err(Error::EmptyEvent {
+                what: "cluster images",
+                reason: format!("cluster {global}: every pixel is 0"),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -975,6 +942,73 @@ mod tests {
             ..EmulsionPipeline::default()
         };
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn fused_pipeline_equals_the_separate_transforms() {
+        // Raw bytes (histogram path) and fractional floats (sorting path), periodic and 8 images,
+        // every kind of angle; the reference chains the public transforms one by one.
+        let raw = Array3::<u8>::from_shape_fn((9, 80, 80), |(p, y, x)| {
+            (15 + (p * 7 + y * y + 3 * x) % 40) as u8
+        });
+        let mut raw9 = raw.clone();
+        let first = raw9.index_axis(Axis(0), 0).to_owned();
+        raw9.index_axis_mut(Axis(0), 8).assign(&first);
+        let frac = raw.mapv(|v| v as f32 * 0.75 + 0.125);
+        for background in [Background::Median, Background::Mode] {
+            let pipe = EmulsionPipeline {
+                background: Some(background),
+                ..EmulsionPipeline::default()
+            };
+            for angle in [0.0, 90.0, -180.0, 33.0, -47.5] {
+                let reference = |x: Array3<f32>, n: usize| {
+                    let c = central_crop(x.slice(s![..n, .., ..]), 40).unwrap();
+                    let b = subtract_background(c.view(), background).mapv(|v| v / 128.0);
+                    let r = rotate(b.view(), angle);
+                    set_polarisations(r.view(), Polarisations::Periodic).unwrap()
+                };
+                let got = pipe.process_cluster(raw9.view(), angle).unwrap();
+                assert_eq!(
+                    got,
+                    reference(raw9.mapv(f32::from), 8),
+                    "{background:?} {angle}"
+                );
+                let got = pipe
+                    .process_cluster(frac.slice(s![..8, .., ..]), angle)
+                    .unwrap();
+                assert_eq!(
+                    got,
+                    reference(frac.clone(), 8),
+                    "fractional {background:?} {angle}"
+                );
+                // A slot that is not contiguous (every other column of a wider array).
+                let mut wide = Array3::<f32>::zeros((9, 40, 80));
+                pipe.process_into(raw9.view(), angle, wide.slice_mut(s![.., .., ..;2]))
+                    .unwrap();
+                assert_eq!(
+                    wide.slice(s![.., .., ..;2]),
+                    pipe.process_cluster(raw9.view(), angle).unwrap()
+                );
+            }
+        }
+        // 9 independent images cannot become 8.
+        let eight = EmulsionPipeline {
+            polarisations: Polarisations::Eight,
+            ..EmulsionPipeline::default()
+        };
+        assert!(eight.process_cluster(raw.view(), 0.0).is_err());
+        assert_eq!(
+            eight.process_cluster(raw9.view(), 0.0).unwrap().dim(),
+            (8, 40, 40)
+        );
+        let mut wrong = Array3::<f32>::zeros((9, 40, 41));
+        assert!(pipe_default()
+            .process_into(raw9.view(), 0.0, wrong.view_mut())
+            .is_err());
+    }
+
+    fn pipe_default() -> EmulsionPipeline {
+        EmulsionPipeline::default()
     }
 
     #[test]
