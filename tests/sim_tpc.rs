@@ -7,6 +7,7 @@ use rareml::io::decay0::Decay0Reader;
 use rareml::io::tpc::{EventLabel, TpcFile, TpcMeta};
 use rareml::metrics::roc_auc_score;
 use rareml::sim::tpc::{generate, readout, write, TpcConfig, Q_BB_KEV, ROI_KEV};
+use rareml::sim::WriteOptions;
 
 #[test]
 fn deterministic_and_written_in_the_contract_format() {
@@ -20,7 +21,19 @@ fn deterministic_and_written_in_the_contract_format() {
     assert_eq!(generate(&cfg, None, 5, 8, 4).unwrap(), a[8..].to_vec());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tpc.h5");
-    write(&path, &cfg, None, 5, 12, 5, |_| {}).unwrap();
+    write(
+        &path,
+        &cfg,
+        None,
+        5,
+        12,
+        &WriteOptions {
+            batch: 5,
+            ..Default::default()
+        },
+        |_| {},
+    )
+    .unwrap();
     let f = TpcFile::open(&path).unwrap();
     let back: Vec<_> = f.batches(12).flat_map(|b| b.unwrap()).collect();
     assert_eq!(back, a);

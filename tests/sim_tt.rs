@@ -7,6 +7,7 @@ use rareml::baselines::tt::{
 };
 use rareml::io::tt::TtFile;
 use rareml::sim::tt::{generate, write, TtConfig};
+use rareml::sim::WriteOptions;
 
 #[test]
 fn deterministic_whatever_the_thread_count() {
@@ -28,7 +29,18 @@ fn writes_the_tt_format_within_its_ranges() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tt.h5");
     let cfg = TtConfig::default();
-    write(&path, &cfg, 3, 50, 16, |_| {}).unwrap();
+    write(
+        &path,
+        &cfg,
+        3,
+        50,
+        &WriteOptions {
+            batch: 16,
+            ..Default::default()
+        },
+        |_| {},
+    )
+    .unwrap();
     let f = TtFile::open(&path).unwrap();
     assert_eq!(f.len(), 50);
     let events: Vec<_> = f.batches(50).flat_map(|b| b.unwrap()).collect();

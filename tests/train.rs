@@ -40,7 +40,7 @@ fn data(scale_targets: f32) -> InMemory {
     InMemory::new(x, vec![2, 12, 14], Targets::Values { data: t, width: 2 })
         .unwrap()
         .with_augment(Box::new(|v: &mut [f32], seed: u64| {
-            if seed % 2 == 0 {
+            if seed.is_multiple_of(2) {
                 v.reverse();
             }
         }))
@@ -309,7 +309,10 @@ fn emulsion_clusters_stream_from_hdf5() {
         &[Sample::Carbon(100), Sample::Fog],
         1,
         12,
-        8,
+        &rareml::sim::WriteOptions {
+            batch: 8,
+            ..Default::default()
+        },
         |_| {},
     )
     .unwrap();

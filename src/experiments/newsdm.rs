@@ -195,7 +195,10 @@ fn load(opts: &Options, set: &Settings, tmp: &tempfile::TempDir) -> Result<Loade
                 &SAMPLES,
                 opts.seed,
                 set.per_sample,
-                500,
+                &crate::sim::WriteOptions {
+                    batch: 500,
+                    ..Default::default()
+                },
                 |_| {},
             )?;
             p

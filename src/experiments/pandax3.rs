@@ -85,7 +85,18 @@ fn load(opts: &Options, n: usize, tmp: &tempfile::TempDir) -> Result<TpcFile> {
         None => {
             let p = tmp.path().join("pandax3.h5");
             say(opts, format!("generating {n} events into {}", p.display()));
-            crate::sim::tpc::write(&p, &TpcConfig::default(), None, opts.seed, n, 500, |_| {})?;
+            crate::sim::tpc::write(
+                &p,
+                &TpcConfig::default(),
+                None,
+                opts.seed,
+                n,
+                &crate::sim::WriteOptions {
+                    batch: 500,
+                    ..Default::default()
+                },
+                |_| {},
+            )?;
             p
         }
     };

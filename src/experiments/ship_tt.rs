@@ -108,7 +108,10 @@ fn read_events(
                 &crate::sim::tt::TtConfig::default(),
                 opts.seed,
                 n,
-                1000,
+                &crate::sim::WriteOptions {
+                    batch: 1000,
+                    ..Default::default()
+                },
                 |_| {},
             )?;
             p

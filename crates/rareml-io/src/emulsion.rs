@@ -639,10 +639,7 @@ impl ClusterSet {
         let raw = raw
             .into_dimensionality::<Ix4>()
             .map_err(|e| self.images.invalid(e.to_string()))?;
-        Ok(raw
-            .permuted_axes([0, 3, 1, 2])
-            .as_standard_layout()
-            .into_owned())
+        Ok(swap_pixel_and_channel_axes(raw.view(), false))
     }
 
     fn read_labels(&self, l: &Ds, range: Range<usize>) -> Result<Vec<ClusterClass>> {
@@ -862,10 +859,15 @@ pub struct EmulsionWriter {
 }
 
 impl EmulsionWriter {
-    /// Creates (truncates) a file.
+    /// Creates (truncates) a file (datasets shuffle + deflate 4).
     pub fn create(path: impl AsRef<Path>) -> Result<Self> {
+        Self::create_with(path, crate::Compression::default())
+    }
+
+    /// Creates (truncates) a file whose datasets are written with `compression`.
+    pub fn create_with(path: impl AsRef<Path>, compression: crate::Compression) -> Result<Self> {
         Ok(Self {
-            h5: H5File::create(path)?,
+            h5: H5File::create_with(path, compression)?,
         })
     }
 
@@ -1021,8 +1023,8 @@ impl<T: Pixel> ClusterSetWriter<T> {
             (None, _) => None,
         };
         // (B, P, H, W) → (B, H, W, P) on disk.
-        let disk = batch.images.view().permuted_axes([0, 2, 3, 1]);
-        self.images.append(disk.into_dyn())?;
+        let disk = swap_pixel_and_channel_axes(batch.images.view(), true);
+        self.images.append(disk.view().into_dyn())?;
         if let (Some(ds), Some(p)) = (&mut self.pol_ids, pol_rows) {
             ds.append(p.view().into_dyn())?;
         }
@@ -1031,6 +1033,42 @@ impl<T: Pixel> ClusterSetWriter<T> {
         }
         Ok(())
     }
+}
+
+/// `(B, P, H, W)` → `(B, H, W, P)` (`to_channels_last`) or `(B, H, W, P)` → `(B, P, H, W)`: per
+/// cluster a transpose of a `P × HW` matrix (or back), clusters in parallel. ndarray's generic
+/// `as_standard_layout` of the permuted view took a third of the time of writing raw files.
+fn swap_pixel_and_channel_axes<T: Copy + Send + Sync + Default>(
+    src: ndarray::ArrayView4<'_, T>,
+    to_channels_last: bool,
+) -> Array4<T> {
+    use rayon::prelude::*;
+    let (b, d1, d2, d3) = src.dim();
+    let (shape, rows, cols) = if to_channels_last {
+        ((b, d2, d3, d1), d1, d2 * d3)
+    } else {
+        ((b, d3, d1, d2), d1 * d2, d3)
+    };
+    let src = src.as_standard_layout();
+    let src = src.as_slice().expect("standard layout");
+    let mut out = Array4::<T>::default(shape);
+    let per = rows * cols;
+    if per == 0 {
+        return out;
+    }
+    out.as_slice_mut()
+        .expect("a fresh array is contiguous")
+        .par_chunks_mut(per)
+        .zip(src.par_chunks(per))
+        .for_each(|(dst, src)| {
+            // dst[c·rows + r] = src[r·cols + c]: read `rows` streams, write sequentially.
+            for (c, d) in dst.chunks_exact_mut(rows).enumerate() {
+                for (r, v) in d.iter_mut().enumerate() {
+                    *v = src[r * cols + c];
+                }
+            }
+        });
+    out
 }
 
 #[cfg(test)]

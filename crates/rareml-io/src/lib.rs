@@ -15,4 +15,4 @@ pub mod tpc;
 pub mod tt;
 
 pub use error::{Error, Result};
-pub use h5::H5File;
+pub use h5::{Compression, H5File};

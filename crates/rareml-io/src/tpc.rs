@@ -544,12 +544,29 @@ pub struct TpcWriter {
 
 impl TpcWriter {
     /// Creates (truncates) a file with its readout and detector constants; waveforms have
-    /// `samples_per_signal` samples.
+    /// `samples_per_signal` samples (datasets shuffle + deflate 4).
     pub fn create(
         path: impl AsRef<Path>,
         readout: &Readout,
         meta: &TpcMeta,
         samples_per_signal: usize,
+    ) -> Result<Self> {
+        Self::create_with(
+            path,
+            readout,
+            meta,
+            samples_per_signal,
+            crate::Compression::default(),
+        )
+    }
+
+    /// [`TpcWriter::create`] with the datasets written with `compression`.
+    pub fn create_with(
+        path: impl AsRef<Path>,
+        readout: &Readout,
+        meta: &TpcMeta,
+        samples_per_signal: usize,
+        compression: crate::Compression,
     ) -> Result<Self> {
         if samples_per_signal == 0 {
             return Err(Error::InvalidInput {
@@ -557,7 +574,7 @@ impl TpcWriter {
                 reason: "0 samples per signal".into(),
             });
         }
-        let h5 = H5File::create(path)?;
+        let h5 = H5File::create_with(path, compression)?;
         let root = h5.group_create("/")?;
         h5.set_attr_str(&root, "/", "schema", SCHEMA)?;
         h5.set_attr_f64(&root, "/", "sampling_ns", meta.sampling_ns)?;

@@ -354,13 +354,22 @@ pub struct TtWriter {
 impl TtWriter {
     /// Creates (truncates) a file with its geometry.
     pub fn create(path: impl AsRef<Path>, geometry: &TtGeometry) -> Result<Self> {
+        Self::create_with(path, geometry, crate::Compression::default())
+    }
+
+    /// [`TtWriter::create`] with the datasets written with `compression`.
+    pub fn create_with(
+        path: impl AsRef<Path>,
+        geometry: &TtGeometry,
+        compression: crate::Compression,
+    ) -> Result<Self> {
         if geometry.station_z_cm.is_empty() || geometry.n_stations() > 256 {
             return Err(Error::InvalidInput {
                 what: "TT geometry",
                 reason: format!("{} stations: expected 1..=256", geometry.n_stations()),
             });
         }
-        let h5 = H5File::create(path)?;
+        let h5 = H5File::create_with(path, compression)?;
         let root = h5.group_create("/")?;
         h5.set_attr_str(&root, "/", "schema", SCHEMA)?;
         h5.set_attr_f64s(&root, "/", "half_size_cm", &geometry.half_size_cm)?;

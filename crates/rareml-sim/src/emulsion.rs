@@ -11,7 +11,11 @@
 
 use ndarray::{Array2, Array4};
 use rand::Rng;
+use rand::SeedableRng;
 use rand_distr::{Distribution, Normal, Poisson};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::rng::gauss;
 use rareml_io::emulsion::{
     ClusterBatch, ClusterClass, EmulsionWriter, SetLayout, SetMeta, PIXEL_SIZE_NM,
 };
@@ -179,6 +183,19 @@ pub fn generate_cluster(
     seed: u64,
     index: u64,
 ) -> ndarray::Array3<u8> {
+    let mut out = ndarray::Array3::<u8>::zeros((9, CROP_PX, CROP_PX));
+    render_cluster(cfg, sample, seed, index, out.view_mut());
+    out
+}
+
+/// [`generate_cluster`] into a standard-layout `(9, 80, 80)` slot.
+fn render_cluster(
+    cfg: &EmulsionConfig,
+    sample: Sample,
+    seed: u64,
+    index: u64,
+    mut out: ndarray::ArrayViewMut3<'_, u8>,
+) {
     let mut rng = event_rng(seed, index);
     let gs = grains(&mut rng, sample, cfg);
     let pedestal = rng.random_range(cfg.pedestal_adc.0..=cfg.pedestal_adc.1);
@@ -199,15 +216,23 @@ pub fn generate_cluster(
         .iter()
         .map(|g| profile(c + g.y / PIXEL_SIZE_NM))
         .collect();
-    let mut out = ndarray::Array3::<u8>::zeros((9, CROP_PX, CROP_PX));
+    // Pixel noise draws from a xoshiro256++ stream seeded by the event's ChaCha stream: the same
+    // per-event reproducibility at a fraction of the cost of 51,200 ChaCha-driven normal draws.
+    let mut noise = Xoshiro256PlusPlus::seed_from_u64(rng.random());
     let mut signal = vec![0.0f64; CROP_PX];
+    let mut electrons = [0.0f64; CROP_PX];
+    let mut normals = [0.0f64; CROP_PX];
+    let g = cfg.adc_per_photoelectron;
+    let read_var = cfg.read_noise_adc * cfg.read_noise_adc;
     for p in 0..8 {
         let theta = p as f64 * std::f64::consts::PI / 8.0;
         let b: Vec<f64> = gs
             .iter()
             .map(|g| g.brightness * (1.0 + g.depth * (2.0 * (theta - g.phi)).cos()))
             .collect();
-        for y in 0..CROP_PX {
+        let mut image = out.index_axis_mut(ndarray::Axis(0), p);
+        let image = image.as_slice_mut().expect("a standard-layout slot");
+        for (y, row) in image.chunks_exact_mut(CROP_PX).enumerate() {
             signal.iter_mut().for_each(|v| *v = 0.0);
             for (k, bk) in b.iter().enumerate() {
                 let wy = bk * gy[k][y];
@@ -219,32 +244,49 @@ pub fn generate_cluster(
                     .zip(&gx[k])
                     .for_each(|(v, fx)| *v += wy * fx);
             }
-            for x in 0..CROP_PX {
-                let electrons = (pedestal + signal[x]) / cfg.adc_per_photoelectron;
-                let g = cfg.adc_per_photoelectron;
-                // Shot noise (Poisson; its normal approximation above 30 photo-electrons, merged
-                // with the Gaussian read noise into one draw) plus read noise.
-                let v = if electrons > 30.0 {
-                    electrons * g
-                        + (electrons * g * g + cfg.read_noise_adc * cfg.read_noise_adc).sqrt()
-                            * crate::rng::gauss(&mut rng)
-                } else {
-                    let shot = if electrons > 0.0 {
-                        Poisson::new(electrons)
-                            .map(|d| d.sample(&mut rng))
-                            .unwrap_or(0.0)
+            // Mean electrons per pixel; above 30 photo-electrons everywhere (the usual case: the
+            // pedestal alone gives 36–60) the row takes the vectorisable path: 80 normal draws,
+            // then the arithmetic over the whole row.
+            for (e, &s) in electrons.iter_mut().zip(&signal) {
+                *e = (pedestal + s) / g;
+            }
+            if electrons.iter().all(|&e| e > 30.0) {
+                for z in normals.iter_mut() {
+                    *z = gauss(&mut noise);
+                }
+                for ((px, &e), &z) in row.iter_mut().zip(&electrons).zip(&normals) {
+                    // Shot noise in its normal approximation, merged with the Gaussian read
+                    // noise into one draw.
+                    let v = e * g + (e * g * g + read_var).sqrt() * z;
+                    *px = to_adc(v);
+                }
+            } else {
+                for (px, &e) in row.iter_mut().zip(&electrons) {
+                    let v = if e > 30.0 {
+                        e * g + (e * g * g + read_var).sqrt() * gauss(&mut noise)
                     } else {
-                        0.0
+                        // Poisson shot noise plus Gaussian read noise.
+                        let shot = if e > 0.0 {
+                            Poisson::new(e).map(|d| d.sample(&mut noise)).unwrap_or(0.0)
+                        } else {
+                            0.0
+                        };
+                        shot * g + read.sample(&mut noise)
                     };
-                    shot * g + read.sample(&mut rng)
-                };
-                out[[p, y, x]] = v.round().clamp(0.0, 255.0) as u8;
+                    *px = to_adc(v);
+                }
             }
         }
     }
-    let first = out.index_axis(ndarray::Axis(0), 0).to_owned();
-    out.index_axis_mut(ndarray::Axis(0), 8).assign(&first);
-    out
+    let (first, mut ninth) = out.multi_slice_mut((ndarray::s![0, .., ..], ndarray::s![8, .., ..]));
+    ninth.assign(&first);
+}
+
+/// An ADC value rounded half up and saturated to the 8-bit range (`f64::round` is a library call
+/// on baseline x86-64; the conversion truncates the non-negative value).
+#[inline]
+fn to_adc(v: f64) -> u8 {
+    ((v.max(0.0) + 0.5) as u32).min(255) as u8
 }
 
 /// Generates clusters `first .. first + n` of `sample` as a batch (with `pol_ids`: isolated-grain
@@ -278,14 +320,12 @@ pub fn generate(
         Sample::Gamma => 2,
     };
     let seed = seed ^ (salt << 48);
-    let clusters: Vec<_> = (0..n as u64)
-        .into_par_iter()
-        .map(|i| generate_cluster(cfg, sample, seed, first + i))
-        .collect();
     let mut images = Array4::<u8>::zeros((n, 9, CROP_PX, CROP_PX));
-    for (i, c) in clusters.into_iter().enumerate() {
-        images.index_axis_mut(ndarray::Axis(0), i).assign(&c);
-    }
+    images
+        .axis_iter_mut(ndarray::Axis(0))
+        .into_par_iter()
+        .enumerate()
+        .for_each(|(i, slot)| render_cluster(cfg, sample, seed, first + i as u64, slot));
     let tr = if sample == Sample::Fog { -1 } else { 0 };
     let pol = Array2::from_shape_fn((n, 13), |(i, j)| match j {
         0 => 1,
@@ -308,21 +348,36 @@ pub fn write(
     samples: &[Sample],
     seed: u64,
     n: usize,
-    batch: usize,
+    opts: &crate::WriteOptions,
     mut progress: impl FnMut(usize),
 ) -> Result<()> {
-    let w = EmulsionWriter::create(path)?;
+    let w = EmulsionWriter::create_with(path, opts.compression)?;
+    let mut sets = Vec::with_capacity(samples.len());
     for &s in samples {
         let meta = SetMeta {
             class: Some(s.class()),
             generator: "rareml-sim emulsion".into(),
             ..SetMeta::default()
         };
-        let mut set = w.set::<u8>(&s.group(), SetLayout::CROPS, (9, CROP_PX, CROP_PX), &meta)?;
-        crate::in_batches(n, batch, &mut progress, |first, b| {
-            Ok(set.append(&generate(cfg, s, seed, first, b)?)?)
-        })?;
+        sets.push(w.set::<u8>(&s.group(), SetLayout::CROPS, (9, CROP_PX, CROP_PX), &meta)?);
     }
+    // One pipeline over every (sample, batch): the next batch, of this sample or the next one, is
+    // generated while the previous one is written.
+    let jobs: Vec<(usize, u64, usize)> = (0..samples.len())
+        .flat_map(|k| {
+            crate::batches(n, opts.batch)
+                .into_iter()
+                .map(move |(f, b)| (k, f, b))
+        })
+        .collect();
+    crate::pipelined(
+        &jobs,
+        |&(_, _, b)| b,
+        &mut progress,
+        |&(k, first, b)| generate(cfg, samples[k], seed, first, b),
+        |&(k, _, _), x| Ok(sets[k].append(&x)?),
+    )?;
+    drop(sets);
     w.finish()?;
     Ok(())
 }

@@ -14,21 +14,60 @@ pub mod tt;
 
 pub use error::{Error, Result};
 
-/// Calls `append(first, count)` for consecutive batches of at most `batch` of `n` events, then
-/// `progress(count)` after each.
-pub(crate) fn in_batches(
-    n: usize,
-    batch: usize,
-    progress: &mut dyn FnMut(usize),
-    mut append: impl FnMut(u64, usize) -> Result<()>,
-) -> Result<()> {
+/// How a generator writes its file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Events generated and written per batch (a multiple of a dataset's chunk rows — 18 for
+    /// emulsion crops — lets every chunk be compressed in parallel).
+    pub batch: usize,
+    /// Dataset compression.
+    pub compression: rareml_io::Compression,
+}
+
+impl Default for WriteOptions {
+    /// Batches of 360 events, shuffle + deflate 4.
+    fn default() -> Self {
+        Self {
+            batch: 360,
+            compression: rareml_io::Compression::default(),
+        }
+    }
+}
+
+/// Consecutive batches `(first, count)` of at most `batch` of `n` events.
+pub(crate) fn batches(n: usize, batch: usize) -> Vec<(u64, usize)> {
     let batch = batch.max(1);
-    let mut done = 0;
-    while done < n {
-        let b = batch.min(n - done);
-        append(done as u64, b)?;
-        progress(b);
-        done += b;
+    (0..n)
+        .step_by(batch)
+        .map(|first| (first as u64, batch.min(n - first)))
+        .collect()
+}
+
+/// Runs `generate` for each job and hands the results to `write` in order, then calls
+/// `progress(count(job))`. Job k + 1 is generated (in parallel, on the rayon pool) while job k is
+/// written, so writing hides behind generation.
+pub(crate) fn pipelined<J: Sync, B: Send>(
+    jobs: &[J],
+    count: impl Fn(&J) -> usize,
+    progress: &mut dyn FnMut(usize),
+    generate: impl Fn(&J) -> Result<B> + Sync,
+    mut write: impl FnMut(&J, B) -> Result<()> + Send,
+) -> Result<()> {
+    let mut pending: Option<(&J, B)> = None;
+    for next_job in jobs.iter().map(Some).chain([None]) {
+        let (next, written) = rayon::join(
+            || next_job.map(&generate).transpose(),
+            || {
+                pending
+                    .take()
+                    .map(|(j, x)| write(j, x).map(|()| j))
+                    .transpose()
+            },
+        );
+        if let Some(j) = written? {
+            progress(count(j));
+        }
+        pending = next_job.zip(next?);
     }
     Ok(())
 }

@@ -434,19 +434,24 @@ pub fn write(
     decay0: Option<&[Decay0Event]>,
     seed: u64,
     n: usize,
-    batch: usize,
+    opts: &crate::WriteOptions,
     mut progress: impl FnMut(usize),
 ) -> Result<()> {
     cfg.validate()?;
-    let mut w = TpcWriter::create(
+    let mut w = TpcWriter::create_with(
         path,
         &readout(cfg.modules_per_side),
         &TpcMeta::default(),
         PANDAX3_SAMPLES,
+        opts.compression,
     )?;
-    crate::in_batches(n, batch, &mut progress, |first, b| {
-        Ok(w.append(&generate(cfg, decay0, seed, first, b)?)?)
-    })?;
+    crate::pipelined(
+        &crate::batches(n, opts.batch),
+        |&(_, b)| b,
+        &mut progress,
+        |&(first, b)| generate(cfg, decay0, seed, first, b),
+        |_, x| Ok(w.append(&x)?),
+    )?;
     w.finish()?;
     Ok(())
 }

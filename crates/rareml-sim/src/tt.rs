@@ -276,14 +276,18 @@ pub fn write(
     cfg: &TtConfig,
     seed: u64,
     n: usize,
-    batch: usize,
+    opts: &crate::WriteOptions,
     mut progress: impl FnMut(usize),
 ) -> Result<()> {
     cfg.validate()?;
-    let mut w = TtWriter::create(path, &cfg.geometry)?;
-    crate::in_batches(n, batch, &mut progress, |first, b| {
-        Ok(w.append(&generate(cfg, seed, first, b)?)?)
-    })?;
+    let mut w = TtWriter::create_with(path, &cfg.geometry, opts.compression)?;
+    crate::pipelined(
+        &crate::batches(n, opts.batch),
+        |&(_, b)| b,
+        &mut progress,
+        |&(first, b)| generate(cfg, seed, first, b),
+        |_, x| Ok(w.append(&x)?),
+    )?;
     w.finish()?;
     Ok(())
 }

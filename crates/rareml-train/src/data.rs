@@ -69,7 +69,7 @@ impl InMemory {
     /// Inputs `(N, item…)` and their targets; errors when the sizes disagree or a value is not finite.
     pub fn new(inputs: Vec<f32>, item: Vec<usize>, targets: Targets) -> Result<Self> {
         let per: usize = item.iter().product();
-        if per == 0 || inputs.len() % per != 0 || inputs.len() / per != targets.len() {
+        if per == 0 || !inputs.len().is_multiple_of(per) || inputs.len() / per != targets.len() {
             return Err(Error::Data(format!(
                 "{} input values do not make {} events of shape {item:?}",
                 inputs.len(),
