@@ -27,52 +27,18 @@ pub enum Background {
 
 /// Counts of the values 0..=255 when every pixel is such an integer (raw ADC images), else `None`.
 fn byte_histogram(img: ArrayView2<'_, f32>) -> Option<[u32; 256]> {
-    // Four interleaved histograms: runs of equal values (flat backgrounds) would otherwise chain
-    // every increment on the previous one through memory.
     let mut h = [[0u32; 256]; 4];
-    let mut integral = true;
-    // 2²³ + v puts an integer v ∈ [0, 2²³) in the low mantissa bits: v is a byte value exactly when
-    // the sum is exact and those bits are < 256 (NaN, ±∞, fractions and negatives all fail).
-    const TWO23: f32 = 8_388_608.0;
-    let mut count = |v: f32, h: &mut [u32; 256]| {
-        let f = v + TWO23;
-        let b = f.to_bits().wrapping_sub(TWO23.to_bits());
-        integral &= (f - TWO23 == v) & (b < 256);
-        h[b.min(255) as usize] += 1;
+    let bytes = match img.as_slice() {
+        Some(sl) => count_bytes(sl, &mut h),
+        None => count_bytes(&img.iter().copied().collect::<Vec<_>>(), &mut h),
     };
-    match img.as_slice() {
-        Some(sl) => {
-            let mut quads = sl.chunks_exact(4);
-            for q in &mut quads {
-                for (v, hist) in q.iter().zip(h.iter_mut()) {
-                    count(*v, hist);
-                }
-            }
-            for &v in quads.remainder() {
-                count(v, &mut h[0]);
-            }
-        }
-        None => img.iter().for_each(|&v| count(v, &mut h[0])),
-    }
-    if !integral {
-        return None;
-    }
-    let mut sum = h[0];
-    for other in &h[1..] {
-        for (s, o) in sum.iter_mut().zip(other) {
-            *s += o;
-        }
-    }
-    Some(sum)
+    bytes.then(|| merge_histograms(&h))
 }
 
-/// Converts `src` into `dst` and adds its values to four interleaved byte histograms (runs of equal
-/// values would otherwise chain every increment on the previous one through memory); false when
-/// some value is not a byte (the histograms are then incomplete).
-fn convert_and_count<T: Pixel>(src: &[T], dst: &mut [f32], h: &mut [[u32; 256]; 4]) -> bool {
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d = s.to_f32();
-    }
+/// Adds `src` to four interleaved byte histograms (runs of equal values would otherwise chain
+/// every increment on the previous one through memory); false when some value is not a byte
+/// (the histograms are then incomplete).
+fn count_bytes<T: Pixel>(src: &[T], h: &mut [[u32; 256]; 4]) -> bool {
     let mut bytes = true;
     let mut quads = src.chunks_exact(4);
     for q in &mut quads {
@@ -90,6 +56,23 @@ fn convert_and_count<T: Pixel>(src: &[T], dst: &mut [f32], h: &mut [[u32; 256]; 
         }
     }
     bytes
+}
+
+/// The sum of four interleaved histograms.
+fn merge_histograms(h: &[[u32; 256]; 4]) -> [u32; 256] {
+    let mut sum = h[0];
+    for other in &h[1..] {
+        sum.iter_mut().zip(other).for_each(|(s, o)| *s += o);
+    }
+    sum
+}
+
+/// Converts `src` into `dst` and counts its byte values (see [`count_bytes`]).
+fn convert_and_count<T: Pixel>(src: &[T], dst: &mut [f32], h: &mut [[u32; 256]; 4]) -> bool {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = s.to_f32();
+    }
+    count_bytes(src, h)
 }
 
 /// Asks the CPU to start loading every row of `images` now: the rows of a crop are short, so
@@ -656,13 +639,7 @@ impl EmulsionPipeline {
             }
             let b = match self.background {
                 None => 0.0,
-                Some(m) if bytes => {
-                    let mut sum = hist[0];
-                    for other in &hist[1..] {
-                        sum.iter_mut().zip(other).for_each(|(s, o)| *s += o);
-                    }
-                    m.of_histogram(&sum, h * w)
-                }
+                Some(m) if bytes => m.of_histogram(&merge_histograms(&hist), h * w),
                 Some(m) => m.estimate(
                     ArrayView2::from_shape((h, w), &*buf).expect("h·w values in the buffer"),
                 ),
