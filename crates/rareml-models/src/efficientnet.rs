@@ -5,7 +5,7 @@
 use crate::ctx::Ctx;
 use crate::error::{config_err, Error, Result};
 use crate::layers::{
-    dropout, global_avg_pool, global_max_pool, silu, stochastic_depth, Conv2d, DepthwiseConv2d,
+    dropout, global_avg_pool, global_max_pool, stochastic_depth, Act, Conv2d, DepthwiseConv2d,
     Linear, Norm, SqueezeExcitation,
 };
 use candle_core::Tensor;
@@ -164,12 +164,8 @@ impl ConvNormAct {
     }
 
     fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
-        let y = self.bn.forward(&self.conv.forward(x)?, ctx)?;
-        if self.act {
-            silu(&y)
-        } else {
-            Ok(y)
-        }
+        let act = if self.act { Act::Silu } else { Act::Identity };
+        self.bn.forward_act(&self.conv.forward(x)?, ctx, act)
     }
 }
 
@@ -251,7 +247,9 @@ impl MbConv {
             Some(e) => e.forward(x, ctx)?,
             None => x.clone(),
         };
-        y = silu(&self.dw_bn.forward(&self.dw.forward(&y)?, ctx)?)?;
+        y = self
+            .dw_bn
+            .forward_act(&self.dw.forward(&y)?, ctx, Act::Silu)?;
         y = self.se.forward(&y)?;
         y = self.project.forward(&y, ctx)?;
         if self.residual {

@@ -4,7 +4,7 @@
 use crate::ctx::Ctx;
 use crate::error::{config_err, Error, Result};
 use crate::layers::{
-    dropout, pool3d, silu, Conv3d, Conv3dConfig, Linear, Norm, Pad, Pool3dConfig, PoolPadding,
+    dropout, pool3d, silu, Act, Conv3d, Conv3dConfig, Linear, Norm, Pad, Pool3dConfig, PoolPadding,
 };
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
@@ -178,8 +178,8 @@ impl ConvBn {
         })
     }
 
-    fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
-        self.bn.forward(&self.conv.forward(x)?, ctx)
+    fn forward(&self, x: &Tensor, ctx: &Ctx, act: Act) -> Result<Tensor> {
+        self.bn.forward_act(&self.conv.forward(x)?, ctx, act)
     }
 }
 
@@ -233,11 +233,11 @@ impl Bottleneck {
     }
 
     fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
-        let y = silu(&self.c1.forward(x, ctx)?)?;
-        let y = silu(&self.c2.forward(&y, ctx)?)?;
-        let y = self.c3.forward(&y, ctx)?;
+        let y = self.c1.forward(x, ctx, Act::Silu)?;
+        let y = self.c2.forward(&y, ctx, Act::Silu)?;
+        let y = self.c3.forward(&y, ctx, Act::Identity)?;
         let s = match &self.shortcut {
-            Some(sc) => sc.forward(x, ctx)?,
+            Some(sc) => sc.forward(x, ctx, Act::Identity)?,
             None => x.clone(),
         };
         silu(&(y + s)?)
@@ -325,10 +325,10 @@ impl NewsNet {
         let mut y = x.clone();
         for (i, conv) in self.stem.iter().enumerate() {
             y = conv.forward(&y)?;
-            if let Some(bn) = &self.stem_bn {
-                y = bn[i].forward(&y, ctx)?;
-            }
-            y = silu(&y)?;
+            y = match &self.stem_bn {
+                Some(bn) => bn[i].forward_act(&y, ctx, Act::Silu)?,
+                None => silu(&y)?,
+            };
         }
         y = pool3d(&y, &Pool3dConfig::max(2, PoolPadding::Valid))?;
         y = dropout(&y, self.cfg.dropout, ctx)?;

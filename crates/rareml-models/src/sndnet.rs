@@ -3,7 +3,7 @@
 
 use crate::ctx::Ctx;
 use crate::error::{config_err, Error, Result};
-use crate::layers::{add_coordinates, max_pool2d, Conv2d, Linear, Norm};
+use crate::layers::{add_coordinates, max_pool2d, Act, Conv2d, Linear, Norm};
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
@@ -167,7 +167,7 @@ impl SndNet {
             if b.pool {
                 y = max_pool2d(&y, 2)?;
             }
-            y = b.bn.forward(&y, ctx)?.relu()?;
+            y = b.bn.forward_act(&y, ctx, Act::Relu)?;
         }
         self.head.forward(&y.flatten_from(1)?)
     }

@@ -229,7 +229,7 @@ pub(crate) fn conv3d_with(
         };
         let y = conv_kernel::conv(&x, w, geom)?;
         return Ok(match b {
-            Some(b) => y.broadcast_add(&b.reshape((1, cout, 1, 1, 1))?)?,
+            Some(b) => crate::layers::bias::add_channel_bias(&y, b)?,
             None => y,
         });
     }
@@ -268,7 +268,7 @@ pub(crate) fn conv3d_with(
         .permute((0, 2, 1, 3, 4))?
         .contiguous()?;
     Ok(match b {
-        Some(b) => y.broadcast_add(&b.reshape((1, cout, 1, 1, 1))?)?,
+        Some(b) => crate::layers::bias::add_channel_bias(&y, b)?,
         None => y,
     })
 }

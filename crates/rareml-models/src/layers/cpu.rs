@@ -36,3 +36,144 @@ macro_rules! dispatch2 {
     }};
 }
 pub(crate) use dispatch2;
+
+/// Runs `$body` on the f32 or f64 slice of one storage and wraps the resulting `Vec` back into a
+/// `CpuStorage`; other dtypes are an error naming `$what`.
+macro_rules! dispatch1 {
+    ($what:expr, $s:expr, $l:expr, |$a:ident| $body:expr) => {{
+        use candle_core::backend::BackendStorage;
+        use $crate::layers::cpu::slice;
+        match $s.dtype() {
+            candle_core::DType::F32 => {
+                let $a = slice::<f32>($s, $l)?;
+                candle_core::CpuStorage::F32($body)
+            }
+            candle_core::DType::F64 => {
+                let $a = slice::<f64>($s, $l)?;
+                candle_core::CpuStorage::F64($body)
+            }
+            d => candle_core::bail!("{} supports f32 and f64, got {d:?}", $what),
+        }
+    }};
+}
+pub(crate) use dispatch1;
+
+/// Elements per parallel task of the element-wise kernels (64 KiB of f32).
+pub(crate) const GRAIN: usize = 16 * 1024;
+
+/// `f` applied to every element of `x` in parallel, into a fresh vector (no zero fill).
+pub(crate) fn par_map<T: WithDType>(x: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
+    par_zip_map(x, x, |a, _| f(a))
+}
+
+/// `f(a, b)` for every pair of elements of `a` and `b` (same length) in parallel, into a fresh
+/// vector.
+pub(crate) fn par_zip_map<T: WithDType>(a: &[T], b: &[T], f: impl Fn(T, T) -> T + Sync) -> Vec<T> {
+    use rayon::prelude::*;
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "element-wise kernel on slices of different lengths"
+    );
+    let mut y = Vec::with_capacity(a.len());
+    y.spare_capacity_mut()[..a.len()]
+        .par_chunks_mut(GRAIN)
+        .zip(a.par_chunks(GRAIN).zip(b.par_chunks(GRAIN)))
+        .for_each(|(d, (a, b))| {
+            for ((d, &a), &b) in d.iter_mut().zip(a).zip(b) {
+                d.write(f(a, b));
+            }
+        });
+    // SAFETY: every one of the first `a.len()` slots was written above.
+    unsafe { y.set_len(a.len()) };
+    y
+}
+
+/// `(N, C, P)` view of a contiguous tensor of rank ≥ 2: `n·c` rows of `p` values, row `r` in
+/// channel `r % c`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Rows {
+    pub n: usize,
+    pub c: usize,
+    pub p: usize,
+}
+
+impl Rows {
+    /// The view of a tensor of these dimensions (rank ≥ 2).
+    pub fn of(dims: &[usize]) -> Self {
+        Self {
+            n: dims[0],
+            c: dims[1],
+            p: dims[2..].iter().product(),
+        }
+    }
+
+    /// Values per channel (`n·p`).
+    pub fn count(&self) -> f64 {
+        (self.n * self.p) as f64
+    }
+
+    /// Rows per parallel task (at least one, about [`GRAIN`] values).
+    fn per_task(&self) -> usize {
+        (GRAIN / self.p.max(1)).max(1)
+    }
+
+    /// Two sums `f(row)` over each row, added over the batch per channel in sample order (the
+    /// same result on every run).
+    pub fn channel_sums(&self, f: impl Fn(usize) -> (f64, f64) + Sync) -> Vec<(f64, f64)> {
+        use rayon::prelude::*;
+        let per = self.per_task();
+        let mut partial = vec![(0.0, 0.0); self.n * self.c];
+        partial
+            .par_chunks_mut(per)
+            .enumerate()
+            .for_each(|(t, out)| {
+                for (k, o) in out.iter_mut().enumerate() {
+                    *o = f(t * per + k);
+                }
+            });
+        let mut sums = vec![(0.0, 0.0); self.c];
+        for (r, (a, b)) in partial.into_iter().enumerate() {
+            let s = &mut sums[r % self.c];
+            s.0 += a;
+            s.1 += b;
+        }
+        sums
+    }
+
+    /// A fresh vector of `n·c·p` values, row `r` taken from the iterator `f(r)` (rows in
+    /// parallel); panics if an iterator yields fewer than `p` values.
+    pub fn map_rows<T: WithDType, I: Iterator<Item = T>>(
+        &self,
+        f: impl Fn(usize) -> I + Sync,
+    ) -> Vec<T> {
+        use rayon::prelude::*;
+        let len = self.n * self.c * self.p;
+        let per = self.per_task();
+        let mut y = Vec::with_capacity(len);
+        if self.p > 0 {
+            y.spare_capacity_mut()[..len]
+                .par_chunks_mut(per * self.p)
+                .enumerate()
+                .for_each(|(t, rows)| {
+                    for (k, out) in rows.chunks_mut(self.p).enumerate() {
+                        let mut written = 0;
+                        for (o, v) in out.iter_mut().zip(f(t * per + k)) {
+                            o.write(v);
+                            written += 1;
+                        }
+                        assert_eq!(written, self.p, "row iterator too short");
+                    }
+                });
+        }
+        // SAFETY: every row wrote its `p` values (checked above).
+        unsafe { y.set_len(len) };
+        y
+    }
+
+    /// Values of row `r` of `x`.
+    #[inline]
+    pub fn row<'a, T>(&self, x: &'a [T], r: usize) -> &'a [T] {
+        &x[r * self.p..(r + 1) * self.p]
+    }
+}

@@ -348,7 +348,7 @@ impl DepthwiseConv2d {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let y = depthwise_conv2d(x, &self.weight, [self.stride; 2], [self.pad; 2])?;
         Ok(match &self.bias {
-            Some(b) => y.broadcast_add(&b.reshape((1, (), 1, 1))?)?,
+            Some(b) => crate::layers::bias::add_channel_bias(&y, b)?,
             None => y,
         })
     }

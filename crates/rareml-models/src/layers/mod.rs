@@ -1,24 +1,29 @@
 //! Layers candle lacks or gets wrong: conv3d, 3D/2D pooling with a correct backward, depthwise
 //! conv2d, squeeze-excitation, coordinate channels, global pooling and seeded dropout.
 
+mod act;
+mod bias;
 pub mod conv3d;
 mod conv_kernel;
 mod cpu;
 pub mod depthwise;
+mod norm;
 pub mod pool;
 
+pub use act::Act;
 pub use conv3d::{conv2d_exact, conv3d, conv3d_reference, Conv3d, Conv3dConfig, Pad};
 pub use depthwise::{depthwise_conv2d, DepthwiseConv2d};
+pub use norm::Norm;
 pub use pool::{max_pool2d, pool2d, pool3d, Pool3dConfig, PoolKind, PoolPadding};
 
 use crate::ctx::Ctx;
 use crate::error::{config_err, Error, Result};
 use candle_core::{DType, Tensor, D};
-use candle_nn::{BatchNorm, BatchNormConfig, Init, ModuleT, VarBuilder};
+use candle_nn::{Init, VarBuilder};
 
-/// `x · sigmoid(x)` (SiLU, Keras' swish).
+/// `x · sigmoid(x)` (SiLU, Keras' swish); one fused pass each way on CPU.
 pub fn silu(x: &Tensor) -> Result<Tensor> {
-    Ok(candle_nn::ops::silu(x)?)
+    Ok(Act::Silu.apply(x)?)
 }
 
 /// Maximum over every axis after the first two: `(N, C, ...)` → `(N, C)`.
@@ -72,37 +77,6 @@ pub fn stochastic_depth(x: &Tensor, p: f64, ctx: &Ctx) -> Result<Tensor> {
     shape[0] = n;
     let mask = Tensor::from_vec(ctx.keep_mask(n, p), shape, x.device())?;
     Ok(x.broadcast_mul(&mask.to_dtype(x.dtype())?)?)
-}
-
-/// BatchNorm over channels (axis 1) of a tensor of any rank ≥ 2, PyTorch semantics (biased batch
-/// variance for normalising, unbiased for the running variance); parameters `weight`, `bias`,
-/// `running_mean`, `running_var`.
-#[derive(Debug, Clone)]
-pub struct Norm(BatchNorm);
-
-impl Norm {
-    /// Creates the four tensors under `vb`; `eps` and `momentum` as PyTorch defines them.
-    pub fn new(channels: usize, eps: f64, momentum: f64, vb: VarBuilder) -> Result<Self> {
-        if eps.is_nan() || eps <= 0.0 || !(0.0..=1.0).contains(&momentum) {
-            return Err(config_err(
-                "batch norm",
-                vb.prefix(),
-                format!("eps {eps} must be > 0 and momentum {momentum} in [0, 1]"),
-            ));
-        }
-        let cfg = BatchNormConfig {
-            eps,
-            remove_mean: true,
-            affine: true,
-            momentum,
-        };
-        Ok(Self(candle_nn::batch_norm(channels, cfg, vb)?))
-    }
-
-    /// Normalises with batch statistics (training) or running statistics (evaluation).
-    pub fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
-        Ok(self.0.forward_t(x, ctx.is_train())?)
-    }
 }
 
 /// A dense layer `y = x·Wᵀ + b` with PyTorch's names (`weight (out, in)`, `bias (out)`) and init.
@@ -209,7 +183,7 @@ impl Conv2d {
             expected: "(N, C, H, W)".into(),
             got: x.dims().to_vec(),
         })?;
-        let (cout, wcin, _, _) = self.weight.dims4()?;
+        let (_, wcin, _, _) = self.weight.dims4()?;
         if cin != wcin {
             return Err(Error::Shape {
                 what: "conv2d input".into(),
@@ -219,7 +193,7 @@ impl Conv2d {
         }
         let y = conv2d_exact(x, &self.weight, self.pad, self.stride)?;
         Ok(match &self.bias {
-            Some(b) => y.broadcast_add(&b.reshape((1, cout, 1, 1))?)?,
+            Some(b) => bias::add_channel_bias(&y, b)?,
             None => y,
         })
     }

@@ -1,0 +1,200 @@
+//! Activations as fused CPU kernels: SiLU in one pass forward and one pass backward (candle's
+//! backward takes nine full-size tensor operations), and the element functions that
+//! [`Norm`](crate::layers::Norm) applies in the same pass as the normalisation.
+
+use crate::layers::cpu::{dispatch1, dispatch2, par_map, par_zip_map};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
+
+/// Activation applied after a normalisation (or on its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Act {
+    /// No activation.
+    #[default]
+    Identity,
+    /// `max(z, 0)`; gradient 1 for `z > 0`, else 0 (PyTorch's convention at 0).
+    Relu,
+    /// `z · sigmoid(z)` (SiLU, Keras' swish).
+    Silu,
+}
+
+/// Float types the fused kernels run on, with the exponential they use.
+pub(crate) trait Real: WithDType {
+    /// `e^self`: a Cephes polynomial for f32 (relative error < 3e-7), `f64::exp` for f64.
+    fn exp_(self) -> Self;
+}
+
+impl Real for f32 {
+    #[inline(always)]
+    fn exp_(self) -> f32 {
+        exp_f32(self)
+    }
+}
+
+impl Real for f64 {
+    #[inline(always)]
+    fn exp_(self) -> f64 {
+        self.exp()
+    }
+}
+
+/// `e^x` in f32 without a libm call, so the loops calling it vectorise: `x = n·ln2 + r` with
+/// `|r| ≤ ln2/2` and Cephes' `expf` polynomial for `e^r` (Moshier, Cephes Math Library);
+/// inputs are clamped to [−87, 88], where the result stays a normal float.
+#[inline(always)]
+pub(crate) fn exp_f32(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    // ln 2 split in a part exact in f32 and the remainder (Cephes C1, C2).
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    // 1.5 · 2²³: adding it rounds to an integer held in the low mantissa bits.
+    const MAGIC: f32 = 12_582_912.0;
+    let x = x.clamp(-87.0, 88.0);
+    let t = x * LOG2E + MAGIC;
+    let n = t - MAGIC;
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let mut p = 1.987_569_1e-4_f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 0.5;
+    let e = p * r * r + r + 1.0;
+    let ni = t.to_bits() as i32 - MAGIC.to_bits() as i32;
+    e * f32::from_bits(((ni + 127) << 23) as u32)
+}
+
+impl Act {
+    /// The activation of `z`.
+    #[inline(always)]
+    pub(crate) fn f<T: Real>(self, z: T) -> T {
+        match self {
+            Act::Identity => z,
+            Act::Relu => {
+                if z > T::zero() {
+                    z
+                } else {
+                    T::zero()
+                }
+            }
+            Act::Silu => z / (T::one() + (T::zero() - z).exp_()),
+        }
+    }
+
+    /// `g · f'(z)`: the gradient with respect to `z` given the gradient `g` of the output.
+    #[inline(always)]
+    pub(crate) fn df<T: Real>(self, z: T, g: T) -> T {
+        match self {
+            Act::Identity => g,
+            Act::Relu => {
+                if z > T::zero() {
+                    g
+                } else {
+                    T::zero()
+                }
+            }
+            Act::Silu => {
+                let s = T::one() / (T::one() + (T::zero() - z).exp_());
+                g * s * (T::one() + z * (T::one() - s))
+            }
+        }
+    }
+
+    /// Applies the activation with candle's operations (devices without the fused kernel).
+    pub(crate) fn apply_candle(self, x: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Act::Identity => Ok(x.clone()),
+            Act::Relu => x.relu(),
+            Act::Silu => candle_nn::ops::silu(x),
+        }
+    }
+
+    /// Applies the activation: one fused pass (and one for the backward) on CPU in f32/f64.
+    pub fn apply(self, x: &Tensor) -> candle_core::Result<Tensor> {
+        if self == Act::Identity {
+            return Ok(x.clone());
+        }
+        if x.device().is_cpu() && matches!(x.dtype(), DType::F32 | DType::F64) {
+            x.contiguous()?.apply_op1(ActOp(self))
+        } else {
+            self.apply_candle(x)
+        }
+    }
+}
+
+/// The activation as a custom op (forward on the input, backward from the saved input).
+struct ActOp(Act);
+/// Its backward: `(z, g) ↦ g · f'(z)`.
+struct ActBwd(Act);
+
+impl CustomOp1 for ActOp {
+    fn name(&self) -> &'static str {
+        "activation"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let a = self.0;
+        let y = dispatch1!("activation", s, l, |x| fwd(a, x));
+        Ok((y, l.shape().clone()))
+    }
+
+    fn bwd(&self, x: &Tensor, _y: &Tensor, g: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        Ok(Some(x.apply_op2_no_bwd(&g.contiguous()?, &ActBwd(self.0))?))
+    }
+}
+
+fn fwd<T: Real>(a: Act, x: &[T]) -> Vec<T> {
+    par_map(x, |z| a.f(z))
+}
+
+fn bwd<T: Real>(a: Act, z: &[T], g: &[T]) -> Vec<T> {
+    par_zip_map(z, g, |z, g| a.df(z, g))
+}
+
+impl CustomOp2 for ActBwd {
+    fn name(&self) -> &'static str {
+        "activation-bwd"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let a = self.0;
+        let dz = dispatch2!("activation backward", s1, l1, s2, l2, |z, g| bwd(a, z, g));
+        Ok((dz, l1.shape().clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exp_f32_is_accurate_over_its_range() {
+        let mut worst = 0f64;
+        let mut x = -87.0f32;
+        while x <= 88.0 {
+            let want = (x as f64).exp();
+            let rel = ((exp_f32(x) as f64 - want) / want).abs();
+            worst = worst.max(rel);
+            x += 0.001_37;
+        }
+        assert!(worst < 3e-7, "worst relative error {worst}");
+        assert_eq!(exp_f32(0.0), 1.0);
+        assert!(exp_f32(-1e4) > 0.0 && exp_f32(1e4).is_finite());
+    }
+
+    #[test]
+    fn derivatives_match_finite_differences() {
+        for act in [Act::Relu, Act::Silu] {
+            for z in [-6.0f64, -1.3, -0.2, 0.4, 2.5, 9.0] {
+                let h = 1e-6;
+                let fd = (act.f(z + h) - act.f(z - h)) / (2.0 * h);
+                assert!((act.df(z, 1.0) - fd).abs() < 1e-8, "{act:?} at {z}");
+            }
+        }
+    }
+}

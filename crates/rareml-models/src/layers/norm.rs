@@ -1,0 +1,388 @@
+//! BatchNorm over channels as one fused CPU kernel: batch statistics, normalisation, affine and
+//! an optional activation in two passes forward and two backward (candle's composition takes a
+//! dozen full-size tensor operations each way, half of them single-threaded reductions).
+//! Other devices use candle's `BatchNorm`.
+
+use crate::ctx::Ctx;
+use crate::error::{config_err, Error, Result};
+use crate::layers::act::{Act, Real};
+use crate::layers::cpu::{slice, Rows};
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Shape, Tensor, Var};
+use candle_nn::{BatchNorm, BatchNormConfig, ModuleT, VarBuilder};
+use std::sync::{Arc, Mutex};
+
+/// BatchNorm over channels (axis 1) of a tensor of any rank ≥ 2, PyTorch semantics (biased batch
+/// variance for normalising, unbiased for the running variance); parameters `weight`, `bias`,
+/// `running_mean`, `running_var`.
+#[derive(Debug, Clone)]
+pub struct Norm {
+    bn: BatchNorm,
+    weight: Tensor,
+    bias: Tensor,
+    running_mean: Var,
+    running_var: Var,
+    eps: f64,
+    momentum: f64,
+}
+
+impl Norm {
+    /// Creates the four tensors under `vb`; `eps` and `momentum` as PyTorch defines them.
+    pub fn new(channels: usize, eps: f64, momentum: f64, vb: VarBuilder) -> Result<Self> {
+        if eps.is_nan() || eps <= 0.0 || !(0.0..=1.0).contains(&momentum) {
+            return Err(config_err(
+                "batch norm",
+                vb.prefix(),
+                format!("eps {eps} must be > 0 and momentum {momentum} in [0, 1]"),
+            ));
+        }
+        let cfg = BatchNormConfig {
+            eps,
+            remove_mean: true,
+            affine: true,
+            momentum,
+        };
+        let bn = candle_nn::batch_norm(channels, cfg, vb)?;
+        let (weight, bias) = bn
+            .weight_and_bias()
+            .map(|(w, b)| (w.clone(), b.clone()))
+            .expect("affine batch norm has a weight and a bias");
+        // The running statistics are variables: these share their storage with `bn`'s.
+        let running_mean = Var::from_tensor(bn.running_mean())?;
+        let running_var = Var::from_tensor(bn.running_var())?;
+        Ok(Self {
+            bn,
+            weight,
+            bias,
+            running_mean,
+            running_var,
+            eps,
+            momentum,
+        })
+    }
+
+    /// Normalises with batch statistics (training, which also updates the running statistics) or
+    /// the running statistics (evaluation).
+    pub fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+        self.forward_act(x, ctx, Act::Identity)
+    }
+
+    /// [`forward`](Self::forward) followed by `act`, fused into the same pass on CPU.
+    pub fn forward_act(&self, x: &Tensor, ctx: &Ctx, act: Act) -> Result<Tensor> {
+        let c = self.weight.dim(0)?;
+        if x.rank() < 2 || x.dim(1)? != c {
+            return Err(Error::Shape {
+                what: "batch norm input".into(),
+                expected: format!("(N, {c}, ...)"),
+                got: x.dims().to_vec(),
+            });
+        }
+        let geom = Rows::of(x.dims());
+        if ctx.is_train() && geom.n * geom.p < 2 {
+            return Err(Error::Shape {
+                what: "batch norm input in training".into(),
+                expected: "more than one value per channel".into(),
+                got: x.dims().to_vec(),
+            });
+        }
+        let fused = x.device().is_cpu()
+            && matches!(x.dtype(), DType::F32 | DType::F64)
+            && self.weight.dtype() == x.dtype();
+        if !fused {
+            let y = self.bn.forward_t(x, ctx.is_train())?;
+            return Ok(act.apply_candle(&y)?);
+        }
+        let stats = Arc::new(Mutex::new(None));
+        let mode = if ctx.is_train() {
+            Mode::Batch
+        } else {
+            Mode::Running {
+                mean: to_f64(self.running_mean.as_tensor())?,
+                var: to_f64(self.running_var.as_tensor())?,
+            }
+        };
+        let op = BnOp {
+            geom,
+            act,
+            eps: self.eps,
+            mode,
+            stats: stats.clone(),
+        };
+        let y = x.contiguous()?.apply_op3(&self.weight, &self.bias, op)?;
+        if ctx.is_train() {
+            let guard = stats.lock().expect("batch-norm statistics lock");
+            let s: &Stats = guard
+                .as_ref()
+                .expect("the forward pass stored its statistics");
+            let m = self.momentum;
+            let unbias = (geom.n * geom.p) as f64 / (geom.n * geom.p - 1) as f64;
+            let update = |var: &Var, batch: &[f64], scale: f64| -> Result<()> {
+                let old = to_f64(var.as_tensor())?;
+                let new: Vec<f64> = old
+                    .iter()
+                    .zip(batch)
+                    .map(|(o, b)| (1.0 - m) * o + m * b * scale)
+                    .collect();
+                let t = Tensor::from_vec(new, c, var.device())?.to_dtype(var.dtype())?;
+                var.set(&t)?;
+                Ok(())
+            };
+            update(&self.running_mean, &s.mean, 1.0)?;
+            update(&self.running_var, &s.var, unbias)?;
+        }
+        Ok(y)
+    }
+}
+
+fn to_f64(t: &Tensor) -> candle_core::Result<Vec<f64>> {
+    t.to_dtype(DType::F64)?.to_vec1::<f64>()
+}
+
+/// A value one op leaves for the code that applied it (or for its backward pass).
+type Slot<T> = Arc<Mutex<Option<T>>>;
+
+/// Where the normalisation statistics come from.
+#[derive(Debug, Clone)]
+enum Mode {
+    /// The batch (training).
+    Batch,
+    /// Given running statistics (evaluation).
+    Running { mean: Vec<f64>, var: Vec<f64> },
+}
+
+/// Per-channel mean and biased variance used by the forward pass.
+#[derive(Debug, Clone)]
+struct Stats {
+    mean: Vec<f64>,
+    var: Vec<f64>,
+}
+
+/// Forward op on (x, weight, bias); keeps the statistics it used for the backward pass and for
+/// the running-statistics update.
+struct BnOp {
+    geom: Rows,
+    act: Act,
+    eps: f64,
+    mode: Mode,
+    stats: Slot<Stats>,
+}
+
+impl BnOp {
+    fn stats<T: Real>(&self, x: &[T]) -> Stats {
+        let g = self.geom;
+        match &self.mode {
+            Mode::Running { mean, var } => Stats {
+                mean: mean.clone(),
+                var: var.clone(),
+            },
+            Mode::Batch => {
+                // Shifted sums (shift: the channel's first value) keep the variance accurate when
+                // the mean is large against the spread.
+                let shift: Vec<f64> = (0..g.c).map(|c| x[c * g.p].to_f64()).collect();
+                let sums = g.channel_sums(|r| {
+                    let k = shift[r % g.c];
+                    g.row(x, r).iter().fold((0.0, 0.0), |(s1, s2), v| {
+                        let v = v.to_f64() - k;
+                        (s1 + v, s2 + v * v)
+                    })
+                });
+                let m = g.count();
+                let (mean, var) = sums
+                    .iter()
+                    .zip(&shift)
+                    .map(|(&(s1, s2), k)| (k + s1 / m, ((s2 - s1 * s1 / m) / m).max(0.0)))
+                    .unzip();
+                Stats { mean, var }
+            }
+        }
+    }
+
+    /// Per-channel scale `w/σ` and offset `b − μ·w/σ` in the input's precision.
+    fn affine<T: Real>(&self, s: &Stats, w: &[T], b: &[T]) -> (Vec<T>, Vec<T>) {
+        (0..self.geom.c)
+            .map(|c| {
+                let a = w[c].to_f64() / (s.var[c] + self.eps).sqrt();
+                (T::from_f64(a), T::from_f64(b[c].to_f64() - s.mean[c] * a))
+            })
+            .unzip()
+    }
+
+    fn fwd<T: Real>(&self, x: &[T], w: &[T], b: &[T]) -> Vec<T> {
+        let g = self.geom;
+        let s = self.stats(x);
+        let (scale, shift) = self.affine(&s, w, b);
+        *self.stats.lock().expect("batch-norm statistics lock") = Some(s);
+        let act = self.act;
+        g.map_rows(|r| {
+            let (a, o) = (scale[r % g.c], shift[r % g.c]);
+            g.row(x, r).iter().map(move |&v| act.f(v * a + o))
+        })
+    }
+}
+
+impl CustomOp3 for BnOp {
+    fn name(&self) -> &'static str {
+        "batch-norm"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let y = match (s1.dtype(), s2.dtype(), s3.dtype()) {
+            (DType::F32, DType::F32, DType::F32) => CpuStorage::F32(self.fwd(
+                slice::<f32>(s1, l1)?,
+                slice::<f32>(s2, l2)?,
+                slice::<f32>(s3, l3)?,
+            )),
+            (DType::F64, DType::F64, DType::F64) => CpuStorage::F64(self.fwd(
+                slice::<f64>(s1, l1)?,
+                slice::<f64>(s2, l2)?,
+                slice::<f64>(s3, l3)?,
+            )),
+            (a, b, c) => candle_core::bail!(
+                "batch norm supports f32 and f64 (the same for input and parameters), got {a:?}, {b:?}, {c:?}"
+            ),
+        };
+        Ok((y, l1.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        b: &Tensor,
+        _y: &Tensor,
+        g: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let stats = self
+            .stats
+            .lock()
+            .expect("batch-norm statistics lock")
+            .clone()
+            .expect("backward runs after the forward pass");
+        let sums = Arc::new(Mutex::new(None));
+        let op = BnBwd {
+            geom: self.geom,
+            act: self.act,
+            eps: self.eps,
+            batch: matches!(self.mode, Mode::Batch),
+            stats,
+            w: to_f64(w)?,
+            b: to_f64(b)?,
+            sums: sums.clone(),
+        };
+        let dx = x.apply_op2_no_bwd(&g.contiguous()?, &op)?;
+        let (dw, db): (Vec<f64>, Vec<f64>) = sums
+            .lock()
+            .expect("batch-norm gradient lock")
+            .take()
+            .expect("the backward op stored its sums");
+        let c = self.geom.c;
+        let dw = Tensor::from_vec(dw, c, w.device())?.to_dtype(w.dtype())?;
+        let db = Tensor::from_vec(db, c, b.device())?.to_dtype(b.dtype())?;
+        Ok((Some(dx), Some(dw), Some(db)))
+    }
+}
+
+/// Backward op on (x, dy) → dx; leaves Σ dz·x̂ and Σ dz per channel (the weight and bias
+/// gradients) in `sums`.
+struct BnBwd {
+    geom: Rows,
+    act: Act,
+    eps: f64,
+    batch: bool,
+    stats: Stats,
+    w: Vec<f64>,
+    b: Vec<f64>,
+    sums: Slot<(Vec<f64>, Vec<f64>)>,
+}
+
+impl BnBwd {
+    fn run<T: Real>(&self, x: &[T], gy: &[T]) -> Vec<T> {
+        let g = self.geom;
+        let act = self.act;
+        let istd: Vec<f64> = self
+            .stats
+            .var
+            .iter()
+            .map(|v| 1.0 / (v + self.eps).sqrt())
+            .collect();
+        let cast = |v: &[f64]| -> Vec<T> { v.iter().map(|&a| T::from_f64(a)).collect() };
+        let scale: Vec<f64> = self.w.iter().zip(&istd).map(|(w, s)| w * s).collect();
+        let shift: Vec<f64> = (0..g.c)
+            .map(|c| self.b[c] - self.stats.mean[c] * scale[c])
+            .collect();
+        let (scale_t, shift_t, mean_t, istd_t) = (
+            cast(&scale),
+            cast(&shift),
+            cast(&self.stats.mean),
+            cast(&istd),
+        );
+        // dz = dy · act'(z), with z = x·scale + shift recomputed; kept for the second pass.
+        let dz: Vec<T> = if act == Act::Identity {
+            Vec::new()
+        } else {
+            g.map_rows(|r| {
+                let (a, o) = (scale_t[r % g.c], shift_t[r % g.c]);
+                g.row(x, r)
+                    .iter()
+                    .zip(g.row(gy, r))
+                    .map(move |(&v, &d)| act.df(v * a + o, d))
+            })
+        };
+        let dz: &[T] = if act == Act::Identity { gy } else { &dz };
+        let sums = g.channel_sums(|r| {
+            let (mu, is) = (mean_t[r % g.c], istd_t[r % g.c]);
+            g.row(dz, r)
+                .iter()
+                .zip(g.row(x, r))
+                .fold((0.0, 0.0), |(s1, s2), (&d, &xv)| {
+                    (s1 + d.to_f64(), s2 + (d * ((xv - mu) * is)).to_f64())
+                })
+        });
+        let (db, dw): (Vec<f64>, Vec<f64>) = sums.iter().copied().unzip();
+        // Training: dx = scale · (dz − mean(dz) − x̂ · mean(dz·x̂)); evaluation: dx = scale · dz.
+        let m = g.count();
+        let (k1, k2): (Vec<T>, Vec<T>) = if self.batch {
+            (
+                cast(&db.iter().map(|s| s / m).collect::<Vec<_>>()),
+                cast(&dw.iter().map(|s| s / m).collect::<Vec<_>>()),
+            )
+        } else {
+            (vec![T::zero(); g.c], vec![T::zero(); g.c])
+        };
+        *self.sums.lock().expect("batch-norm gradient lock") = Some((dw, db));
+        g.map_rows(|r| {
+            let c = r % g.c;
+            let (a, mu, is, m1, m2) = (scale_t[c], mean_t[c], istd_t[c], k1[c], k2[c]);
+            g.row(x, r)
+                .iter()
+                .zip(g.row(dz, r))
+                .map(move |(&v, &d)| a * (d - m1 - (v - mu) * is * m2))
+        })
+    }
+}
+
+impl CustomOp2 for BnBwd {
+    fn name(&self) -> &'static str {
+        "batch-norm-bwd"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let dx = crate::layers::cpu::dispatch2!("batch norm backward", s1, l1, s2, l2, |x, g| self
+            .run(x, g));
+        Ok((dx, l1.shape().clone()))
+    }
+}
