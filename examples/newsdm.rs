@@ -11,8 +11,11 @@ use clap::Parser;
 use rareml::experiments::newsdm;
 use std::process::ExitCode;
 
+/// mimalloc, with freed blocks of ≥ 256 KiB (candle's per-operation tensors) kept for reuse up to
+/// 8 GiB instead of going back to the kernel (see `rareml::models::alloc`).
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: rareml::models::alloc::BlockCache<mimalloc::MiMalloc> =
+    rareml::models::alloc::BlockCache::new(mimalloc::MiMalloc, 8 << 30);
 
 /// NEWSdm: NEWSnet classification of carbon recoils versus the barycenter-shift cut.
 #[derive(Parser)]

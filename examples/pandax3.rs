@@ -11,8 +11,11 @@ use clap::Parser;
 use rareml::experiments::pandax3;
 use std::process::ExitCode;
 
+/// mimalloc, with freed blocks of ≥ 256 KiB (candle's per-operation tensors) kept for reuse up to
+/// 8 GiB instead of going back to the kernel (see `rareml::models::alloc`).
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: rareml::models::alloc::BlockCache<mimalloc::MiMalloc> =
+    rareml::models::alloc::BlockCache::new(mimalloc::MiMalloc, 8 << 30);
 
 /// PandaX-III: EfficientNet versus the Bragg-blob topology cut, figure of merit εs/√εb.
 #[derive(Parser)]

@@ -13,8 +13,11 @@ use rareml::models::{Ctx, Model, ModelConfig, Params};
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// mimalloc, with freed blocks of ≥ 256 KiB (candle's per-operation tensors) kept for reuse up to
+/// 8 GiB instead of going back to the kernel (see `rareml::models::alloc`).
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: rareml::models::alloc::BlockCache<mimalloc::MiMalloc> =
+    rareml::models::alloc::BlockCache::new(mimalloc::MiMalloc, 8 << 30);
 
 #[derive(Parser)]
 #[command(about = "Inference and training events/s of a network")]

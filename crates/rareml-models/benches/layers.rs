@@ -11,8 +11,10 @@ use rareml_models::layers::{
 
 // glibc returns each large output buffer to the kernel; the resulting page faults and TLB
 // shootdowns cost more than the depthwise arithmetic itself (perf: > 50 % in the kernel).
+// mimalloc with large freed blocks kept for reuse, as in the examples.
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: rareml_models::alloc::BlockCache<mimalloc::MiMalloc> =
+    rareml_models::alloc::BlockCache::new(mimalloc::MiMalloc, 8 << 30);
 
 fn conv(c: &mut Criterion) {
     let dev = Device::Cpu;

@@ -13,6 +13,7 @@
 //! # Ok::<(), rareml_models::Error>(())
 //! ```
 
+pub mod alloc;
 pub mod ctx;
 pub mod efficientnet;
 pub mod error;
