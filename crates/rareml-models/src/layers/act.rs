@@ -63,40 +63,99 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     e * f32::from_bits(((ni + 127) << 23) as u32)
 }
 
-impl Act {
+/// An activation as a type, so the kernels are compiled (and vectorised) once per activation
+/// with no branch on it inside their loops.
+pub(crate) trait ActFn: Copy + Send + Sync {
     /// The activation of `z`.
+    fn f<T: Real>(self, z: T) -> T;
+    /// `g · f'(z)`: the gradient with respect to `z` given the gradient `g` of the output.
+    fn df<T: Real>(self, z: T, g: T) -> T;
+}
+
+/// [`Act::Identity`] as a type.
+#[derive(Clone, Copy)]
+pub(crate) struct IdentityFn;
+/// [`Act::Relu`] as a type.
+#[derive(Clone, Copy)]
+pub(crate) struct ReluFn;
+/// [`Act::Silu`] as a type.
+#[derive(Clone, Copy)]
+pub(crate) struct SiluFn;
+
+impl ActFn for IdentityFn {
     #[inline(always)]
-    pub(crate) fn f<T: Real>(self, z: T) -> T {
-        match self {
-            Act::Identity => z,
-            Act::Relu => {
-                if z > T::zero() {
-                    z
-                } else {
-                    T::zero()
-                }
-            }
-            Act::Silu => z / (T::one() + (T::zero() - z).exp_()),
+    fn f<T: Real>(self, z: T) -> T {
+        z
+    }
+    #[inline(always)]
+    fn df<T: Real>(self, _z: T, g: T) -> T {
+        g
+    }
+}
+
+impl ActFn for ReluFn {
+    #[inline(always)]
+    fn f<T: Real>(self, z: T) -> T {
+        if z > T::zero() {
+            z
+        } else {
+            T::zero()
         }
     }
-
-    /// `g · f'(z)`: the gradient with respect to `z` given the gradient `g` of the output.
     #[inline(always)]
-    pub(crate) fn df<T: Real>(self, z: T, g: T) -> T {
-        match self {
-            Act::Identity => g,
-            Act::Relu => {
-                if z > T::zero() {
-                    g
-                } else {
-                    T::zero()
-                }
+    fn df<T: Real>(self, z: T, g: T) -> T {
+        if z > T::zero() {
+            g
+        } else {
+            T::zero()
+        }
+    }
+}
+
+impl ActFn for SiluFn {
+    #[inline(always)]
+    fn f<T: Real>(self, z: T) -> T {
+        z / (T::one() + (T::zero() - z).exp_())
+    }
+    #[inline(always)]
+    fn df<T: Real>(self, z: T, g: T) -> T {
+        let s = T::one() / (T::one() + (T::zero() - z).exp_());
+        g * s * (T::one() + z * (T::one() - s))
+    }
+}
+
+/// Evaluates `$body` with `$a` bound to the [`ActFn`] value of the [`Act`] `$act`.
+macro_rules! with_act {
+    ($act:expr, $a:ident => $body:expr) => {
+        match $act {
+            $crate::layers::act::Act::Identity => {
+                let $a = $crate::layers::act::IdentityFn;
+                $body
             }
-            Act::Silu => {
-                let s = T::one() / (T::one() + (T::zero() - z).exp_());
-                g * s * (T::one() + z * (T::one() - s))
+            $crate::layers::act::Act::Relu => {
+                let $a = $crate::layers::act::ReluFn;
+                $body
+            }
+            $crate::layers::act::Act::Silu => {
+                let $a = $crate::layers::act::SiluFn;
+                $body
             }
         }
+    };
+}
+pub(crate) use with_act;
+
+impl Act {
+    /// The activation of `z`.
+    #[cfg(test)]
+    fn f<T: Real>(self, z: T) -> T {
+        with_act!(self, a => a.f(z))
+    }
+
+    /// `g · f'(z)`.
+    #[cfg(test)]
+    fn df<T: Real>(self, z: T, g: T) -> T {
+        with_act!(self, a => a.df(z, g))
     }
 
     /// Applies the activation with candle's operations (devices without the fused kernel).
@@ -133,7 +192,7 @@ impl CustomOp1 for ActOp {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let a = self.0;
-        let y = dispatch1!("activation", s, l, |x| fwd(a, x));
+        let y = with_act!(a, f => dispatch1!("activation", s, l, |x| fwd(f, x)));
         Ok((y, l.shape().clone()))
     }
 
@@ -142,11 +201,11 @@ impl CustomOp1 for ActOp {
     }
 }
 
-fn fwd<T: Real>(a: Act, x: &[T]) -> Vec<T> {
+fn fwd<T: Real>(a: impl ActFn, x: &[T]) -> Vec<T> {
     par_map(x, |z| a.f(z))
 }
 
-fn bwd<T: Real>(a: Act, z: &[T], g: &[T]) -> Vec<T> {
+fn bwd<T: Real>(a: impl ActFn, z: &[T], g: &[T]) -> Vec<T> {
     par_zip_map(z, g, |z, g| a.df(z, g))
 }
 
@@ -163,7 +222,7 @@ impl CustomOp2 for ActBwd {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let a = self.0;
-        let dz = dispatch2!("activation backward", s1, l1, s2, l2, |z, g| bwd(a, z, g));
+        let dz = with_act!(a, f => dispatch2!("activation backward", s1, l1, s2, l2, |z, g| bwd(f, z, g)));
         Ok((dz, l1.shape().clone()))
     }
 }

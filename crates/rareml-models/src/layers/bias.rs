@@ -2,7 +2,7 @@
 //! gradient per channel in one parallel pass (candle's broadcast backward reduces over the
 //! non-trailing axes one element at a time on one thread).
 
-use crate::layers::cpu::{dispatch2, Rows};
+use crate::layers::cpu::{dispatch2, sum2, Rows};
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
 
 /// `x (N, C, …) + b (C)` broadcast over every axis but the channels.
@@ -59,7 +59,7 @@ impl CustomOp2 for BiasAdd {
 }
 
 fn channel_sum<T: WithDType>(g: Rows, x: &[T]) -> Vec<T> {
-    g.channel_sums(|r| (g.row(x, r).iter().map(|v| v.to_f64()).sum(), 0.0))
+    g.channel_sums(|r| sum2(g.row(x, r), g.row(x, r), |v, _| (v.to_f64(), 0.0)))
         .into_iter()
         .map(|(s, _)| T::from_f64(s))
         .collect()

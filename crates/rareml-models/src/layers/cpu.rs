@@ -80,9 +80,11 @@ pub(crate) fn par_zip_map<T: WithDType>(a: &[T], b: &[T], f: impl Fn(T, T) -> T 
         .par_chunks_mut(GRAIN)
         .zip(a.par_chunks(GRAIN).zip(b.par_chunks(GRAIN)))
         .for_each(|(d, (a, b))| {
-            for ((d, &a), &b) in d.iter_mut().zip(a).zip(b) {
-                d.write(f(a, b));
-            }
+            fast(|| {
+                for ((d, &a), &b) in d.iter_mut().zip(a).zip(b) {
+                    d.write(f(a, b));
+                }
+            })
         });
     // SAFETY: every one of the first `a.len()` slots was written above.
     unsafe { y.set_len(a.len()) };
@@ -129,7 +131,7 @@ impl Rows {
             .enumerate()
             .for_each(|(t, out)| {
                 for (k, o) in out.iter_mut().enumerate() {
-                    *o = f(t * per + k);
+                    *o = fast(|| f(t * per + k));
                 }
             });
         let mut sums = vec![(0.0, 0.0); self.c];
@@ -157,11 +159,14 @@ impl Rows {
                 .enumerate()
                 .for_each(|(t, rows)| {
                     for (k, out) in rows.chunks_mut(self.p).enumerate() {
-                        let mut written = 0;
-                        for (o, v) in out.iter_mut().zip(f(t * per + k)) {
-                            o.write(v);
-                            written += 1;
-                        }
+                        let written = fast(|| {
+                            let mut written = 0;
+                            for (o, v) in out.iter_mut().zip(f(t * per + k)) {
+                                o.write(v);
+                                written += 1;
+                            }
+                            written
+                        });
                         assert_eq!(written, self.p, "row iterator too short");
                     }
                 });
@@ -176,4 +181,55 @@ impl Rows {
     pub fn row<'a, T>(&self, x: &'a [T], r: usize) -> &'a [T] {
         &x[r * self.p..(r + 1) * self.p]
     }
+}
+
+/// True when the CPU has AVX2 and FMA (checked once).
+#[cfg(target_arch = "x86_64")]
+fn has_avx2_fma() -> bool {
+    use std::sync::OnceLock;
+    static HAS: OnceLock<bool> = OnceLock::new();
+    *HAS.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+}
+
+/// Runs `f` compiled for AVX2 + FMA when the CPU has them (the closure and everything it inlines
+/// is vectorised 8 floats wide instead of the baseline's 4), else as is. Call it around a loop,
+/// not around code that hands work to other threads.
+#[inline(always)]
+pub(crate) fn fast<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn run<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        if has_avx2_fma() {
+            // SAFETY: the CPU supports the enabled features (checked above).
+            return unsafe { run(f) };
+        }
+    }
+    f()
+}
+
+/// `(Σ f(a_i, b_i).0, Σ f(a_i, b_i).1)` over two slices of the same length, in f64, with eight
+/// independent partial sums so the loop vectorises.
+#[inline(always)]
+pub(crate) fn sum2<T: Copy>(a: &[T], b: &[T], f: impl Fn(T, T) -> (f64, f64)) -> (f64, f64) {
+    const L: usize = 8;
+    let (mut s, mut q) = ([0f64; L], [0f64; L]);
+    let (ca, cb) = (a.chunks_exact(L), b.chunks_exact(L));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..L {
+            let (u, v) = f(x[k], y[k]);
+            s[k] += u;
+            q[k] += v;
+        }
+    }
+    let (mut s1, mut s2) = (s.iter().sum::<f64>(), q.iter().sum::<f64>());
+    for (&x, &y) in ra.iter().zip(rb) {
+        let (u, v) = f(x, y);
+        s1 += u;
+        s2 += v;
+    }
+    (s1, s2)
 }

@@ -5,8 +5,8 @@
 
 use crate::ctx::Ctx;
 use crate::error::{config_err, Error, Result};
-use crate::layers::act::{Act, Real};
-use crate::layers::cpu::{slice, Rows};
+use crate::layers::act::{with_act, Act, ActFn, Real};
+use crate::layers::cpu::{slice, sum2, Rows};
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Shape, Tensor, Var};
 use candle_nn::{BatchNorm, BatchNormConfig, ModuleT, VarBuilder};
@@ -180,10 +180,10 @@ impl BnOp {
                 // the mean is large against the spread.
                 let shift: Vec<f64> = (0..g.c).map(|c| x[c * g.p].to_f64()).collect();
                 let sums = g.channel_sums(|r| {
-                    let k = shift[r % g.c];
-                    g.row(x, r).iter().fold((0.0, 0.0), |(s1, s2), v| {
+                    let (row, k) = (g.row(x, r), shift[r % g.c]);
+                    sum2(row, row, |v, _| {
                         let v = v.to_f64() - k;
-                        (s1 + v, s2 + v * v)
+                        (v, v * v)
                     })
                 });
                 let m = g.count();
@@ -208,11 +208,14 @@ impl BnOp {
     }
 
     fn fwd<T: Real>(&self, x: &[T], w: &[T], b: &[T]) -> Vec<T> {
+        with_act!(self.act, act => self.fwd_with(act, x, w, b))
+    }
+
+    fn fwd_with<T: Real>(&self, act: impl ActFn, x: &[T], w: &[T], b: &[T]) -> Vec<T> {
         let g = self.geom;
         let s = self.stats(x);
         let (scale, shift) = self.affine(&s, w, b);
         *self.stats.lock().expect("batch-norm statistics lock") = Some(s);
-        let act = self.act;
         g.map_rows(|r| {
             let (a, o) = (scale[r % g.c], shift[r % g.c]);
             g.row(x, r).iter().map(move |&v| act.f(v * a + o))
@@ -305,8 +308,11 @@ struct BnBwd {
 
 impl BnBwd {
     fn run<T: Real>(&self, x: &[T], gy: &[T]) -> Vec<T> {
+        with_act!(self.act, act => self.run_with(act, x, gy))
+    }
+
+    fn run_with<T: Real>(&self, act: impl ActFn, x: &[T], gy: &[T]) -> Vec<T> {
         let g = self.geom;
-        let act = self.act;
         let istd: Vec<f64> = self
             .stats
             .var
@@ -325,7 +331,7 @@ impl BnBwd {
             cast(&istd),
         );
         // dz = dy · act'(z), with z = x·scale + shift recomputed; kept for the second pass.
-        let dz: Vec<T> = if act == Act::Identity {
+        let dz: Vec<T> = if self.act == Act::Identity {
             Vec::new()
         } else {
             g.map_rows(|r| {
@@ -336,15 +342,12 @@ impl BnBwd {
                     .map(move |(&v, &d)| act.df(v * a + o, d))
             })
         };
-        let dz: &[T] = if act == Act::Identity { gy } else { &dz };
+        let dz: &[T] = if self.act == Act::Identity { gy } else { &dz };
         let sums = g.channel_sums(|r| {
             let (mu, is) = (mean_t[r % g.c], istd_t[r % g.c]);
-            g.row(dz, r)
-                .iter()
-                .zip(g.row(x, r))
-                .fold((0.0, 0.0), |(s1, s2), (&d, &xv)| {
-                    (s1 + d.to_f64(), s2 + (d * ((xv - mu) * is)).to_f64())
-                })
+            sum2(g.row(dz, r), g.row(x, r), |d, v| {
+                (d.to_f64(), (d * ((v - mu) * is)).to_f64())
+            })
         });
         let (db, dw): (Vec<f64>, Vec<f64>) = sums.iter().copied().unzip();
         // Training: dx = scale · (dz − mean(dz) − x̂ · mean(dz·x̂)); evaluation: dx = scale · dz.
