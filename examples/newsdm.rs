@@ -11,11 +11,7 @@ use clap::Parser;
 use rareml::experiments::newsdm;
 use std::process::ExitCode;
 
-/// mimalloc, with freed blocks of ≥ 256 KiB (candle's per-operation tensors) kept for reuse up to
-/// 8 GiB instead of going back to the kernel (see `rareml::models::alloc`).
-#[global_allocator]
-static ALLOC: rareml::models::alloc::BlockCache<mimalloc::MiMalloc> =
-    rareml::models::alloc::BlockCache::new(mimalloc::MiMalloc, 8 << 30);
+mod allocator;
 
 /// NEWSdm: NEWSnet classification of carbon recoils versus the barycenter-shift cut.
 #[derive(Parser)]
@@ -28,6 +24,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    allocator::keep_freed_pages();
     let args = Args::parse();
     let opts = args.common.options("newsdm");
     common::finish(&opts, newsdm::run(&opts, Some(args.rotations)))

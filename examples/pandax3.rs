@@ -11,11 +11,7 @@ use clap::Parser;
 use rareml::experiments::pandax3;
 use std::process::ExitCode;
 
-/// mimalloc, with freed blocks of ≥ 256 KiB (candle's per-operation tensors) kept for reuse up to
-/// 8 GiB instead of going back to the kernel (see `rareml::models::alloc`).
-#[global_allocator]
-static ALLOC: rareml::models::alloc::BlockCache<mimalloc::MiMalloc> =
-    rareml::models::alloc::BlockCache::new(mimalloc::MiMalloc, 8 << 30);
+mod allocator;
 
 /// PandaX-III: EfficientNet versus the Bragg-blob topology cut, figure of merit εs/√εb.
 #[derive(Parser)]
@@ -39,6 +35,7 @@ fn parse_width(s: &str) -> Result<Option<usize>, String> {
 }
 
 fn main() -> ExitCode {
+    allocator::keep_freed_pages();
     let args = Args::parse();
     let opts = args.common.options("pandax3");
     common::finish(&opts, pandax3::run(&opts, args.sweep))

@@ -11,11 +11,7 @@ use clap::Parser;
 use rareml::experiments::ship_tt;
 use std::process::ExitCode;
 
-/// mimalloc, with freed blocks of ≥ 256 KiB (candle's per-operation tensors) kept for reuse up to
-/// 8 GiB instead of going back to the kernel (see `rareml::models::alloc`).
-#[global_allocator]
-static ALLOC: rareml::models::alloc::BlockCache<mimalloc::MiMalloc> =
-    rareml::models::alloc::BlockCache::new(mimalloc::MiMalloc, 8 << 30);
+mod allocator;
 
 /// SHiP TT: SNDNet regression of shower energy and vertex distance versus the classical regressions.
 #[derive(Parser)]
@@ -25,6 +21,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    allocator::keep_freed_pages();
     let opts = Args::parse().common.options("ship_tt");
     common::finish(&opts, ship_tt::run(&opts))
 }

@@ -13,11 +13,7 @@ use rareml::models::{Ctx, Model, ModelConfig, Params};
 use std::path::PathBuf;
 use std::time::Instant;
 
-/// mimalloc, with freed blocks of ≥ 256 KiB (candle's per-operation tensors) kept for reuse up to
-/// 8 GiB instead of going back to the kernel (see `rareml::models::alloc`).
-#[global_allocator]
-static ALLOC: rareml::models::alloc::BlockCache<mimalloc::MiMalloc> =
-    rareml::models::alloc::BlockCache::new(mimalloc::MiMalloc, 8 << 30);
+mod allocator;
 
 #[derive(Parser)]
 #[command(about = "Inference and training events/s of a network")]
@@ -40,6 +36,7 @@ struct Args {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    allocator::keep_freed_pages();
     let args = Args::parse();
     let cfg = match &args.config {
         Some(p) => ModelConfig::from_file(&args.model, p)?,

@@ -27,8 +27,9 @@ const STEPS: usize = 8;
 const CLASSES: usize = (MAX_EXP - MIN_EXP) as usize * STEPS;
 /// Blocks kept per size class.
 const SLOTS: usize = 64;
-/// Alignment of every block the cache manages (requests asking for more bypass it).
-const ALIGN: usize = 64;
+/// Alignment of every block the cache manages (page: gemm asks for page-aligned packing
+/// buffers); requests asking for more bypass the cache.
+const ALIGN: usize = 4096;
 
 /// Wraps the allocator `A`, keeping freed blocks of ≥ 256 KiB (up to `limit` bytes in total) for
 /// reuse.
