@@ -184,7 +184,7 @@ mod tests {
             class(Layout::from_size_align(1 << 20, 8).unwrap()),
             Some((16, 1 << 20))
         );
-        assert_eq!(class(Layout::from_size_align(1 << 21, 4096).unwrap()), None);
+        assert_eq!(class(Layout::from_size_align(1 << 21, 8192).unwrap()), None);
         let mut last = 0;
         for size in (1usize << 20..1 << 26).step_by(4093) {
             let (c, bytes) = class(Layout::from_size_align(size, 16).unwrap()).unwrap();
