@@ -499,3 +499,83 @@ fn batch_norm_rejects_bad_inputs() {
         .unwrap();
     assert!(d < 1e-5, "f32 vs f64: {d}");
 }
+
+/// The f32 kernels (the direct AVX-512 kernel for stride 1 where the CPU has it, im2col + GEMM
+/// otherwise) against the f64 im2col path: outputs and both gradients, including tiles cut by
+/// the channel count (not a multiple of 8), rows longer than a tile, even kernels ('same'
+/// padding split unevenly), circular padding and valid convolutions.
+#[test]
+fn conv3d_f32_kernels_match_f64() {
+    // (input shape, output channels, kernel, padding, stride)
+    type Case = (Vec<usize>, usize, [usize; 3], [Pad; 3], usize);
+    let cases: Vec<Case> = vec![
+        (vec![2, 3, 4, 5, 7], 10, [3, 3, 3], [Pad::Zeros(1); 3], 1),
+        (vec![1, 4, 3, 6, 53], 9, [3, 3, 3], [Pad::Same; 3], 1),
+        (
+            vec![2, 2, 1, 6, 6],
+            8,
+            [1, 3, 3],
+            [Pad::Zeros(0), Pad::Zeros(1), Pad::Zeros(1)],
+            1,
+        ),
+        (vec![1, 3, 5, 6, 7], 5, [2, 2, 2], [Pad::Same; 3], 1),
+        (vec![1, 2, 4, 5, 6], 16, [3, 3, 3], [Pad::Zeros(0); 3], 1),
+        (
+            vec![2, 3, 8, 4, 5],
+            7,
+            [3, 3, 3],
+            [Pad::Circular(1), Pad::Same, Pad::Same],
+            1,
+        ),
+        (vec![1, 3, 5, 7, 9], 6, [3, 3, 3], [Pad::Same; 3], 2),
+        // More grid positions than one weight-gradient block (2048).
+        (vec![3, 2, 6, 20, 30], 5, [3, 3, 3], [Pad::Same; 3], 1),
+        // Large enough for the direct kernel in all three passes (with AVX-512).
+        (vec![2, 8, 4, 12, 20], 9, [3, 3, 3], [Pad::Same; 3], 1),
+    ];
+    for (shape, cout, k, padding, s) in cases {
+        let what = format!("{shape:?} → {cout}, k {k:?}, {padding:?}, stride {s}");
+        let cfg = Conv3dConfig {
+            stride: [s; 3],
+            padding,
+        };
+        let x = randn(&shape);
+        let w = randn(&[cout, shape[1], k[0], k[1], k[2]]);
+        let run = |dtype: DType| {
+            let xv = Var::from_tensor(&x.to_dtype(dtype).unwrap()).unwrap();
+            let wv = Var::from_tensor(&w.to_dtype(dtype).unwrap()).unwrap();
+            let y = conv3d(xv.as_tensor(), wv.as_tensor(), None, &cfg).unwrap();
+            let r = Tensor::ones(y.shape(), DType::F64, &Device::Cpu).unwrap();
+            let r = (r.cumsum(4).unwrap().cos().unwrap())
+                .to_dtype(dtype)
+                .unwrap();
+            let g = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+            let f = |t: &Tensor| t.to_dtype(DType::F64).unwrap();
+            (f(&y), f(g.get(&xv).unwrap()), f(g.get(&wv).unwrap()))
+        };
+        let (a, b) = (run(DType::F32), run(DType::F64));
+        for (part, p, q) in [("y", &a.0, &b.0), ("dx", &a.1, &b.1), ("dw", &a.2, &b.2)] {
+            assert_eq!(p.dims(), q.dims(), "{what} {part}");
+            let scale = q
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f64>()
+                .unwrap()
+                .max(1.0);
+            let diff = (p - q)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f64>()
+                .unwrap();
+            assert!(
+                diff < 2e-5 * scale,
+                "{what} {part}: max difference {diff} (scale {scale})"
+            );
+        }
+    }
+}

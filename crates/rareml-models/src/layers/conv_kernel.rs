@@ -6,7 +6,8 @@
 //! are formed over fixed chunks of samples and added in chunk order, so results are bit-identical
 //! from run to run on a given thread count.
 
-use crate::layers::cpu::dispatch2;
+use crate::layers::conv_direct;
+use crate::layers::cpu::{dispatch2, slice};
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
 use gemm::Parallelism;
 use rayon::prelude::*;
@@ -163,7 +164,7 @@ fn chunks(n: usize) -> usize {
 }
 
 impl ConvGeom {
-    fn fwd<T: WithDType>(&self, x: &[T], w: &[T]) -> Vec<T> {
+    pub(crate) fn fwd<T: WithDType>(&self, x: &[T], w: &[T]) -> Vec<T> {
         let (kk, pi, po) = (self.kk(), self.p_in(), self.p_out());
         let mut y = vec![T::zero(); self.n * self.cout * po];
         let per = chunks(self.n);
@@ -202,7 +203,7 @@ impl ConvGeom {
         y
     }
 
-    fn bwd_input<T: WithDType>(&self, g: &[T], w: &[T]) -> Vec<T> {
+    pub(crate) fn bwd_input<T: WithDType>(&self, g: &[T], w: &[T]) -> Vec<T> {
         let (kk, pi, po) = (self.kk(), self.p_in(), self.p_out());
         let mut gx = vec![T::zero(); self.n * self.cin * pi];
         let per = chunks(self.n);
@@ -249,7 +250,7 @@ impl ConvGeom {
         gx
     }
 
-    fn bwd_weight<T: WithDType>(&self, x: &[T], g: &[T]) -> Vec<T> {
+    pub(crate) fn bwd_weight<T: WithDType>(&self, x: &[T], g: &[T]) -> Vec<T> {
         let (kk, pi, po) = (self.kk(), self.p_in(), self.p_out());
         let per = chunks(self.n);
         let nchunks = self.n.div_ceil(per);
@@ -313,6 +314,13 @@ impl CustomOp2 for ConvFwd {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let g = self.0;
+        if let Some((x, w)) = direct_operands(&g, |p| p.forward, s1, l1, s2, l2)? {
+            let y = CpuStorage::F32(conv_direct::forward(&g, x, w));
+            return Ok((
+                y,
+                Shape::from(vec![g.n, g.cout, g.out[0], g.out[1], g.out[2]]),
+            ));
+        }
         let y = dispatch2!("convolution", s1, l1, s2, l2, |x, w| g.fwd(x, w));
         Ok((
             y,
@@ -328,9 +336,14 @@ impl CustomOp2 for ConvFwd {
         g: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let g = g.contiguous()?;
-        let gx = g.apply_op2_no_bwd(w, &ConvBwdInput(self.0))?;
+        // No input gradient for data (an input that is neither a variable nor computed).
+        let gx = if x.track_op() {
+            Some(g.apply_op2_no_bwd(w, &ConvBwdInput(self.0))?)
+        } else {
+            None
+        };
         let gw = x.apply_op2_no_bwd(&g, &ConvBwdWeight(self.0))?;
-        Ok((Some(gx), Some(gw)))
+        Ok((gx, Some(gw)))
     }
 }
 
@@ -347,7 +360,10 @@ impl CustomOp2 for ConvBwdInput {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let g = self.0;
-        let gx = dispatch2!("convolution", s1, l1, s2, l2, |gy, w| g.bwd_input(gy, w));
+        let gx = match direct_operands(&g, |p| p.input, s1, l1, s2, l2)? {
+            Some((gy, w)) => CpuStorage::F32(conv_direct::backward_input(&g, gy, w)),
+            None => dispatch2!("convolution", s1, l1, s2, l2, |gy, w| g.bwd_input(gy, w)),
+        };
         Ok((
             gx,
             Shape::from(vec![g.n, g.cin, g.dims[0], g.dims[1], g.dims[2]]),
@@ -368,8 +384,29 @@ impl CustomOp2 for ConvBwdWeight {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let g = self.0;
-        let gw = dispatch2!("convolution", s1, l1, s2, l2, |x, gy| g.bwd_weight(x, gy));
+        let gw = match direct_operands(&g, |p| p.weight, s1, l1, s2, l2)? {
+            Some((x, gy)) => CpuStorage::F32(conv_direct::backward_weight(&g, x, gy)),
+            None => dispatch2!("convolution", s1, l1, s2, l2, |x, gy| g.bwd_weight(x, gy)),
+        };
         Ok((gw, Shape::from(vec![g.cout, g.cin, g.k[0], g.k[1], g.k[2]])))
+    }
+}
+
+/// The two f32 operands when the direct AVX-512 kernel runs this pass (`pass` picks it from the
+/// geometry's [`Plan`](conv_direct::Plan)).
+fn direct_operands<'a>(
+    g: &ConvGeom,
+    pass: fn(&conv_direct::Plan) -> bool,
+    s1: &'a CpuStorage,
+    l1: &Layout,
+    s2: &'a CpuStorage,
+    l2: &Layout,
+) -> candle_core::Result<Option<(&'a [f32], &'a [f32])>> {
+    use candle_core::backend::BackendStorage;
+    if s1.dtype() == DType::F32 && s2.dtype() == DType::F32 && pass(&conv_direct::Plan::of(g)) {
+        Ok(Some((slice(s1, l1)?, slice(s2, l2)?)))
+    } else {
+        Ok(None)
     }
 }
 

@@ -4,6 +4,7 @@
 mod act;
 mod bias;
 pub mod conv3d;
+mod conv_direct;
 mod conv_kernel;
 mod cpu;
 pub mod depthwise;
