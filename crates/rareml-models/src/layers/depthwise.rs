@@ -3,7 +3,7 @@
 //! other devices.
 
 use crate::error::{config_err, Error, Result};
-use crate::layers::cpu::dispatch2;
+use crate::layers::cpu::{dispatch2, dot, fast};
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
 use candle_nn::{Init, VarBuilder};
 use rayon::prelude::*;
@@ -67,32 +67,34 @@ impl Dw {
         let (pi, po, kk) = (self.h * self.w, self.oh * self.ow, self.kh * self.kw);
         let mut y = vec![T::zero(); self.n * self.c * po];
         y.par_chunks_mut(po).enumerate().for_each(|(p, yp)| {
-            let ch = p % self.c;
-            let xp = &x[p * pi..(p + 1) * pi];
-            let wp = &wt[ch * kk..(ch + 1) * kk];
-            for i in 0..self.kh {
-                for j in 0..self.kw {
-                    let wv = wp[i * self.kw + j];
-                    let s = self.stride[1];
-                    self.tap_rows(i, j, |oy, iy, lo, hi, first| {
-                        let row = &xp[iy * self.w..(iy + 1) * self.w];
-                        let out = &mut yp[oy * self.ow..(oy + 1) * self.ow];
-                        if s == 1 {
-                            // Contiguous on both sides: a loop the compiler vectorises.
-                            let src = &row[first..first + (hi - lo)];
-                            for (o, &x) in out[lo..hi].iter_mut().zip(src) {
-                                *o += wv * x;
+            fast(|| {
+                let ch = p % self.c;
+                let xp = &x[p * pi..(p + 1) * pi];
+                let wp = &wt[ch * kk..(ch + 1) * kk];
+                for i in 0..self.kh {
+                    for j in 0..self.kw {
+                        let wv = wp[i * self.kw + j];
+                        let s = self.stride[1];
+                        self.tap_rows(i, j, |oy, iy, lo, hi, first| {
+                            let row = &xp[iy * self.w..(iy + 1) * self.w];
+                            let out = &mut yp[oy * self.ow..(oy + 1) * self.ow];
+                            if s == 1 {
+                                // Contiguous on both sides: a loop the compiler vectorises.
+                                let src = &row[first..first + (hi - lo)];
+                                for (o, &x) in out[lo..hi].iter_mut().zip(src) {
+                                    *o += wv * x;
+                                }
+                            } else {
+                                for (o, &x) in
+                                    out[lo..hi].iter_mut().zip(row[first..].iter().step_by(s))
+                                {
+                                    *o += wv * x;
+                                }
                             }
-                        } else {
-                            for (o, &x) in
-                                out[lo..hi].iter_mut().zip(row[first..].iter().step_by(s))
-                            {
-                                *o += wv * x;
-                            }
-                        }
-                    });
+                        });
+                    }
                 }
-            }
+            })
         });
         y
     }
@@ -102,22 +104,32 @@ impl Dw {
         let (pi, po, kk) = (self.h * self.w, self.oh * self.ow, self.kh * self.kw);
         let mut gx = vec![T::zero(); self.n * self.c * pi];
         gx.par_chunks_mut(pi).enumerate().for_each(|(p, gp)| {
-            let ch = p % self.c;
-            let gy = &g[p * po..(p + 1) * po];
-            let wp = &wt[ch * kk..(ch + 1) * kk];
-            for i in 0..self.kh {
-                for j in 0..self.kw {
-                    let wv = wp[i * self.kw + j];
-                    let s = self.stride[1];
-                    self.tap_rows(i, j, |oy, iy, lo, hi, first| {
-                        let row = &mut gp[iy * self.w..(iy + 1) * self.w];
-                        let gr = &gy[oy * self.ow..(oy + 1) * self.ow];
-                        for (r, &g) in row[first..].iter_mut().step_by(s).zip(&gr[lo..hi]) {
-                            *r += wv * g;
-                        }
-                    });
+            fast(|| {
+                let ch = p % self.c;
+                let gy = &g[p * po..(p + 1) * po];
+                let wp = &wt[ch * kk..(ch + 1) * kk];
+                for i in 0..self.kh {
+                    for j in 0..self.kw {
+                        let wv = wp[i * self.kw + j];
+                        let s = self.stride[1];
+                        self.tap_rows(i, j, |oy, iy, lo, hi, first| {
+                            let row = &mut gp[iy * self.w..(iy + 1) * self.w];
+                            let gr = &gy[oy * self.ow..(oy + 1) * self.ow];
+                            if s == 1 {
+                                for (r, &g) in
+                                    row[first..first + (hi - lo)].iter_mut().zip(&gr[lo..hi])
+                                {
+                                    *r += wv * g;
+                                }
+                            } else {
+                                for (r, &g) in row[first..].iter_mut().step_by(s).zip(&gr[lo..hi]) {
+                                    *r += wv * g;
+                                }
+                            }
+                        });
+                    }
                 }
-            }
+            })
         });
         gx
     }
@@ -127,25 +139,33 @@ impl Dw {
         let (pi, po, kk) = (self.h * self.w, self.oh * self.ow, self.kh * self.kw);
         let mut gw = vec![T::zero(); self.c * kk];
         gw.par_chunks_mut(kk).enumerate().for_each(|(ch, gwc)| {
-            for b in 0..self.n {
-                let p = b * self.c + ch;
-                let xp = &x[p * pi..(p + 1) * pi];
-                let gy = &g[p * po..(p + 1) * po];
-                for i in 0..self.kh {
-                    for j in 0..self.kw {
-                        let s = self.stride[1];
-                        let mut acc = T::zero();
-                        self.tap_rows(i, j, |oy, iy, lo, hi, first| {
-                            let row = &xp[iy * self.w..(iy + 1) * self.w];
-                            let gr = &gy[oy * self.ow..(oy + 1) * self.ow];
-                            for (&g, &x) in gr[lo..hi].iter().zip(row[first..].iter().step_by(s)) {
-                                acc += g * x;
-                            }
-                        });
-                        gwc[i * self.kw + j] += acc;
+            fast(|| {
+                for b in 0..self.n {
+                    let p = b * self.c + ch;
+                    let xp = &x[p * pi..(p + 1) * pi];
+                    let gy = &g[p * po..(p + 1) * po];
+                    for i in 0..self.kh {
+                        for j in 0..self.kw {
+                            let s = self.stride[1];
+                            let mut acc = T::zero();
+                            self.tap_rows(i, j, |oy, iy, lo, hi, first| {
+                                let row = &xp[iy * self.w..(iy + 1) * self.w];
+                                let gr = &gy[oy * self.ow..(oy + 1) * self.ow];
+                                if s == 1 {
+                                    acc += dot(&gr[lo..hi], &row[first..first + (hi - lo)]);
+                                } else {
+                                    for (&g, &x) in
+                                        gr[lo..hi].iter().zip(row[first..].iter().step_by(s))
+                                    {
+                                        acc += g * x;
+                                    }
+                                }
+                            });
+                            gwc[i * self.kw + j] += acc;
+                        }
                     }
                 }
-            }
+            })
         });
         gw
     }
