@@ -2,8 +2,10 @@
 //! backward takes nine full-size tensor operations), and the element functions that
 //! [`Norm`](crate::layers::Norm) applies in the same pass as the normalisation.
 
-use crate::layers::cpu::{dispatch1, dispatch2, par_map, par_zip_map};
+use crate::layers::cpu::{dispatch1, dispatch2, simd_fn, GRAIN};
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
+use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Activation applied after a normalisation (or on its own).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -201,12 +203,56 @@ impl CustomOp1 for ActOp {
     }
 }
 
+simd_fn! {
+    /// `y = f(z)` over one chunk.
+    fn fwd_chunk<T: Real, A: ActFn>(act: A, z: &[T], y: &mut [MaybeUninit<T>]) {
+        assert_eq!(z.len(), y.len());
+        for (y, &z) in y.iter_mut().zip(z) {
+            y.write(act.f(z));
+        }
+    }
+}
+
+simd_fn! {
+    /// `dz = g · f'(z)` over one chunk.
+    fn bwd_chunk<T: Real, A: ActFn>(act: A, z: &[T], g: &[T], dz: &mut [MaybeUninit<T>]) {
+        assert!(z.len() == dz.len() && g.len() == dz.len());
+        for ((d, &z), &g) in dz.iter_mut().zip(z).zip(g) {
+            d.write(act.df(z, g));
+        }
+    }
+}
+
+/// A fresh vector of `len` values written chunk by chunk in parallel by `f(chunk index, out)`,
+/// which writes all of `out`.
+fn par_fill<T: WithDType>(len: usize, f: impl Fn(usize, &mut [MaybeUninit<T>]) + Sync) -> Vec<T> {
+    let mut y = Vec::with_capacity(len);
+    y.spare_capacity_mut()[..len]
+        .par_chunks_mut(GRAIN)
+        .enumerate()
+        .for_each(|(i, out)| f(i, out));
+    // SAFETY: the chunk kernels assert that their output has the length of their inputs and
+    // write every element.
+    unsafe { y.set_len(len) };
+    y
+}
+
 fn fwd<T: Real>(a: impl ActFn, x: &[T]) -> Vec<T> {
-    par_map(x, |z| a.f(z))
+    par_fill(x.len(), |i, out| {
+        fwd_chunk(a, &x[i * GRAIN..][..out.len()], out)
+    })
 }
 
 fn bwd<T: Real>(a: impl ActFn, z: &[T], g: &[T]) -> Vec<T> {
-    par_zip_map(z, g, |z, g| a.df(z, g))
+    assert_eq!(
+        z.len(),
+        g.len(),
+        "activation backward on tensors of different sizes"
+    );
+    par_fill(z.len(), |i, out| {
+        let r = i * GRAIN..i * GRAIN + out.len();
+        bwd_chunk(a, &z[r.clone()], &g[r], out)
+    })
 }
 
 impl CustomOp2 for ActBwd {

@@ -2,8 +2,9 @@
 //! gradient per channel in one parallel pass (candle's broadcast backward reduces over the
 //! non-trailing axes one element at a time on one thread).
 
-use crate::layers::cpu::{dispatch2, sum2, Rows};
+use crate::layers::cpu::{dispatch2, simd_fn, sum2, Rows};
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
+use std::mem::MaybeUninit;
 
 /// `x (N, C, …) + b (C)` broadcast over every axis but the channels.
 pub(crate) fn add_channel_bias(x: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
@@ -22,11 +23,25 @@ struct BiasAdd(Rows);
 /// Σ over batch and positions of each channel: `(N, C, …) → (C)`.
 struct ChannelSum(Rows);
 
+simd_fn! {
+    /// `y = x + v` for one row; returns the values written.
+    fn add_row<T: WithDType>(x: &[T], v: T, y: &mut [MaybeUninit<T>]) -> usize {
+        for (y, &a) in y.iter_mut().zip(x) {
+            y.write(a + v);
+        }
+        x.len().min(y.len())
+    }
+}
+
+simd_fn! {
+    /// `Σ x` of one row in f64.
+    fn sum_row<T: WithDType>(x: &[T]) -> f64 {
+        sum2(x, x, |v, _| (v.to_f64(), 0.0)).0
+    }
+}
+
 fn add<T: WithDType>(g: Rows, x: &[T], b: &[T]) -> Vec<T> {
-    g.map_rows(|r| {
-        let v = b[r % g.c];
-        g.row(x, r).iter().map(move |&a| a + v)
-    })
+    g.map_rows(|r, out| add_row(g.row(x, r), b[r % g.c], out))
 }
 
 impl CustomOp2 for BiasAdd {
@@ -59,7 +74,7 @@ impl CustomOp2 for BiasAdd {
 }
 
 fn channel_sum<T: WithDType>(g: Rows, x: &[T]) -> Vec<T> {
-    g.channel_sums(|r| sum2(g.row(x, r), g.row(x, r), |v, _| (v.to_f64(), 0.0)))
+    g.channel_sums(|r| (sum_row(g.row(x, r)), 0.0))
         .into_iter()
         .map(|(s, _)| T::from_f64(s))
         .collect()

@@ -61,36 +61,6 @@ pub(crate) use dispatch1;
 /// Elements per parallel task of the element-wise kernels (64 KiB of f32).
 pub(crate) const GRAIN: usize = 16 * 1024;
 
-/// `f` applied to every element of `x` in parallel, into a fresh vector (no zero fill).
-pub(crate) fn par_map<T: WithDType>(x: &[T], f: impl Fn(T) -> T + Sync) -> Vec<T> {
-    par_zip_map(x, x, |a, _| f(a))
-}
-
-/// `f(a, b)` for every pair of elements of `a` and `b` (same length) in parallel, into a fresh
-/// vector.
-pub(crate) fn par_zip_map<T: WithDType>(a: &[T], b: &[T], f: impl Fn(T, T) -> T + Sync) -> Vec<T> {
-    use rayon::prelude::*;
-    assert_eq!(
-        a.len(),
-        b.len(),
-        "element-wise kernel on slices of different lengths"
-    );
-    let mut y = Vec::with_capacity(a.len());
-    y.spare_capacity_mut()[..a.len()]
-        .par_chunks_mut(GRAIN)
-        .zip(a.par_chunks(GRAIN).zip(b.par_chunks(GRAIN)))
-        .for_each(|(d, (a, b))| {
-            fast(|| {
-                for ((d, &a), &b) in d.iter_mut().zip(a).zip(b) {
-                    d.write(f(a, b));
-                }
-            })
-        });
-    // SAFETY: every one of the first `a.len()` slots was written above.
-    unsafe { y.set_len(a.len()) };
-    y
-}
-
 /// `(N, C, P)` view of a contiguous tensor of rank ≥ 2: `n·c` rows of `p` values, row `r` in
 /// channel `r % c`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,7 +101,7 @@ impl Rows {
             .enumerate()
             .for_each(|(t, out)| {
                 for (k, o) in out.iter_mut().enumerate() {
-                    *o = fast(|| f(t * per + k));
+                    *o = f(t * per + k);
                 }
             });
         let mut sums = vec![(0.0, 0.0); self.c];
@@ -143,11 +113,11 @@ impl Rows {
         sums
     }
 
-    /// A fresh vector of `n·c·p` values, row `r` taken from the iterator `f(r)` (rows in
-    /// parallel); panics if an iterator yields fewer than `p` values.
-    pub fn map_rows<T: WithDType, I: Iterator<Item = T>>(
+    /// A fresh vector of `n·c·p` values, rows written in parallel by `f(r, out)`, which returns
+    /// how many values of `out` (length `p`) it wrote; panics unless that is all of them.
+    pub fn map_rows<T: WithDType>(
         &self,
-        f: impl Fn(usize) -> I + Sync,
+        f: impl Fn(usize, &mut [std::mem::MaybeUninit<T>]) -> usize + Sync,
     ) -> Vec<T> {
         use rayon::prelude::*;
         let len = self.n * self.c * self.p;
@@ -159,15 +129,11 @@ impl Rows {
                 .enumerate()
                 .for_each(|(t, rows)| {
                     for (k, out) in rows.chunks_mut(self.p).enumerate() {
-                        let written = fast(|| {
-                            let mut written = 0;
-                            for (o, v) in out.iter_mut().zip(f(t * per + k)) {
-                                o.write(v);
-                                written += 1;
-                            }
-                            written
-                        });
-                        assert_eq!(written, self.p, "row iterator too short");
+                        assert_eq!(
+                            f(t * per + k, out),
+                            self.p,
+                            "row kernel left values unwritten"
+                        );
                     }
                 });
         }
@@ -185,30 +151,41 @@ impl Rows {
 
 /// True when the CPU has AVX2 and FMA (checked once).
 #[cfg(target_arch = "x86_64")]
-fn has_avx2_fma() -> bool {
+pub(crate) fn has_avx2_fma() -> bool {
     use std::sync::OnceLock;
     static HAS: OnceLock<bool> = OnceLock::new();
     *HAS.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
 }
 
-/// Runs `f` compiled for AVX2 + FMA when the CPU has them (the closure and everything it inlines
-/// is vectorised 8 floats wide instead of the baseline's 4), else as is. Call it around a loop,
-/// not around code that hands work to other threads.
-#[inline(always)]
-pub(crate) fn fast<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn run<R>(f: impl FnOnce() -> R) -> R {
-            f()
+/// Defines a kernel function twice, as written and compiled for AVX2 + FMA (its loops then
+/// vectorise 8 floats wide instead of the baseline's 4), and calls the second when the CPU has
+/// them. The body is one function inlined into both, so nothing in it is left behind a call
+/// compiled for the baseline.
+macro_rules! simd_fn {
+    ($(#[$m:meta])* $vis:vis fn $name:ident<$($g:ident: $b:path),*>($($a:ident: $t:ty),* $(,)?) $(-> $r:ty)? $body:block) => {
+        $(#[$m])*
+        #[allow(clippy::too_many_arguments)]
+        $vis fn $name<$($g: $b),*>($($a: $t),*) $(-> $r)? {
+            #[inline(always)]
+            #[allow(clippy::too_many_arguments)]
+            fn imp<$($g: $b),*>($($a: $t),*) $(-> $r)? $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn avx2<$($g: $b),*>($($a: $t),*) $(-> $r)? {
+                    imp($($a),*)
+                }
+                if $crate::layers::cpu::has_avx2_fma() {
+                    // SAFETY: the CPU has the enabled features (checked).
+                    return unsafe { avx2($($a),*) };
+                }
+            }
+            imp($($a),*)
         }
-        if has_avx2_fma() {
-            // SAFETY: the CPU supports the enabled features (checked above).
-            return unsafe { run(f) };
-        }
-    }
-    f()
+    };
 }
+pub(crate) use simd_fn;
 
 /// `(Σ f(a_i, b_i).0, Σ f(a_i, b_i).1)` over two slices of the same length, in f64, with eight
 /// independent partial sums so the loop vectorises.

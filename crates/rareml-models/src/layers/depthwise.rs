@@ -3,7 +3,7 @@
 //! other devices.
 
 use crate::error::{config_err, Error, Result};
-use crate::layers::cpu::{dispatch2, dot, fast};
+use crate::layers::cpu::{dispatch2, dot, simd_fn};
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
 use candle_nn::{Init, VarBuilder};
 use rayon::prelude::*;
@@ -25,7 +25,7 @@ struct Dw {
 
 impl Dw {
     /// Input row/column for output `o` and tap `k` along axis `a`, or None in the padding.
-    #[inline]
+    #[inline(always)]
     fn src(&self, a: usize, o: usize, k: usize) -> Option<usize> {
         let p = (o * self.stride[a] + k) as isize - self.pad[a] as isize;
         let len = if a == 0 { self.h } else { self.w } as isize;
@@ -33,7 +33,7 @@ impl Dw {
     }
 
     /// Output columns `[lo, hi)` whose tap `k` stays inside the input row (the rest read padding).
-    #[inline]
+    #[inline(always)]
     fn valid_cols(&self, k: usize) -> (usize, usize) {
         let s = self.stride[1];
         let lo = self.pad[1].saturating_sub(k).div_ceil(s);
@@ -46,55 +46,26 @@ impl Dw {
         (lo.min(hi), hi)
     }
 
-    /// Calls `f(oy, iy, lo, hi, first)` for every output row `oy` whose tap row `i` reads input row
-    /// `iy`, with the valid output columns `[lo, hi)` of tap column `j` (non-empty) and the input
-    /// column `first` read by output column `lo`.
-    #[inline]
-    fn tap_rows(&self, i: usize, j: usize, mut f: impl FnMut(usize, usize, usize, usize, usize)) {
+    /// For tap column `j`: the valid output columns `[lo, hi)` (None when empty) and the input
+    /// column `first` read by output column `lo`. (The kernels loop over the rows themselves: a
+    /// closure here would be compiled apart from their AVX2 build.)
+    #[inline(always)]
+    fn tap_cols(&self, j: usize) -> Option<(usize, usize, usize)> {
         let (lo, hi) = self.valid_cols(j);
-        if lo >= hi {
-            return;
-        }
-        let first = lo * self.stride[1] + j - self.pad[1];
-        for oy in 0..self.oh {
-            if let Some(iy) = self.src(0, oy, i) {
-                f(oy, iy, lo, hi, first);
-            }
-        }
+        (lo < hi).then(|| (lo, hi, lo * self.stride[1] + j - self.pad[1]))
     }
 
     fn fwd<T: WithDType>(&self, x: &[T], wt: &[T]) -> Vec<T> {
         let (pi, po, kk) = (self.h * self.w, self.oh * self.ow, self.kh * self.kw);
         let mut y = vec![T::zero(); self.n * self.c * po];
         y.par_chunks_mut(po).enumerate().for_each(|(p, yp)| {
-            fast(|| {
-                let ch = p % self.c;
-                let xp = &x[p * pi..(p + 1) * pi];
-                let wp = &wt[ch * kk..(ch + 1) * kk];
-                for i in 0..self.kh {
-                    for j in 0..self.kw {
-                        let wv = wp[i * self.kw + j];
-                        let s = self.stride[1];
-                        self.tap_rows(i, j, |oy, iy, lo, hi, first| {
-                            let row = &xp[iy * self.w..(iy + 1) * self.w];
-                            let out = &mut yp[oy * self.ow..(oy + 1) * self.ow];
-                            if s == 1 {
-                                // Contiguous on both sides: a loop the compiler vectorises.
-                                let src = &row[first..first + (hi - lo)];
-                                for (o, &x) in out[lo..hi].iter_mut().zip(src) {
-                                    *o += wv * x;
-                                }
-                            } else {
-                                for (o, &x) in
-                                    out[lo..hi].iter_mut().zip(row[first..].iter().step_by(s))
-                                {
-                                    *o += wv * x;
-                                }
-                            }
-                        });
-                    }
-                }
-            })
+            let ch = p % self.c;
+            fwd_plane(
+                *self,
+                &x[p * pi..(p + 1) * pi],
+                &wt[ch * kk..(ch + 1) * kk],
+                yp,
+            )
         });
         y
     }
@@ -104,32 +75,13 @@ impl Dw {
         let (pi, po, kk) = (self.h * self.w, self.oh * self.ow, self.kh * self.kw);
         let mut gx = vec![T::zero(); self.n * self.c * pi];
         gx.par_chunks_mut(pi).enumerate().for_each(|(p, gp)| {
-            fast(|| {
-                let ch = p % self.c;
-                let gy = &g[p * po..(p + 1) * po];
-                let wp = &wt[ch * kk..(ch + 1) * kk];
-                for i in 0..self.kh {
-                    for j in 0..self.kw {
-                        let wv = wp[i * self.kw + j];
-                        let s = self.stride[1];
-                        self.tap_rows(i, j, |oy, iy, lo, hi, first| {
-                            let row = &mut gp[iy * self.w..(iy + 1) * self.w];
-                            let gr = &gy[oy * self.ow..(oy + 1) * self.ow];
-                            if s == 1 {
-                                for (r, &g) in
-                                    row[first..first + (hi - lo)].iter_mut().zip(&gr[lo..hi])
-                                {
-                                    *r += wv * g;
-                                }
-                            } else {
-                                for (r, &g) in row[first..].iter_mut().step_by(s).zip(&gr[lo..hi]) {
-                                    *r += wv * g;
-                                }
-                            }
-                        });
-                    }
-                }
-            })
+            let ch = p % self.c;
+            input_plane(
+                *self,
+                &g[p * po..(p + 1) * po],
+                &wt[ch * kk..(ch + 1) * kk],
+                gp,
+            )
         });
         gx
     }
@@ -139,35 +91,99 @@ impl Dw {
         let (pi, po, kk) = (self.h * self.w, self.oh * self.ow, self.kh * self.kw);
         let mut gw = vec![T::zero(); self.c * kk];
         gw.par_chunks_mut(kk).enumerate().for_each(|(ch, gwc)| {
-            fast(|| {
-                for b in 0..self.n {
-                    let p = b * self.c + ch;
-                    let xp = &x[p * pi..(p + 1) * pi];
-                    let gy = &g[p * po..(p + 1) * po];
-                    for i in 0..self.kh {
-                        for j in 0..self.kw {
-                            let s = self.stride[1];
-                            let mut acc = T::zero();
-                            self.tap_rows(i, j, |oy, iy, lo, hi, first| {
-                                let row = &xp[iy * self.w..(iy + 1) * self.w];
-                                let gr = &gy[oy * self.ow..(oy + 1) * self.ow];
-                                if s == 1 {
-                                    acc += dot(&gr[lo..hi], &row[first..first + (hi - lo)]);
-                                } else {
-                                    for (&g, &x) in
-                                        gr[lo..hi].iter().zip(row[first..].iter().step_by(s))
-                                    {
-                                        acc += g * x;
-                                    }
-                                }
-                            });
-                            gwc[i * self.kw + j] += acc;
+            for b in 0..self.n {
+                let p = b * self.c + ch;
+                weight_plane(
+                    *self,
+                    &x[p * pi..(p + 1) * pi],
+                    &g[p * po..(p + 1) * po],
+                    gwc,
+                );
+            }
+        });
+        gw
+    }
+}
+
+simd_fn! {
+    /// One output plane: `yp += Σ_taps w · shifted xp`.
+    fn fwd_plane<T: WithDType>(d: Dw, xp: &[T], wp: &[T], yp: &mut [T]) {
+        let s = d.stride[1];
+        for i in 0..d.kh {
+            for j in 0..d.kw {
+                let wv = wp[i * d.kw + j];
+                let Some((lo, hi, first)) = d.tap_cols(j) else { continue };
+                for oy in 0..d.oh {
+                    let Some(iy) = d.src(0, oy, i) else { continue };
+                    let row = &xp[iy * d.w..(iy + 1) * d.w];
+                    let out = &mut yp[oy * d.ow..(oy + 1) * d.ow];
+                    if s == 1 {
+                        // Contiguous on both sides: a loop the compiler vectorises.
+                        let src = &row[first..first + (hi - lo)];
+                        for (o, &x) in out[lo..hi].iter_mut().zip(src) {
+                            *o += wv * x;
+                        }
+                    } else {
+                        for (o, &x) in out[lo..hi].iter_mut().zip(row[first..].iter().step_by(s)) {
+                            *o += wv * x;
                         }
                     }
                 }
-            })
-        });
-        gw
+            }
+        }
+    }
+}
+
+simd_fn! {
+    /// One input-gradient plane: `gp += Σ_taps w · shifted gy`.
+    fn input_plane<T: WithDType>(d: Dw, gy: &[T], wp: &[T], gp: &mut [T]) {
+        let s = d.stride[1];
+        for i in 0..d.kh {
+            for j in 0..d.kw {
+                let wv = wp[i * d.kw + j];
+                let Some((lo, hi, first)) = d.tap_cols(j) else { continue };
+                for oy in 0..d.oh {
+                    let Some(iy) = d.src(0, oy, i) else { continue };
+                    let row = &mut gp[iy * d.w..(iy + 1) * d.w];
+                    let gr = &gy[oy * d.ow..(oy + 1) * d.ow];
+                    if s == 1 {
+                        for (r, &g) in row[first..first + (hi - lo)].iter_mut().zip(&gr[lo..hi]) {
+                            *r += wv * g;
+                        }
+                    } else {
+                        for (r, &g) in row[first..].iter_mut().step_by(s).zip(&gr[lo..hi]) {
+                            *r += wv * g;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+simd_fn! {
+    /// Adds one sample's weight gradient of a channel to `gwc` (kh·kw taps).
+    fn weight_plane<T: WithDType>(d: Dw, xp: &[T], gy: &[T], gwc: &mut [T]) {
+        let s = d.stride[1];
+        for i in 0..d.kh {
+            for j in 0..d.kw {
+                let mut acc = T::zero();
+                let Some((lo, hi, first)) = d.tap_cols(j) else { continue };
+                for oy in 0..d.oh {
+                    let Some(iy) = d.src(0, oy, i) else { continue };
+                    let row = &xp[iy * d.w..(iy + 1) * d.w];
+                    let gr = &gy[oy * d.ow..(oy + 1) * d.ow];
+                    if s == 1 {
+                        acc += dot(&gr[lo..hi], &row[first..first + (hi - lo)]);
+                    } else {
+                        for (&g, &x) in gr[lo..hi].iter().zip(row[first..].iter().step_by(s)) {
+                            acc += g * x;
+                        }
+                    }
+                }
+                gwc[i * d.kw + j] += acc;
+            }
+        }
     }
 }
 

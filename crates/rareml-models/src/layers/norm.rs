@@ -6,10 +6,11 @@
 use crate::ctx::Ctx;
 use crate::error::{config_err, Error, Result};
 use crate::layers::act::{with_act, Act, ActFn, Real};
-use crate::layers::cpu::{slice, sum2, Rows};
+use crate::layers::cpu::{simd_fn, slice, sum2, Rows};
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Shape, Tensor, Var};
 use candle_nn::{BatchNorm, BatchNormConfig, ModuleT, VarBuilder};
+use std::mem::MaybeUninit;
 use std::sync::{Arc, Mutex};
 
 /// BatchNorm over channels (axis 1) of a tensor of any rank ≥ 2, PyTorch semantics (biased batch
@@ -179,13 +180,7 @@ impl BnOp {
                 // Shifted sums (shift: the channel's first value) keep the variance accurate when
                 // the mean is large against the spread.
                 let shift: Vec<f64> = (0..g.c).map(|c| x[c * g.p].to_f64()).collect();
-                let sums = g.channel_sums(|r| {
-                    let (row, k) = (g.row(x, r), shift[r % g.c]);
-                    sum2(row, row, |v, _| {
-                        let v = v.to_f64() - k;
-                        (v, v * v)
-                    })
-                });
+                let sums = g.channel_sums(|r| stats_row(g.row(x, r), shift[r % g.c]));
                 let m = g.count();
                 let (mean, var) = sums
                     .iter()
@@ -216,10 +211,7 @@ impl BnOp {
         let s = self.stats(x);
         let (scale, shift) = self.affine(&s, w, b);
         *self.stats.lock().expect("batch-norm statistics lock") = Some(s);
-        g.map_rows(|r| {
-            let (a, o) = (scale[r % g.c], shift[r % g.c]);
-            g.row(x, r).iter().map(move |&v| act.f(v * a + o))
-        })
+        g.map_rows(|r, out| fwd_row(act, g.row(x, r), scale[r % g.c], shift[r % g.c], out))
     }
 }
 
@@ -334,20 +326,15 @@ impl BnBwd {
         let dz: Vec<T> = if self.act == Act::Identity {
             Vec::new()
         } else {
-            g.map_rows(|r| {
-                let (a, o) = (scale_t[r % g.c], shift_t[r % g.c]);
-                g.row(x, r)
-                    .iter()
-                    .zip(g.row(gy, r))
-                    .map(move |(&v, &d)| act.df(v * a + o, d))
+            g.map_rows(|r, out| {
+                let c = r % g.c;
+                dz_row(act, g.row(x, r), g.row(gy, r), scale_t[c], shift_t[c], out)
             })
         };
         let dz: &[T] = if self.act == Act::Identity { gy } else { &dz };
         let sums = g.channel_sums(|r| {
-            let (mu, is) = (mean_t[r % g.c], istd_t[r % g.c]);
-            sum2(g.row(dz, r), g.row(x, r), |d, v| {
-                (d.to_f64(), (d * ((v - mu) * is)).to_f64())
-            })
+            let c = r % g.c;
+            grad_sums_row(g.row(dz, r), g.row(x, r), mean_t[c], istd_t[c])
         });
         let (db, dw): (Vec<f64>, Vec<f64>) = sums.iter().copied().unzip();
         // Training: dx = scale · (dz − mean(dz) − x̂ · mean(dz·x̂)); evaluation: dx = scale · dz.
@@ -361,13 +348,10 @@ impl BnBwd {
             (vec![T::zero(); g.c], vec![T::zero(); g.c])
         };
         *self.sums.lock().expect("batch-norm gradient lock") = Some((dw, db));
-        g.map_rows(|r| {
+        g.map_rows(|r, out| {
             let c = r % g.c;
-            let (a, mu, is, m1, m2) = (scale_t[c], mean_t[c], istd_t[c], k1[c], k2[c]);
-            g.row(x, r)
-                .iter()
-                .zip(g.row(dz, r))
-                .map(move |(&v, &d)| a * (d - m1 - (v - mu) * is * m2))
+            let k = [scale_t[c], mean_t[c], istd_t[c], k1[c], k2[c]];
+            dx_row(g.row(x, r), g.row(dz, r), k, out)
         })
     }
 }
@@ -387,5 +371,54 @@ impl CustomOp2 for BnBwd {
         let dx = crate::layers::cpu::dispatch2!("batch norm backward", s1, l1, s2, l2, |x, g| self
             .run(x, g));
         Ok((dx, l1.shape().clone()))
+    }
+}
+
+simd_fn! {
+    /// Shifted sums `(Σ (x − k), Σ (x − k)²)` of one row.
+    fn stats_row<T: Real>(x: &[T], k: f64) -> (f64, f64) {
+        sum2(x, x, |v, _| {
+            let v = v.to_f64() - k;
+            (v, v * v)
+        })
+    }
+}
+
+simd_fn! {
+    /// `y = act(x·a + o)` for one row; returns the values written.
+    fn fwd_row<T: Real, A: ActFn>(act: A, x: &[T], a: T, o: T, y: &mut [MaybeUninit<T>]) -> usize {
+        for (y, &v) in y.iter_mut().zip(x) {
+            y.write(act.f(v * a + o));
+        }
+        x.len().min(y.len())
+    }
+}
+
+simd_fn! {
+    /// `dz = dy · act'(x·a + o)` for one row; returns the values written.
+    fn dz_row<T: Real, A: ActFn>(act: A, x: &[T], dy: &[T], a: T, o: T, dz: &mut [MaybeUninit<T>]) -> usize {
+        for ((d, &v), &g) in dz.iter_mut().zip(x).zip(dy) {
+            d.write(act.df(v * a + o, g));
+        }
+        x.len().min(dy.len()).min(dz.len())
+    }
+}
+
+simd_fn! {
+    /// `(Σ dz, Σ dz·x̂)` of one row, `x̂ = (x − μ)·istd`.
+    fn grad_sums_row<T: Real>(dz: &[T], x: &[T], mu: T, is: T) -> (f64, f64) {
+        sum2(dz, x, |d, v| (d.to_f64(), (d * ((v - mu) * is)).to_f64()))
+    }
+}
+
+simd_fn! {
+    /// `dx = a·(dz − m1 − x̂·m2)` for one row with `k = [a, μ, istd, m1, m2]`; returns the values
+    /// written.
+    fn dx_row<T: Real>(x: &[T], dz: &[T], k: [T; 5], dx: &mut [MaybeUninit<T>]) -> usize {
+        let [a, mu, is, m1, m2] = k;
+        for ((d, &v), &z) in dx.iter_mut().zip(x).zip(dz) {
+            d.write(a * (z - m1 - (v - mu) * is * m2));
+        }
+        x.len().min(dz.len()).min(dx.len())
     }
 }
