@@ -157,6 +157,16 @@ pub(crate) fn has_avx2_fma() -> bool {
     *HAS.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
 }
 
+/// True when the CPU has AVX-512F and AVX-512VL besides AVX2 and FMA (checked once).
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn has_avx512() -> bool {
+    use std::sync::OnceLock;
+    static HAS: OnceLock<bool> = OnceLock::new();
+    *HAS.get_or_init(|| {
+        has_avx2_fma() && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl")
+    })
+}
+
 /// Defines a kernel function twice, as written and compiled for AVX2 + FMA (its loops then
 /// vectorise 8 floats wide instead of the baseline's 4), and calls the second when the CPU has
 /// them. The body is one function inlined into both, so nothing in it is left behind a call
@@ -175,6 +185,15 @@ macro_rules! simd_fn {
                 #[allow(clippy::too_many_arguments)]
                 unsafe fn avx2<$($g: $b),*>($($a: $t),*) $(-> $r)? {
                     imp($($a),*)
+                }
+                #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+                #[allow(clippy::too_many_arguments)]
+                unsafe fn avx512<$($g: $b),*>($($a: $t),*) $(-> $r)? {
+                    imp($($a),*)
+                }
+                if $crate::layers::cpu::has_avx512() {
+                    // SAFETY: the CPU has the enabled features (checked).
+                    return unsafe { avx512($($a),*) };
                 }
                 if $crate::layers::cpu::has_avx2_fma() {
                     // SAFETY: the CPU has the enabled features (checked).
