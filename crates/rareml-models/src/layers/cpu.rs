@@ -163,7 +163,9 @@ pub(crate) fn has_avx512() -> bool {
     use std::sync::OnceLock;
     static HAS: OnceLock<bool> = OnceLock::new();
     *HAS.get_or_init(|| {
-        has_avx2_fma() && is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vl")
+        has_avx2_fma()
+            && is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512vl")
     })
 }
 

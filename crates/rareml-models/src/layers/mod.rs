@@ -261,7 +261,8 @@ impl SqueezeExcitation {
         let s = global_avg_pool(x)?;
         let s = silu(&self.fc1.forward(&s)?)?;
         let s = candle_nn::ops::sigmoid(&self.fc2.forward(&s)?)?;
-        Ok(x.broadcast_mul(&s.reshape((n, c, 1, 1))?)?)
+        debug_assert_eq!(s.dims(), [n, c]);
+        Ok(bias::scale_planes(x, &s)?)
     }
 }
 
