@@ -11,7 +11,7 @@ use clap::Parser;
 use rareml::experiments::newsdm;
 use std::process::ExitCode;
 
-mod allocator;
+mod tuning;
 
 /// NEWSdm: NEWSnet classification of carbon recoils versus the barycenter-shift cut.
 #[derive(Parser)]
@@ -24,7 +24,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    allocator::keep_freed_pages();
+    tuning::setup();
     let args = Args::parse();
     let opts = args.common.options("newsdm");
     common::finish(&opts, newsdm::run(&opts, Some(args.rotations)))

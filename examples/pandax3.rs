@@ -11,7 +11,7 @@ use clap::Parser;
 use rareml::experiments::pandax3;
 use std::process::ExitCode;
 
-mod allocator;
+mod tuning;
 
 /// PandaX-III: EfficientNet versus the Bragg-blob topology cut, figure of merit εs/√εb.
 #[derive(Parser)]
@@ -35,7 +35,7 @@ fn parse_width(s: &str) -> Result<Option<usize>, String> {
 }
 
 fn main() -> ExitCode {
-    allocator::keep_freed_pages();
+    tuning::setup();
     let args = Args::parse();
     let opts = args.common.options("pandax3");
     common::finish(&opts, pandax3::run(&opts, args.sweep))

@@ -11,7 +11,7 @@ use clap::Parser;
 use rareml::experiments::ship_tt;
 use std::process::ExitCode;
 
-mod allocator;
+mod tuning;
 
 /// SHiP TT: SNDNet regression of shower energy and vertex distance versus the classical regressions.
 #[derive(Parser)]
@@ -21,7 +21,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    allocator::keep_freed_pages();
+    tuning::setup();
     let opts = Args::parse().common.options("ship_tt");
     common::finish(&opts, ship_tt::run(&opts))
 }

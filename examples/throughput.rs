@@ -13,7 +13,7 @@ use rareml::models::{Ctx, Model, ModelConfig, Params};
 use std::path::PathBuf;
 use std::time::Instant;
 
-mod allocator;
+mod tuning;
 
 #[derive(Parser)]
 #[command(about = "Inference and training events/s of a network")]
@@ -36,7 +36,7 @@ struct Args {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    allocator::keep_freed_pages();
+    tuning::setup();
     let args = Args::parse();
     let cfg = match &args.config {
         Some(p) => ModelConfig::from_file(&args.model, p)?,

@@ -40,13 +40,57 @@ fn conv(c: &mut Criterion) {
     });
     g.finish();
 
-    let xd = Tensor::randn(0f32, 1.0, (32, 96, 64, 64), &dev).unwrap();
-    let wd = Tensor::randn(0f32, 0.1, (96, 1, 3, 3), &dev).unwrap();
+    let xd = Var::from_tensor(&Tensor::randn(0f32, 1.0, (32, 96, 64, 64), &dev).unwrap()).unwrap();
+    let wd = Var::from_tensor(&Tensor::randn(0f32, 0.1, (96, 1, 3, 3), &dev).unwrap()).unwrap();
+    let dw_flop = (2 * 32 * 96 * 64 * 64 * 9) as u64;
     let mut g = c.benchmark_group("depthwise 3x3 (32,96,64,64)");
     g.sample_size(10);
-    g.throughput(Throughput::Elements((2 * 32 * 96 * 64 * 64 * 9) as u64));
+    g.throughput(Throughput::Elements(dw_flop));
     g.bench_function("forward", |b| {
-        b.iter(|| depthwise_conv2d(&xd, &wd, [1, 1], [1, 1]).unwrap())
+        b.iter(|| depthwise_conv2d(xd.as_tensor(), wd.as_tensor(), [1, 1], [1, 1]).unwrap())
+    });
+    g.throughput(Throughput::Elements(3 * dw_flop));
+    g.bench_function("forward+backward", |b| {
+        b.iter(|| {
+            let y = depthwise_conv2d(xd.as_tensor(), wd.as_tensor(), [1, 1], [1, 1]).unwrap();
+            y.sum_all().unwrap().backward().unwrap()
+        })
+    });
+    g.finish();
+
+    // The sgemm every non-direct convolution runs on: the gemm crate (AVX-512 kernels through its
+    // `x86-v4` feature), 2048³, both cores.
+    let n = 2048;
+    let a = vec![1.0f32; n * n];
+    let bm = vec![0.5f32; n * n];
+    let mut dst = vec![0f32; n * n];
+    let mut g = c.benchmark_group("sgemm 2048^3 (gemm crate, x86-v4)");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(2 * (n * n * n) as u64));
+    g.bench_function("rayon", |b| {
+        b.iter(|| unsafe {
+            gemm::gemm(
+                n,
+                n,
+                n,
+                dst.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                a.as_ptr(),
+                1,
+                n as isize,
+                bm.as_ptr(),
+                1,
+                n as isize,
+                1.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::Rayon(0),
+            )
+        })
     });
     g.finish();
 
