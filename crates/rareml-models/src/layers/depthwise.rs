@@ -56,34 +56,36 @@ impl Dw {
     }
 
     fn fwd<T: WithDType>(&self, x: &[T], wt: &[T]) -> Vec<T> {
-        let (pi, po, kk) = (self.h * self.w, self.oh * self.ow, self.kh * self.kw);
-        let mut y = vec![T::zero(); self.n * self.c * po];
-        y.par_chunks_mut(po).enumerate().for_each(|(p, yp)| {
-            let ch = p % self.c;
-            fwd_plane(
-                *self,
-                &x[p * pi..(p + 1) * pi],
-                &wt[ch * kk..(ch + 1) * kk],
-                yp,
-            )
-        });
-        y
+        let (pi, po) = (self.h * self.w, self.oh * self.ow);
+        self.planes(x, pi, po, wt, fwd_plane)
     }
 
     /// ∂(Σ y·g)/∂x.
     fn bwd_input<T: WithDType>(&self, g: &[T], wt: &[T]) -> Vec<T> {
-        let (pi, po, kk) = (self.h * self.w, self.oh * self.ow, self.kh * self.kw);
-        let mut gx = vec![T::zero(); self.n * self.c * pi];
-        gx.par_chunks_mut(pi).enumerate().for_each(|(p, gp)| {
-            let ch = p % self.c;
-            input_plane(
-                *self,
-                &g[p * po..(p + 1) * po],
-                &wt[ch * kk..(ch + 1) * kk],
-                gp,
-            )
-        });
-        gx
+        let (pi, po) = (self.h * self.w, self.oh * self.ow);
+        self.planes(g, po, pi, wt, input_plane)
+    }
+
+    /// `kernel(self, source plane, channel's weights, destination plane)` over every (sample,
+    /// channel) plane in parallel, into zeroed destination planes of `dst_len` values.
+    fn planes<T: WithDType>(
+        &self,
+        src: &[T],
+        src_len: usize,
+        dst_len: usize,
+        wt: &[T],
+        kernel: fn(Dw, &[T], &[T], &mut [T]),
+    ) -> Vec<T> {
+        let kk = self.kh * self.kw;
+        let mut out = vec![T::zero(); self.n * self.c * dst_len];
+        out.par_chunks_mut(dst_len)
+            .enumerate()
+            .for_each(|(p, dst)| {
+                let ch = p % self.c;
+                let plane = &src[p * src_len..(p + 1) * src_len];
+                kernel(*self, plane, &wt[ch * kk..(ch + 1) * kk], dst)
+            });
+        out
     }
 
     /// ∂(Σ y·g)/∂w, shape (C, 1, kh, kw).
