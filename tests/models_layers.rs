@@ -282,14 +282,21 @@ fn max_pool2d_backward_is_correct_where_candles_is_not() {
 
 #[test]
 fn depthwise_finite_difference_gradients() {
-    for (k, s, p) in [(3, 1, 1), (5, 2, 2), (3, 2, 1)] {
+    // (kernel, stride, padding) per axis: equal and mixed strides, padding 0 to k/2.
+    for (k, s, p) in [
+        (3, [1, 1], [1, 1]),
+        (5, [2, 2], [2, 2]),
+        (3, [2, 2], [1, 1]),
+        (3, [2, 1], [0, 1]),
+        (5, [1, 3], [2, 0]),
+    ] {
         let x = randn(&[2, 3, 7, 6]);
         let w = randn(&[3, 1, k, k]);
         check_gradient("depthwise dx", &x, |x| {
-            depthwise_conv2d(x, &w, [s, s], [p, p]).unwrap()
+            depthwise_conv2d(x, &w, s, p).unwrap()
         });
         check_gradient("depthwise dw", &w, |w| {
-            depthwise_conv2d(&x, w, [s, s], [p, p]).unwrap()
+            depthwise_conv2d(&x, w, s, p).unwrap()
         });
     }
 }
