@@ -231,23 +231,3 @@ pub(crate) fn sum2<T: Copy>(a: &[T], b: &[T], f: impl Fn(T, T) -> (f64, f64)) ->
     }
     (s1, s2)
 }
-
-/// `Σ a_i·b_i` over two slices of the same length with eight independent partial sums (so the
-/// loop vectorises), in the slices' precision.
-#[inline(always)]
-pub(crate) fn dot<T: WithDType>(a: &[T], b: &[T]) -> T {
-    const L: usize = 8;
-    let mut s = [T::zero(); L];
-    let (ca, cb) = (a.chunks_exact(L), b.chunks_exact(L));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for k in 0..L {
-            s[k] += x[k] * y[k];
-        }
-    }
-    let mut t = s.iter().fold(T::zero(), |acc, &v| acc + v);
-    for (&x, &y) in ra.iter().zip(rb) {
-        t += x * y;
-    }
-    t
-}

@@ -3,7 +3,7 @@
 //! other devices.
 
 use crate::error::{config_err, Error, Result};
-use crate::layers::cpu::{dispatch2, dot, simd_fn};
+use crate::layers::cpu::{dispatch2, simd_fn};
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
 use candle_nn::{Init, VarBuilder};
 use rayon::prelude::*;
@@ -166,24 +166,37 @@ simd_fn! {
 simd_fn! {
     /// Adds one sample's weight gradient of a channel to `gwc` (kh·kw taps).
     fn weight_plane<T: WithDType>(d: Dw, xp: &[T], gy: &[T], gwc: &mut [T]) {
+        const L: usize = 8;
         let s = d.stride[1];
         for i in 0..d.kh {
             for j in 0..d.kw {
-                let mut acc = T::zero();
+                // Eight partial sums carried across the rows, summed once per tap.
+                let mut lanes = [T::zero(); L];
+                let mut tail = T::zero();
                 let Some((lo, hi, first)) = d.tap_cols(j) else { continue };
                 for oy in 0..d.oh {
                     let Some(iy) = d.src(0, oy, i) else { continue };
                     let row = &xp[iy * d.w..(iy + 1) * d.w];
                     let gr = &gy[oy * d.ow..(oy + 1) * d.ow];
                     if s == 1 {
-                        acc += dot(&gr[lo..hi], &row[first..first + (hi - lo)]);
+                        let (a, b) = (&gr[lo..hi], &row[first..first + (hi - lo)]);
+                        let (ca, cb) = (a.chunks_exact(L), b.chunks_exact(L));
+                        let (ra, rb) = (ca.remainder(), cb.remainder());
+                        for (x, y) in ca.zip(cb) {
+                            for k in 0..L {
+                                lanes[k] += x[k] * y[k];
+                            }
+                        }
+                        for (&x, &y) in ra.iter().zip(rb) {
+                            tail += x * y;
+                        }
                     } else {
                         for (&g, &x) in gr[lo..hi].iter().zip(row[first..].iter().step_by(s)) {
-                            acc += g * x;
+                            tail += g * x;
                         }
                     }
                 }
-                gwc[i * d.kw + j] += acc;
+                gwc[i * d.kw + j] += lanes.iter().fold(tail, |a, &v| a + v);
             }
         }
     }
