@@ -5,6 +5,7 @@
 use super::{say, Error, Options, Preset, Result};
 use crate::baselines::tpc::{strip_event_score, BlobParams};
 use crate::io::tpc::{EventLabel, TpcEvent, TpcFile};
+use crate::metrics::intervals::clopper_pearson;
 use crate::metrics::roc::roc_curve;
 use crate::models::{EfficientNetConfig, GlobalPool, Model, ModelConfig, Params};
 use crate::preprocess::tpc::{event_image, TpcImageConfig};
@@ -359,25 +360,40 @@ pub fn run(opts: &Options, sweep: Option<Vec<Option<usize>>>) -> Result<serde_js
         "baseline": { "method": "Bragg-blob topology (weaker end-blob charge fraction, strip planes)", "threshold_choice": "its own threshold of maximum Ξ on validation", "significance": baseline.significance, "working_point": baseline, "auc": bauc },
         "topconv_sweep": sweep_rows.iter().map(|(t, wp, auc)| json!({"n": n_name(*t), "significance": wp.significance, "signal_efficiency": wp.signal_efficiency, "background_efficiency": wp.background_efficiency, "auc": auc})).collect::<Vec<_>>(),
     });
-    let row = |name: String, wp: &WorkingPoint, auc: f64| {
-        vec![
+    // Ξ, or its 95 % CL lower limit εs/√εb_upper (Clopper–Pearson) when no test background
+    // passes the threshold.
+    let n_bkg = test_sig.iter().filter(|&&s| !s).count() as u64;
+    let xi = |wp: &WorkingPoint| -> Result<String> {
+        Ok(match wp.significance {
+            Some(x) => format!("{x:.3}"),
+            None => {
+                let upper = clopper_pearson(0, n_bkg.max(1), 0.9)?.1;
+                format!(
+                    "> {:.1} (0/{n_bkg}, 95 % CL)",
+                    wp.signal_efficiency / upper.sqrt()
+                )
+            }
+        })
+    };
+    let row = |name: String, wp: &WorkingPoint, auc: f64| -> Result<Vec<String>> {
+        Ok(vec![
             name,
-            fmt(wp.significance, 3),
+            xi(wp)?,
             fmt(Some(wp.signal_efficiency), 3),
             fmt(Some(wp.background_efficiency), 4),
             fmt(Some(auc), 4),
-        ]
+        ])
     };
     let mut rows = vec![
         row(
             format!("EfficientNet (n = {})", n_name(main.top)),
             &main.working_point,
             main.auc,
-        ),
-        row("Bragg blobs".into(), &baseline, bauc),
+        )?,
+        row("Bragg blobs".into(), &baseline, bauc)?,
     ];
     for (t, wp, auc) in &sweep_rows {
-        rows.push(row(format!("sweep: n = {}", n_name(*t)), wp, *auc));
+        rows.push(row(format!("sweep: n = {}", n_name(*t)), wp, *auc)?);
     }
     let mut md = format!(
         "# PandaX-III — {} events, test {}; threshold of maximum Ξ on validation\n\n",
