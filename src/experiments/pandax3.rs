@@ -344,6 +344,25 @@ pub fn run(opts: &Options, sweep: Option<Vec<Option<usize>>>) -> Result<serde_js
         Some(bthr),
     )?;
 
+    // Ξ, or its 95 % CL lower limit εs/√εb_upper (Clopper–Pearson) when no test background
+    // passes the threshold.
+    let n_bkg = test_sig.iter().filter(|&&s| !s).count() as u64;
+    let xi_limit = |wp: &WorkingPoint| -> Result<Option<f64>> {
+        Ok(match wp.significance {
+            Some(_) => None,
+            None => {
+                let upper = clopper_pearson(0, n_bkg.max(1), 0.9)?.1;
+                Some(wp.signal_efficiency / upper.sqrt())
+            }
+        })
+    };
+    let xi = |wp: &WorkingPoint| -> Result<String> {
+        Ok(match (wp.significance, xi_limit(wp)?) {
+            (Some(x), _) => format!("{x:.3}"),
+            (None, Some(l)) => format!("> {l:.1} (0/{n_bkg}, 95 % CL)"),
+            (None, None) => "—".into(),
+        })
+    };
     let n_name = |t: Option<usize>| t.map(|n| n.to_string()).unwrap_or_else(|| "full".into());
     let report = json!({
         "experiment": "pandax3",
@@ -356,25 +375,10 @@ pub fn run(opts: &Options, sweep: Option<Vec<Option<usize>>>) -> Result<serde_js
         "training": { "epochs": set.epochs, "batch_size": set.batch, "history": main.history },
         "working_point": "threshold of maximum Ξ = εs/√εb chosen on validation, applied on test",
         "network_score": "mean sigmoid output of the last 3 epochs' checkpoints",
-        "network": { "significance": main.working_point.significance, "working_point": main.working_point, "auc": main.auc },
-        "baseline": { "method": "Bragg-blob topology (weaker end-blob charge fraction, strip planes)", "threshold_choice": "its own threshold of maximum Ξ on validation", "significance": baseline.significance, "working_point": baseline, "auc": bauc },
+        "network": { "significance": main.working_point.significance, "significance_lower_limit_95cl": xi_limit(&main.working_point)?, "working_point": main.working_point, "auc": main.auc },
+        "baseline": { "method": "Bragg-blob topology (weaker end-blob charge fraction, strip planes)", "threshold_choice": "its own threshold of maximum Ξ on validation", "significance": baseline.significance, "significance_lower_limit_95cl": xi_limit(&baseline)?, "working_point": baseline, "auc": bauc },
         "topconv_sweep": sweep_rows.iter().map(|(t, wp, auc)| json!({"n": n_name(*t), "significance": wp.significance, "signal_efficiency": wp.signal_efficiency, "background_efficiency": wp.background_efficiency, "auc": auc})).collect::<Vec<_>>(),
     });
-    // Ξ, or its 95 % CL lower limit εs/√εb_upper (Clopper–Pearson) when no test background
-    // passes the threshold.
-    let n_bkg = test_sig.iter().filter(|&&s| !s).count() as u64;
-    let xi = |wp: &WorkingPoint| -> Result<String> {
-        Ok(match wp.significance {
-            Some(x) => format!("{x:.3}"),
-            None => {
-                let upper = clopper_pearson(0, n_bkg.max(1), 0.9)?.1;
-                format!(
-                    "> {:.1} (0/{n_bkg}, 95 % CL)",
-                    wp.signal_efficiency / upper.sqrt()
-                )
-            }
-        })
-    };
     let row = |name: String, wp: &WorkingPoint, auc: f64| -> Result<Vec<String>> {
         Ok(vec![
             name,
