@@ -23,6 +23,11 @@ fn ints(t: &Tensor) -> Vec<usize> {
 
 /// Fixture bound: |a − ref| ≤ 1e-4 · max(1, max|ref|).
 fn assert_close(what: &str, a: &Tensor, r: &Tensor) {
+    assert_close_within(what, a, r, 1e-4);
+}
+
+/// |a − ref| ≤ tol · max(1, max|ref|), element by element.
+fn assert_close_within(what: &str, a: &Tensor, r: &Tensor, tol: f64) {
     assert_eq!(a.dims(), r.dims(), "{what}: shape");
     let a = a.to_dtype(DType::F64).unwrap();
     let r = r.to_dtype(DType::F64).unwrap();
@@ -43,7 +48,7 @@ fn assert_close(what: &str, a: &Tensor, r: &Tensor) {
         .unwrap()
         .max(1.0);
     assert!(
-        diff <= 1e-4 * scale,
+        diff <= tol * scale,
         "{what}: max |diff| {diff} (scale {scale})"
     );
 }
@@ -562,27 +567,7 @@ fn conv3d_f32_kernels_match_f64() {
         };
         let (a, b) = (run(DType::F32), run(DType::F64));
         for (part, p, q) in [("y", &a.0, &b.0), ("dx", &a.1, &b.1), ("dw", &a.2, &b.2)] {
-            assert_eq!(p.dims(), q.dims(), "{what} {part}");
-            let scale = q
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f64>()
-                .unwrap()
-                .max(1.0);
-            let diff = (p - q)
-                .unwrap()
-                .abs()
-                .unwrap()
-                .max_all()
-                .unwrap()
-                .to_scalar::<f64>()
-                .unwrap();
-            assert!(
-                diff < 2e-5 * scale,
-                "{what} {part}: max difference {diff} (scale {scale})"
-            );
+            assert_close_within(&format!("{what} {part}"), p, q, 2e-5);
         }
     }
 }
