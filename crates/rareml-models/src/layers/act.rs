@@ -2,8 +2,8 @@
 //! backward takes nine full-size tensor operations), and the element functions that
 //! [`Norm`](crate::layers::Norm) applies in the same pass as the normalisation.
 
-use crate::layers::cpu::{dispatch1, dispatch2, simd_fn, GRAIN};
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
+use crate::layers::cpu::{cpu_op2, dispatch1, dispatch2, simd_fn, GRAIN};
+use candle_core::{CpuStorage, CustomOp1, DType, Layout, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
@@ -255,23 +255,12 @@ fn bwd<T: Real>(a: impl ActFn, z: &[T], g: &[T]) -> Vec<T> {
     })
 }
 
-impl CustomOp2 for ActBwd {
-    fn name(&self) -> &'static str {
-        "activation-bwd"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let a = self.0;
-        let dz = with_act!(a, f => dispatch2!("activation backward", s1, l1, s2, l2, |z, g| bwd(f, z, g)));
-        Ok((dz, l1.shape().clone()))
-    }
-}
+cpu_op2!(ActBwd, "activation-bwd", |this, s1, l1, s2, l2| {
+    let a = this.0;
+    let dz =
+        with_act!(a, f => dispatch2!("activation backward", s1, l1, s2, l2, |z, g| bwd(f, z, g)));
+    Ok((dz, l1.shape().clone()))
+});
 
 #[cfg(test)]
 mod tests {

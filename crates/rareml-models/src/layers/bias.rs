@@ -3,7 +3,7 @@
 //! sum per channel or per plane in one parallel pass (candle's broadcast backward reduces over
 //! the non-trailing axes one element at a time on one thread).
 
-use crate::layers::cpu::{dispatch2, simd_fn, sum2, Rows};
+use crate::layers::cpu::{cpu_op2, dispatch2, simd_fn, sum2, Rows};
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
 use std::mem::MaybeUninit;
 
@@ -175,42 +175,22 @@ impl CustomOp2 for PlaneScale {
     }
 }
 
-impl CustomOp2 for PlaneScaleInput {
-    fn name(&self) -> &'static str {
-        "plane-scale-bwd-input"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let g = self.0;
+cpu_op2!(
+    PlaneScaleInput,
+    "plane-scale-bwd-input",
+    |this, s1, l1, s2, l2| {
+        let g = this.0;
         let dx = dispatch2!("plane scale backward", s1, l1, s2, l2, |gy, s| scale(
             g, gy, s
         ));
         Ok((dx, l1.shape().clone()))
     }
-}
+);
 
-impl CustomOp2 for PlaneDot {
-    fn name(&self) -> &'static str {
-        "plane-dot"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let g = self.0;
-        let ds = dispatch2!("plane scale backward", s1, l1, s2, l2, |gy, x| plane_dots(
-            g, gy, x
-        ));
-        Ok((ds, Shape::from((g.n, g.c))))
-    }
-}
+cpu_op2!(PlaneDot, "plane-dot", |this, s1, l1, s2, l2| {
+    let g = this.0;
+    let ds = dispatch2!("plane scale backward", s1, l1, s2, l2, |gy, x| plane_dots(
+        g, gy, x
+    ));
+    Ok((ds, Shape::from((g.n, g.c))))
+});

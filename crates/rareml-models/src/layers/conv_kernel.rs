@@ -7,7 +7,7 @@
 //! from run to run on a given thread count.
 
 use crate::layers::conv_direct;
-use crate::layers::cpu::{dispatch2, slice};
+use crate::layers::cpu::{cpu_op2, dispatch2, slice};
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
 use gemm::Parallelism;
 use rayon::prelude::*;
@@ -347,19 +347,11 @@ impl CustomOp2 for ConvFwd {
     }
 }
 
-impl CustomOp2 for ConvBwdInput {
-    fn name(&self) -> &'static str {
-        "conv3d-gemm-bwd-input"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let g = self.0;
+cpu_op2!(
+    ConvBwdInput,
+    "conv3d-gemm-bwd-input",
+    |this, s1, l1, s2, l2| {
+        let g = this.0;
         let gx = match direct_operands(&g, |p| p.input, s1, l1, s2, l2)? {
             Some((gy, w)) => CpuStorage::F32(conv_direct::backward_input(&g, gy, w)),
             None => dispatch2!("convolution", s1, l1, s2, l2, |gy, w| g.bwd_input(gy, w)),
@@ -369,28 +361,20 @@ impl CustomOp2 for ConvBwdInput {
             Shape::from(vec![g.n, g.cin, g.dims[0], g.dims[1], g.dims[2]]),
         ))
     }
-}
+);
 
-impl CustomOp2 for ConvBwdWeight {
-    fn name(&self) -> &'static str {
-        "conv3d-gemm-bwd-weight"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let g = self.0;
+cpu_op2!(
+    ConvBwdWeight,
+    "conv3d-gemm-bwd-weight",
+    |this, s1, l1, s2, l2| {
+        let g = this.0;
         let gw = match direct_operands(&g, |p| p.weight, s1, l1, s2, l2)? {
             Some((x, gy)) => CpuStorage::F32(conv_direct::backward_weight(&g, x, gy)),
             None => dispatch2!("convolution", s1, l1, s2, l2, |x, gy| g.bwd_weight(x, gy)),
         };
         Ok((gw, Shape::from(vec![g.cout, g.cin, g.k[0], g.k[1], g.k[2]])))
     }
-}
+);
 
 /// The two f32 operands when the direct AVX-512 kernel runs this pass (`pass` picks it from the
 /// geometry's [`Plan`](conv_direct::Plan)).

@@ -231,3 +231,28 @@ pub(crate) fn sum2<T: Copy>(a: &[T], b: &[T], f: impl Fn(T, T) -> (f64, f64)) ->
     }
     (s1, s2)
 }
+
+/// Implements [`CustomOp2`](candle_core::CustomOp2) with a name and a CPU forward only (the
+/// backward ops of the kernels, which need no gradient of their own): `$body` computes the
+/// output `(CpuStorage, Shape)` from the two storages and layouts, with `$this` bound to `self`.
+macro_rules! cpu_op2 {
+    ($op:ty, $name:literal, |$this:ident, $s1:ident, $l1:ident, $s2:ident, $l2:ident| $body:block) => {
+        impl candle_core::CustomOp2 for $op {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn cpu_fwd(
+                &self,
+                $s1: &candle_core::CpuStorage,
+                $l1: &candle_core::Layout,
+                $s2: &candle_core::CpuStorage,
+                $l2: &candle_core::Layout,
+            ) -> candle_core::Result<(candle_core::CpuStorage, candle_core::Shape)> {
+                let $this = self;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use cpu_op2;

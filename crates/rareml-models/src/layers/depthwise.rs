@@ -3,7 +3,7 @@
 //! other devices.
 
 use crate::error::{config_err, Error, Result};
-use crate::layers::cpu::{dispatch2, simd_fn};
+use crate::layers::cpu::{cpu_op2, dispatch2, simd_fn};
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
 use candle_nn::{Init, VarBuilder};
 use rayon::prelude::*;
@@ -237,42 +237,26 @@ impl CustomOp2 for DwFwd {
     }
 }
 
-impl CustomOp2 for DwBwdInput {
-    fn name(&self) -> &'static str {
-        "depthwise-conv2d-bwd-input"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let d = self.0;
+cpu_op2!(
+    DwBwdInput,
+    "depthwise-conv2d-bwd-input",
+    |this, s1, l1, s2, l2| {
+        let d = this.0;
         let gx = dispatch2!("depthwise conv2d", s1, l1, s2, l2, |g, w| d.bwd_input(g, w));
         Ok((gx, Shape::from((d.n, d.c, d.h, d.w))))
     }
-}
+);
 
-impl CustomOp2 for DwBwdWeight {
-    fn name(&self) -> &'static str {
-        "depthwise-conv2d-bwd-weight"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let d = self.0;
+cpu_op2!(
+    DwBwdWeight,
+    "depthwise-conv2d-bwd-weight",
+    |this, s1, l1, s2, l2| {
+        let d = this.0;
         let gw = dispatch2!("depthwise conv2d", s1, l1, s2, l2, |x, g| d
             .bwd_weight(x, g));
         Ok((gw, Shape::from((d.c, 1, d.kh, d.kw))))
     }
-}
+);
 
 /// Depthwise conv2d of x `(N, C, H, W)` with w `(C, 1, kH, kW)`, per-axis (H, W) stride and
 /// symmetric zero padding; no bias.

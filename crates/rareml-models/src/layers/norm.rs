@@ -6,9 +6,9 @@
 use crate::ctx::Ctx;
 use crate::error::{config_err, Error, Result};
 use crate::layers::act::{with_act, Act, ActFn, Real};
-use crate::layers::cpu::{simd_fn, slice, sum2, Rows};
+use crate::layers::cpu::{cpu_op2, simd_fn, slice, sum2, Rows};
 use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Shape, Tensor, Var};
+use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor, Var};
 use candle_nn::{BatchNorm, BatchNormConfig, ModuleT, VarBuilder};
 use std::mem::MaybeUninit;
 use std::sync::{Arc, Mutex};
@@ -356,23 +356,12 @@ impl BnBwd {
     }
 }
 
-impl CustomOp2 for BnBwd {
-    fn name(&self) -> &'static str {
-        "batch-norm-bwd"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let dx = crate::layers::cpu::dispatch2!("batch norm backward", s1, l1, s2, l2, |x, g| self
-            .run(x, g));
-        Ok((dx, l1.shape().clone()))
-    }
-}
+cpu_op2!(BnBwd, "batch-norm-bwd", |this, s1, l1, s2, l2| {
+    let dx = crate::layers::cpu::dispatch2!("batch norm backward", s1, l1, s2, l2, |x, g| {
+        this.run(x, g)
+    });
+    Ok((dx, l1.shape().clone()))
+});
 
 simd_fn! {
     /// Shifted sums `(Σ (x − k), Σ (x − k)²)` of one row.

@@ -4,9 +4,9 @@
 
 use crate::error::{Error, Result};
 use crate::layers::conv3d::{out_len, pad_axis, strided, Pad};
-use crate::layers::cpu::{dispatch2, slice};
+use crate::layers::cpu::{cpu_op2, dispatch2, slice};
 use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
+use candle_core::{CpuStorage, CustomOp1, DType, Layout, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -218,23 +218,11 @@ impl CustomOp1 for PoolOp {
 
 struct PoolBwd(PoolOp);
 
-impl CustomOp2 for PoolBwd {
-    fn name(&self) -> &'static str {
-        "pool3d-bwd"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let op = self.0;
-        let gx = dispatch2!("pooling", s1, l1, s2, l2, |x, g| op.bwd(x, g));
-        Ok((gx, Shape::from(self.0.input.to_vec())))
-    }
-}
+cpu_op2!(PoolBwd, "pool3d-bwd", |this, s1, l1, s2, l2| {
+    let op = this.0;
+    let gx = dispatch2!("pooling", s1, l1, s2, l2, |x, g| op.bwd(x, g));
+    Ok((gx, Shape::from(this.0.input.to_vec())))
+});
 
 /// Pools `(N, C, D, H, W)` over its last three axes.
 pub fn pool3d(x: &Tensor, cfg: &Pool3dConfig) -> Result<Tensor> {
