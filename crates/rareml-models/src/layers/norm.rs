@@ -111,10 +111,8 @@ impl Norm {
         };
         let y = x.contiguous()?.apply_op3(&self.weight, &self.bias, op)?;
         if ctx.is_train() {
-            let guard = stats.lock().expect("batch-norm statistics lock");
-            let s: &Stats = guard
-                .as_ref()
-                .expect("the forward pass stored its statistics");
+            // Cloned, not taken: the backward pass reads the same statistics.
+            let s = peek(&stats, "batch-norm statistics")?;
             let m = self.momentum;
             let unbias = (geom.n * geom.p) as f64 / (geom.n * geom.p - 1) as f64;
             let update = |var: &Var, batch: &[f64], scale: f64| -> Result<()> {
@@ -141,6 +139,22 @@ fn to_f64(t: &Tensor) -> candle_core::Result<Vec<f64>> {
 
 /// A value one op leaves for the code that applied it (or for its backward pass).
 type Slot<T> = Arc<Mutex<Option<T>>>;
+
+/// The value an op left in `slot` (moved out), or an error naming `what` when it left none.
+fn take<T>(slot: &Slot<T>, what: &str) -> candle_core::Result<T> {
+    slot.lock()
+        .ok()
+        .and_then(|mut g| g.take())
+        .ok_or_else(|| candle_core::Error::Msg(format!("{what} were not computed")))
+}
+
+/// A copy of the value an op left in `slot`, or an error naming `what` when it left none.
+fn peek<T: Clone>(slot: &Slot<T>, what: &str) -> candle_core::Result<T> {
+    slot.lock()
+        .ok()
+        .and_then(|g| g.clone())
+        .ok_or_else(|| candle_core::Error::Msg(format!("{what} were not computed")))
+}
 
 /// Where the normalisation statistics come from.
 #[derive(Debug, Clone)]
@@ -258,9 +272,11 @@ impl CustomOp3 for BnOp {
         let stats = self
             .stats
             .lock()
-            .expect("batch-norm statistics lock")
-            .clone()
-            .expect("backward runs after the forward pass");
+            .ok()
+            .and_then(|g| g.clone())
+            .ok_or_else(|| {
+                candle_core::Error::Msg("batch-norm backward before its forward".into())
+            })?;
         let sums = Arc::new(Mutex::new(None));
         let op = BnBwd {
             geom: self.geom,
@@ -273,11 +289,7 @@ impl CustomOp3 for BnOp {
             sums: sums.clone(),
         };
         let dx = x.apply_op2_no_bwd(&g.contiguous()?, &op)?;
-        let (dw, db): (Vec<f64>, Vec<f64>) = sums
-            .lock()
-            .expect("batch-norm gradient lock")
-            .take()
-            .expect("the backward op stored its sums");
+        let (dw, db) = take(&sums, "batch-norm weight and bias gradients")?;
         let c = self.geom.c;
         let dw = Tensor::from_vec(dw, c, w.device())?.to_dtype(w.dtype())?;
         let db = Tensor::from_vec(db, c, b.device())?.to_dtype(b.dtype())?;
