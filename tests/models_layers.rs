@@ -304,6 +304,56 @@ fn depthwise_finite_difference_gradients() {
             depthwise_conv2d(&x, w, s, p).unwrap()
         });
     }
+    // More channels than one 16-lane block of the kernels.
+    let x = randn(&[2, 18, 5, 4]);
+    let w = randn(&[18, 1, 3, 3]);
+    check_gradient("depthwise dx (18 channels)", &x, |x| {
+        depthwise_conv2d(x, &w, [1, 2], [1, 1]).unwrap()
+    });
+    check_gradient("depthwise dw (18 channels)", &w, |w| {
+        depthwise_conv2d(&x, w, [1, 2], [1, 1]).unwrap()
+    });
+}
+
+#[test]
+fn depthwise_f32_kernels_match_f64() {
+    // (input shape, kernel, stride, padding): full and partial 16-channel blocks, several
+    // samples, strides 1–3, padding 0 to beyond k − 1, planes from 1×1 to wider than 16.
+    type Case<'a> = (&'a [usize], usize, [usize; 2], [usize; 2]);
+    let cases: [Case; 7] = [
+        (&[3, 20, 9, 9], 3, [1, 1], [1, 1]),
+        (&[2, 33, 8, 8], 5, [2, 2], [2, 2]),
+        (&[5, 16, 4, 4], 5, [1, 1], [2, 2]),
+        (&[1, 7, 1, 1], 3, [1, 1], [1, 1]),
+        (&[2, 17, 6, 37], 3, [2, 3], [0, 1]),
+        (&[2, 16, 5, 6], 3, [1, 1], [3, 2]),
+        (&[40, 32, 3, 3], 3, [2, 2], [1, 1]),
+    ];
+    for (shape, k, s, p) in cases {
+        let what = format!("{shape:?} k {k} stride {s:?} padding {p:?}");
+        let x = randn(shape);
+        let w = randn(&[shape[1], 1, k, k]);
+        let run = |dtype: DType| {
+            let xv = Var::from_tensor(&x.to_dtype(dtype).unwrap()).unwrap();
+            let wv = Var::from_tensor(&w.to_dtype(dtype).unwrap()).unwrap();
+            let y = depthwise_conv2d(xv.as_tensor(), wv.as_tensor(), s, p).unwrap();
+            let r = Tensor::ones(y.shape(), DType::F64, &Device::Cpu).unwrap();
+            let r = (r.cumsum(3).unwrap().cos().unwrap())
+                .to_dtype(dtype)
+                .unwrap();
+            let g = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+            let f = |t: &Tensor| t.to_dtype(DType::F64).unwrap();
+            (f(&y), f(g.get(&xv).unwrap()), f(g.get(&wv).unwrap()))
+        };
+        let (a, b) = (run(DType::F32), run(DType::F64));
+        if s[0] == s[1] && p[0] == p[1] {
+            let want = x.conv2d(&w, p[0], s[0], 1, shape[1]).unwrap();
+            assert_close_within(&format!("{what} y vs candle"), &b.0, &want, 1e-12);
+        }
+        for (part, u, v) in [("y", &a.0, &b.0), ("dx", &a.1, &b.1), ("dw", &a.2, &b.2)] {
+            assert_close_within(&format!("{what} {part}"), u, v, 2e-5);
+        }
+    }
 }
 
 #[test]

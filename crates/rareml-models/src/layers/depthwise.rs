@@ -4,7 +4,8 @@
 
 use crate::error::{config_err, Error, Result};
 use crate::layers::cpu::{cpu_op2, dispatch2, simd_fn};
-use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
+use crate::layers::lanes::{Lanes, L};
+use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor};
 use candle_nn::{Init, VarBuilder};
 use rayon::prelude::*;
 
@@ -24,179 +25,249 @@ struct Dw {
 }
 
 impl Dw {
-    /// Input row/column for output `o` and tap `k` along axis `a`, or None in the padding.
-    #[inline(always)]
-    fn src(&self, a: usize, o: usize, k: usize) -> Option<usize> {
-        let p = (o * self.stride[a] + k) as isize - self.pad[a] as isize;
-        let len = if a == 0 { self.h } else { self.w } as isize;
-        (p >= 0 && p < len).then_some(p as usize)
+    /// Rows and columns of the zero-padded input window the outputs read.
+    fn window(&self) -> (usize, usize) {
+        (
+            (self.oh - 1) * self.stride[0] + self.kh,
+            (self.ow - 1) * self.stride[1] + self.kw,
+        )
     }
 
-    /// Output columns `[lo, hi)` whose tap `k` stays inside the input row (the rest read padding).
-    #[inline(always)]
-    fn valid_cols(&self, k: usize) -> (usize, usize) {
-        let s = self.stride[1];
-        let lo = self.pad[1].saturating_sub(k).div_ceil(s);
-        // largest o with o·s + k − pad ≤ w − 1
-        let hi = if self.w + self.pad[1] < k + 1 {
-            0
-        } else {
-            ((self.w + self.pad[1] - k - 1) / s + 1).min(self.ow)
-        };
-        (lo.min(hi), hi)
-    }
-
-    /// For tap column `j`: the valid output columns `[lo, hi)` (None when empty) and the input
-    /// column `first` read by output column `lo`. (The kernels loop over the rows themselves: a
-    /// closure here would be compiled apart from their AVX2 build.)
-    #[inline(always)]
-    fn tap_cols(&self, j: usize) -> Option<(usize, usize, usize)> {
-        let (lo, hi) = self.valid_cols(j);
-        (lo < hi).then(|| (lo, hi, lo * self.stride[1] + j - self.pad[1]))
-    }
-
-    fn fwd<T: WithDType>(&self, x: &[T], wt: &[T]) -> Vec<T> {
+    /// y = x ⋆ w, `(N, C, oh, ow)`.
+    fn fwd<T: Lanes>(&self, x: &[T], wt: &[T]) -> Vec<T> {
         let (pi, po) = (self.h * self.w, self.oh * self.ow);
-        self.planes(x, pi, po, wt, fwd_plane)
-    }
-
-    /// ∂(Σ y·g)/∂x.
-    fn bwd_input<T: WithDType>(&self, g: &[T], wt: &[T]) -> Vec<T> {
-        let (pi, po) = (self.h * self.w, self.oh * self.ow);
-        self.planes(g, po, pi, wt, input_plane)
-    }
-
-    /// `kernel(self, source plane, channel's weights, destination plane)` over every (sample,
-    /// channel) plane in parallel, into zeroed destination planes of `dst_len` values.
-    fn planes<T: WithDType>(
-        &self,
-        src: &[T],
-        src_len: usize,
-        dst_len: usize,
-        wt: &[T],
-        kernel: fn(Dw, &[T], &[T], &mut [T]),
-    ) -> Vec<T> {
-        let kk = self.kh * self.kw;
-        let mut out = vec![T::zero(); self.n * self.c * dst_len];
-        out.par_chunks_mut(dst_len)
-            .enumerate()
-            .for_each(|(p, dst)| {
-                let ch = p % self.c;
-                let plane = &src[p * src_len..(p + 1) * src_len];
-                kernel(*self, plane, &wt[ch * kk..(ch + 1) * kk], dst)
-            });
-        out
-    }
-
-    /// ∂(Σ y·g)/∂w, shape (C, 1, kh, kw).
-    fn bwd_weight<T: WithDType>(&self, x: &[T], g: &[T]) -> Vec<T> {
-        let (pi, po, kk) = (self.h * self.w, self.oh * self.ow, self.kh * self.kw);
-        let mut gw = vec![T::zero(); self.c * kk];
-        gw.par_chunks_mut(kk).enumerate().for_each(|(ch, gwc)| {
-            for b in 0..self.n {
-                let p = b * self.c + ch;
-                weight_plane(
-                    *self,
-                    &x[p * pi..(p + 1) * pi],
-                    &g[p * po..(p + 1) * po],
-                    gwc,
-                );
-            }
+        let mut y = vec![T::zero(); self.n * self.c * po];
+        self.blocks(&mut y, po, |b, c0, yb| {
+            let cl = yb.len() / po;
+            let p = b * self.c + c0;
+            fwd_block(*self, &x[p * pi..(p + cl) * pi], &wt[c0 * self.kk()..], yb)
         });
+        y
+    }
+
+    /// ∂(Σ y·g)/∂x, `(N, C, H, W)`.
+    fn bwd_input<T: Lanes>(&self, g: &[T], wt: &[T]) -> Vec<T> {
+        let (pi, po) = (self.h * self.w, self.oh * self.ow);
+        let mut gx = vec![T::zero(); self.n * self.c * pi];
+        self.blocks(&mut gx, pi, |b, c0, gb| {
+            let cl = gb.len() / pi;
+            let p = b * self.c + c0;
+            input_block(*self, &g[p * po..(p + cl) * po], &wt[c0 * self.kk()..], gb)
+        });
+        gx
+    }
+
+    fn kk(&self) -> usize {
+        self.kh * self.kw
+    }
+
+    /// Runs `f(sample, first channel, planes)` in parallel over blocks of up to [`L`] channel
+    /// planes (of `plane` values each) of every sample of `out`.
+    fn blocks<T: Lanes>(
+        &self,
+        out: &mut [T],
+        plane: usize,
+        f: impl Fn(usize, usize, &mut [T]) + Sync,
+    ) {
+        if plane == 0 {
+            return;
+        }
+        out.par_chunks_mut(self.c * plane)
+            .enumerate()
+            .for_each(|(b, sample)| {
+                sample
+                    .par_chunks_mut(L * plane)
+                    .enumerate()
+                    .for_each(|(k, block)| f(b, k * L, block))
+            });
+    }
+
+    /// ∂(Σ y·g)/∂w, shape (C, 1, kh, kw): per channel block, the samples in a fixed number of
+    /// groups (summed in group order, so the result does not depend on the thread count).
+    fn bwd_weight<T: Lanes>(&self, x: &[T], g: &[T]) -> Vec<T> {
+        let (pi, po, kk) = (self.h * self.w, self.oh * self.ow, self.kk());
+        let nb = self.c.div_ceil(L);
+        let groups = 16usize.div_ceil(nb).clamp(1, self.n.max(1));
+        let per = self.n.div_ceil(groups);
+        let mut partial = vec![T::zero(); groups * self.c * kk];
+        partial
+            .par_chunks_mut(self.c * kk)
+            .enumerate()
+            .for_each(|(grp, gw)| {
+                gw.par_chunks_mut(L * kk).enumerate().for_each(|(k, gwb)| {
+                    let (c0, cl) = (k * L, gwb.len() / kk);
+                    for b in grp * per..((grp + 1) * per).min(self.n) {
+                        let p = b * self.c + c0;
+                        weight_block(
+                            *self,
+                            &x[p * pi..(p + cl) * pi],
+                            &g[p * po..(p + cl) * po],
+                            gwb,
+                        );
+                    }
+                })
+            });
+        let mut gw = partial[..self.c * kk].to_vec();
+        for part in partial.chunks_exact(self.c * kk).skip(1) {
+            for (a, &b) in gw.iter_mut().zip(part) {
+                *a += b;
+            }
+        }
         gw
     }
 }
 
+/// Copies `cl` planes of `rows × cols` values (contiguous in `src`) into the lane vectors of
+/// `buf`, a grid `width` positions wide, from grid row `r0`, column `q0` on; only grid positions
+/// below `max_rows` × `max_cols` are written. (Whole planes are transposed at once, then copied
+/// row by row: transposing short rows one by one wastes most of each 16×16 transpose.)
+#[inline(always)]
+fn interleave<T: Lanes>(
+    src: &[T],
+    cl: usize,
+    (rows, cols): (usize, usize),
+    buf: &mut [T],
+    width: usize,
+    (r0, q0): (usize, usize),
+    (max_rows, max_cols): (usize, usize),
+) {
+    let nr = rows.min(max_rows.saturating_sub(r0));
+    let nc = cols.min(max_cols.saturating_sub(q0));
+    let plane = rows * cols;
+    if r0 == 0 && q0 == 0 && width == cols && nr == rows {
+        return T::to_lanes(src, plane, cl, plane, buf);
+    }
+    let mut tmp = vec![T::zero(); plane * L];
+    T::to_lanes(src, plane, cl, plane, &mut tmp);
+    for r in 0..nr {
+        let at = ((r + r0) * width + q0) * L;
+        buf[at..at + nc * L].copy_from_slice(&tmp[r * cols * L..(r * cols + nc) * L]);
+    }
+}
+
+/// The weights of `cl` channels (`kk` taps each) as `kk` lane vectors.
+#[inline(always)]
+fn tap_lanes<T: Lanes>(wt: &[T], cl: usize, kk: usize) -> Vec<T> {
+    let mut wb = vec![T::zero(); kk * L];
+    T::to_lanes(wt, kk, cl, kk, &mut wb);
+    wb
+}
+
+#[inline(always)]
+fn lanes<T>(buf: &[T], at: usize) -> &[T; L] {
+    buf[at..at + L].try_into().expect("L lanes")
+}
+
 simd_fn! {
-    /// One output plane: `yp += Σ_taps w · shifted xp`.
-    fn fwd_plane<T: WithDType>(d: Dw, xp: &[T], wp: &[T], yp: &mut [T]) {
-        let s = d.stride[1];
-        for i in 0..d.kh {
-            for j in 0..d.kw {
-                let wv = wp[i * d.kw + j];
-                let Some((lo, hi, first)) = d.tap_cols(j) else { continue };
-                for oy in 0..d.oh {
-                    let Some(iy) = d.src(0, oy, i) else { continue };
-                    let row = &xp[iy * d.w..(iy + 1) * d.w];
-                    let out = &mut yp[oy * d.ow..(oy + 1) * d.ow];
-                    if s == 1 {
-                        // Contiguous on both sides: a loop the compiler vectorises.
-                        let src = &row[first..first + (hi - lo)];
-                        for (o, &x) in out[lo..hi].iter_mut().zip(src) {
-                            *o += wv * x;
-                        }
-                    } else {
-                        for (o, &x) in out[lo..hi].iter_mut().zip(row[first..].iter().step_by(s)) {
-                            *o += wv * x;
+    /// Output planes of one channel block: the input planes interleaved into a zero-padded grid
+    /// of lane vectors, then every output position a sum of kh·kw lane products.
+    fn fwd_block<T: Lanes>(d: Dw, x: &[T], wt: &[T], y: &mut [T]) {
+        let (po, kk) = (d.oh * d.ow, d.kk());
+        let cl = y.len() / po;
+        let (ph, pw) = d.window();
+        let mut buf = vec![T::zero(); ph * pw * L];
+        interleave(x, cl, (d.h, d.w), &mut buf, pw, (d.pad[0], d.pad[1]), (ph, pw));
+        let wb = tap_lanes(wt, cl, kk);
+        let mut out = vec![T::zero(); po * L];
+        let [s0, s1] = d.stride;
+        for oy in 0..d.oh {
+            for ox in 0..d.ow {
+                let mut acc = [T::zero(); L];
+                for i in 0..d.kh {
+                    let at = ((oy * s0 + i) * pw + ox * s1) * L;
+                    for j in 0..d.kw {
+                        let (v, w) = (lanes(&buf, at + j * L), lanes(&wb, (i * d.kw + j) * L));
+                        for l in 0..L {
+                            acc[l] += w[l] * v[l];
                         }
                     }
                 }
+                let o = oy * d.ow + ox;
+                out[o * L..(o + 1) * L].copy_from_slice(&acc);
             }
         }
+        T::from_lanes(&out, cl, po, y, po);
     }
 }
 
 simd_fn! {
-    /// One input-gradient plane: `gp += Σ_taps w · shifted gy`.
-    fn input_plane<T: WithDType>(d: Dw, gy: &[T], wp: &[T], gp: &mut [T]) {
-        let s = d.stride[1];
-        for i in 0..d.kh {
-            for j in 0..d.kw {
-                let wv = wp[i * d.kw + j];
-                let Some((lo, hi, first)) = d.tap_cols(j) else { continue };
-                for oy in 0..d.oh {
-                    let Some(iy) = d.src(0, oy, i) else { continue };
-                    let row = &mut gp[iy * d.w..(iy + 1) * d.w];
-                    let gr = &gy[oy * d.ow..(oy + 1) * d.ow];
-                    if s == 1 {
-                        for (r, &g) in row[first..first + (hi - lo)].iter_mut().zip(&gr[lo..hi]) {
-                            *r += wv * g;
-                        }
-                    } else {
-                        for (r, &g) in row[first..].iter_mut().step_by(s).zip(&gr[lo..hi]) {
-                            *r += wv * g;
+    /// Input-gradient planes of one channel block: the output gradients interleaved into a
+    /// zero-bordered grid of lane vectors, every input position the sum over the taps that
+    /// reach it (those whose offset matches its phase modulo the stride).
+    fn input_block<T: Lanes>(d: Dw, gy: &[T], wt: &[T], gx: &mut [T]) {
+        let (pi, kk) = (d.h * d.w, d.kk());
+        let cl = gx.len() / pi;
+        let [s0, s1] = d.stride;
+        let [p0, p1] = d.pad;
+        // Border of m0 rows, m1 columns: input row r and tap i read grid row
+        // (r + p0 + s0·m0 − i) / s0 ≥ 0.
+        let (m0, m1) = ((d.kh - 1).div_ceil(s0), (d.kw - 1).div_ceil(s1));
+        let gh = (m0 + d.oh).max((d.h - 1 + p0 + s0 * m0) / s0 + 1);
+        let gw = (m1 + d.ow).max((d.w - 1 + p1 + s1 * m1) / s1 + 1);
+        let mut grid = vec![T::zero(); gh * gw * L];
+        interleave(gy, cl, (d.oh, d.ow), &mut grid, gw, (m0, m1), (gh, gw));
+        let wb = tap_lanes(wt, cl, kk);
+        let mut out = vec![T::zero(); pi * L];
+        for r in 0..d.h {
+            let (ry, i0) = (r + p0 + s0 * m0, (r + p0) % s0);
+            for q in 0..d.w {
+                let (qx, j0) = (q + p1 + s1 * m1, (q + p1) % s1);
+                let mut acc = [T::zero(); L];
+                for i in (i0..d.kh).step_by(s0) {
+                    let row = (ry - i) / s0 * gw;
+                    for j in (j0..d.kw).step_by(s1) {
+                        let g = lanes(&grid, (row + (qx - j) / s1) * L);
+                        let w = lanes(&wb, (i * d.kw + j) * L);
+                        for l in 0..L {
+                            acc[l] += w[l] * g[l];
                         }
                     }
                 }
+                let o = r * d.w + q;
+                out[o * L..(o + 1) * L].copy_from_slice(&acc);
             }
         }
+        T::from_lanes(&out, cl, pi, gx, pi);
     }
 }
 
 simd_fn! {
-    /// Adds one sample's weight gradient of a channel to `gwc` (kh·kw taps).
-    fn weight_plane<T: WithDType>(d: Dw, xp: &[T], gy: &[T], gwc: &mut [T]) {
-        const L: usize = 8;
-        let s = d.stride[1];
+    /// Adds one sample's weight gradient of a channel block to `gw` (`kk` taps per channel).
+    fn weight_block<T: Lanes>(d: Dw, x: &[T], gy: &[T], gw: &mut [T]) {
+        let (po, kk) = (d.oh * d.ow, d.kk());
+        let cl = gw.len() / kk;
+        let (ph, pw) = d.window();
+        let mut buf = vec![T::zero(); ph * pw * L];
+        interleave(x, cl, (d.h, d.w), &mut buf, pw, (d.pad[0], d.pad[1]), (ph, pw));
+        let mut gyb = vec![T::zero(); po * L];
+        interleave(gy, cl, (d.oh, d.ow), &mut gyb, d.ow, (0, 0), (d.oh, d.ow));
+        let [s0, s1] = d.stride;
         for i in 0..d.kh {
             for j in 0..d.kw {
-                // Eight partial sums carried across the rows, summed once per tap.
-                let mut lanes = [T::zero(); L];
-                let mut tail = T::zero();
-                let Some((lo, hi, first)) = d.tap_cols(j) else { continue };
+                // Four independent partial sums (columns ox mod 4) hide the add latency.
+                let mut acc = [[T::zero(); L]; 4];
                 for oy in 0..d.oh {
-                    let Some(iy) = d.src(0, oy, i) else { continue };
-                    let row = &xp[iy * d.w..(iy + 1) * d.w];
-                    let gr = &gy[oy * d.ow..(oy + 1) * d.ow];
-                    if s == 1 {
-                        let (a, b) = (&gr[lo..hi], &row[first..first + (hi - lo)]);
-                        let (ca, cb) = (a.chunks_exact(L), b.chunks_exact(L));
-                        let (ra, rb) = (ca.remainder(), cb.remainder());
-                        for (x, y) in ca.zip(cb) {
-                            for k in 0..L {
-                                lanes[k] += x[k] * y[k];
-                            }
-                        }
-                        for (&x, &y) in ra.iter().zip(rb) {
-                            tail += x * y;
-                        }
-                    } else {
-                        for (&g, &x) in gr[lo..hi].iter().zip(row[first..].iter().step_by(s)) {
-                            tail += g * x;
+                    let at = ((oy * s0 + i) * pw + j) * L;
+                    let grow = &gyb[oy * d.ow * L..(oy + 1) * d.ow * L];
+                    for (ox, g) in grow.chunks_exact(L).enumerate() {
+                        let v = lanes(&buf, at + ox * s1 * L);
+                        let a = &mut acc[ox % 4];
+                        for l in 0..L {
+                            a[l] += g[l] * v[l];
                         }
                     }
                 }
-                gwc[i * d.kw + j] += lanes.iter().fold(tail, |a, &v| a + v);
+                let mut sum = acc[0];
+                for a in &acc[1..] {
+                    for l in 0..L {
+                        sum[l] += a[l];
+                    }
+                }
+                let acc = sum;
+                let t = i * d.kw + j;
+                for (l, &a) in acc.iter().enumerate().take(cl) {
+                    gw[l * kk + t] += a;
+                }
             }
         }
     }

@@ -8,6 +8,7 @@ mod conv_direct;
 mod conv_kernel;
 mod cpu;
 pub mod depthwise;
+mod lanes;
 mod norm;
 pub mod pool;
 
