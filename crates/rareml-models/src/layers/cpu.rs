@@ -256,3 +256,22 @@ macro_rules! cpu_op2 {
     };
 }
 pub(crate) use cpu_op2;
+
+/// A value one op leaves for the code that applied it (or for its backward pass).
+pub(crate) type Slot<T> = std::sync::Arc<std::sync::Mutex<Option<T>>>;
+
+/// The value an op left in `slot` (moved out), or an error naming `what` when it left none.
+pub(crate) fn take<T>(slot: &Slot<T>, what: &str) -> candle_core::Result<T> {
+    slot.lock()
+        .ok()
+        .and_then(|mut g| g.take())
+        .ok_or_else(|| candle_core::Error::Msg(format!("{what} were not computed")))
+}
+
+/// A copy of the value an op left in `slot`, or an error naming `what` when it left none.
+pub(crate) fn peek<T: Clone>(slot: &Slot<T>, what: &str) -> candle_core::Result<T> {
+    slot.lock()
+        .ok()
+        .and_then(|g| g.clone())
+        .ok_or_else(|| candle_core::Error::Msg(format!("{what} were not computed")))
+}

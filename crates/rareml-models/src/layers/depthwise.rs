@@ -3,11 +3,13 @@
 //! other devices.
 
 use crate::error::{config_err, Error, Result};
-use crate::layers::cpu::{cpu_op2, dispatch2, simd_fn};
+use crate::layers::cpu::{dispatch2, simd_fn, slice, take, Slot};
 use crate::layers::lanes::{Lanes, L};
-use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor};
+use candle_core::backend::BackendStorage;
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Shape, Tensor};
 use candle_nn::{Init, VarBuilder};
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Geometry of one depthwise convolution.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +27,10 @@ struct Dw {
 }
 
 impl Dw {
+    fn kk(&self) -> usize {
+        self.kh * self.kw
+    }
+
     /// Rows and columns of the zero-padded input window the outputs read.
     fn window(&self) -> (usize, usize) {
         (
@@ -33,88 +39,88 @@ impl Dw {
         )
     }
 
+    /// The output-gradient grid of the backward pass: the border (m0 rows, m1 columns) that lets
+    /// input row r and tap i read grid row (r + p0 + s0·m0 − i) / s0 ≥ 0, and the grid's size.
+    fn grad_grid(&self) -> [usize; 4] {
+        let [s0, s1] = self.stride;
+        let (m0, m1) = ((self.kh - 1).div_ceil(s0), (self.kw - 1).div_ceil(s1));
+        let gh = (m0 + self.oh).max((self.h - 1 + self.pad[0] + s0 * m0) / s0 + 1);
+        let gw = (m1 + self.ow).max((self.w - 1 + self.pad[1] + s1 * m1) / s1 + 1);
+        [m0, m1, gh, gw]
+    }
+
     /// y = x ⋆ w, `(N, C, oh, ow)`.
     fn fwd<T: Lanes>(&self, x: &[T], wt: &[T]) -> Vec<T> {
-        let (pi, po) = (self.h * self.w, self.oh * self.ow);
-        let mut y = vec![T::zero(); self.n * self.c * po];
-        self.blocks(&mut y, po, |b, c0, yb| {
-            let cl = yb.len() / po;
-            let p = b * self.c + c0;
-            fwd_block(*self, &x[p * pi..(p + cl) * pi], &wt[c0 * self.kk()..], yb)
-        });
-        y
-    }
-
-    /// ∂(Σ y·g)/∂x, `(N, C, H, W)`.
-    fn bwd_input<T: Lanes>(&self, g: &[T], wt: &[T]) -> Vec<T> {
-        let (pi, po) = (self.h * self.w, self.oh * self.ow);
-        let mut gx = vec![T::zero(); self.n * self.c * pi];
-        self.blocks(&mut gx, pi, |b, c0, gb| {
-            let cl = gb.len() / pi;
-            let p = b * self.c + c0;
-            input_block(*self, &g[p * po..(p + cl) * po], &wt[c0 * self.kk()..], gb)
-        });
-        gx
-    }
-
-    fn kk(&self) -> usize {
-        self.kh * self.kw
-    }
-
-    /// Runs `f(sample, first channel, planes)` in parallel over blocks of up to [`L`] channel
-    /// planes (of `plane` values each) of every sample of `out`.
-    fn blocks<T: Lanes>(
-        &self,
-        out: &mut [T],
-        plane: usize,
-        f: impl Fn(usize, usize, &mut [T]) + Sync,
-    ) {
-        if plane == 0 {
-            return;
-        }
-        out.par_chunks_mut(self.c * plane)
-            .enumerate()
-            .for_each(|(b, sample)| {
-                sample
-                    .par_chunks_mut(L * plane)
-                    .enumerate()
-                    .for_each(|(k, block)| f(b, k * L, block))
-            });
-    }
-
-    /// ∂(Σ y·g)/∂w, shape (C, 1, kh, kw): per channel block, the samples in a fixed number of
-    /// groups (summed in group order, so the result does not depend on the thread count).
-    fn bwd_weight<T: Lanes>(&self, x: &[T], g: &[T]) -> Vec<T> {
         let (pi, po, kk) = (self.h * self.w, self.oh * self.ow, self.kk());
-        let nb = self.c.div_ceil(L);
-        let groups = 16usize.div_ceil(nb).clamp(1, self.n.max(1));
-        let per = self.n.div_ceil(groups);
-        let mut partial = vec![T::zero(); groups * self.c * kk];
-        partial
-            .par_chunks_mut(self.c * kk)
-            .enumerate()
-            .for_each(|(grp, gw)| {
-                gw.par_chunks_mut(L * kk).enumerate().for_each(|(k, gwb)| {
-                    let (c0, cl) = (k * L, gwb.len() / kk);
-                    for b in grp * per..((grp + 1) * per).min(self.n) {
-                        let p = b * self.c + c0;
-                        weight_block(
-                            *self,
-                            &x[p * pi..(p + cl) * pi],
-                            &g[p * po..(p + cl) * po],
-                            gwb,
-                        );
-                    }
+        filled(self.n * self.c * po, |y| {
+            y.par_chunks_mut(self.c * po)
+                .enumerate()
+                .for_each(|(b, sample)| {
+                    sample
+                        .par_chunks_mut(L * po)
+                        .enumerate()
+                        .for_each(|(k, yb)| {
+                            let (c0, cl) = (k * L, yb.len() / po);
+                            let p = b * self.c + c0;
+                            let xb = &x[p * pi..(p + cl) * pi];
+                            fwd_block(*self, xb, &wt[c0 * kk..(c0 + cl) * kk], yb)
+                        })
                 })
-            });
-        let mut gw = partial[..self.c * kk].to_vec();
-        for part in partial.chunks_exact(self.c * kk).skip(1) {
-            for (a, &b) in gw.iter_mut().zip(part) {
+        })
+    }
+
+    /// ∂(Σ y·g)/∂x `(N, C, H, W)` and ∂(Σ y·g)/∂w `(C, 1, kh, kw)` from one pass over the
+    /// (sample, channel block) pairs: samples in groups, the weight gradient summed per group and
+    /// the groups added in order.
+    fn bwd<T: Lanes>(&self, x: &[T], g: &[T], wt: &[T]) -> (Vec<T>, Vec<T>) {
+        let (pi, po, kk) = (self.h * self.w, self.oh * self.ow, self.kk());
+        let per = self.n.div_ceil(2 * rayon::current_num_threads()).max(1);
+        let mut partial = Vec::new();
+        let gx = filled(self.n * self.c * pi, |gx| {
+            partial = gx
+                .par_chunks_mut(per * self.c * pi)
+                .enumerate()
+                .map(|(grp, gxs)| {
+                    let mut gw = vec![T::zero(); self.c * kk];
+                    for (j, sample) in gxs.chunks_mut(self.c * pi).enumerate() {
+                        let b = grp * per + j;
+                        let blocks = sample.chunks_mut(L * pi).zip(gw.chunks_mut(L * kk));
+                        for (k, (gxb, gwb)) in blocks.enumerate() {
+                            let (c0, cl) = (k * L, gwb.len() / kk);
+                            let p = b * self.c + c0;
+                            bwd_block(
+                                *self,
+                                &x[p * pi..(p + cl) * pi],
+                                &g[p * po..(p + cl) * po],
+                                &wt[c0 * kk..(c0 + cl) * kk],
+                                gxb,
+                                gwb,
+                            );
+                        }
+                    }
+                    gw
+                })
+                .collect::<Vec<_>>();
+        });
+        let mut parts = partial.into_iter();
+        let mut gw = parts.next().unwrap_or_else(|| vec![T::zero(); self.c * kk]);
+        for part in parts {
+            for (a, b) in gw.iter_mut().zip(part) {
                 *a += b;
             }
         }
-        gw
+        (gx, gw)
     }
+}
+
+/// A vector of `len` values, every one written by `fill` (which is handed them uninitialised).
+fn filled<T>(len: usize, fill: impl FnOnce(&mut [MaybeUninit<T>])) -> Vec<T> {
+    let mut v = Vec::with_capacity(len);
+    fill(&mut v.spare_capacity_mut()[..len]);
+    // SAFETY: the kernels write every plane of every block they are handed (`from_lanes` over
+    // whole planes), and the blocks partition the vector.
+    unsafe { v.set_len(len) };
+    v
 }
 
 /// Copies `cl` planes of `rows × cols` values (contiguous in `src`) into the lane vectors of
@@ -134,11 +140,16 @@ fn interleave<T: Lanes>(
     let nr = rows.min(max_rows.saturating_sub(r0));
     let nc = cols.min(max_cols.saturating_sub(q0));
     let plane = rows * cols;
-    if r0 == 0 && q0 == 0 && width == cols && nr == rows {
-        return T::to_lanes(src, plane, cl, plane, buf);
-    }
-    let mut tmp = vec![T::zero(); plane * L];
-    T::to_lanes(src, plane, cl, plane, &mut tmp);
+    let mut tmp = Vec::with_capacity(plane * L);
+    T::to_lanes(
+        src,
+        plane,
+        cl,
+        plane,
+        &mut tmp.spare_capacity_mut()[..plane * L],
+    );
+    // SAFETY: `to_lanes` wrote all `plane` lane vectors.
+    unsafe { tmp.set_len(plane * L) };
     for r in 0..nr {
         let at = ((r + r0) * width + q0) * L;
         buf[at..at + nc * L].copy_from_slice(&tmp[r * cols * L..(r * cols + nc) * L]);
@@ -148,9 +159,19 @@ fn interleave<T: Lanes>(
 /// The weights of `cl` channels (`kk` taps each) as `kk` lane vectors.
 #[inline(always)]
 fn tap_lanes<T: Lanes>(wt: &[T], cl: usize, kk: usize) -> Vec<T> {
-    let mut wb = vec![T::zero(); kk * L];
-    T::to_lanes(wt, kk, cl, kk, &mut wb);
+    let mut wb = Vec::with_capacity(kk * L);
+    T::to_lanes(wt, kk, cl, kk, &mut wb.spare_capacity_mut()[..kk * L]);
+    // SAFETY: `to_lanes` wrote all `kk` lane vectors.
+    unsafe { wb.set_len(kk * L) };
     wb
+}
+
+/// `acc += a · b`, lane by lane.
+#[inline(always)]
+fn mul_add<T: Lanes>(acc: &mut [T; L], a: &[T; L], b: &[T; L]) {
+    for l in 0..L {
+        acc[l] += a[l] * b[l];
+    }
 }
 
 #[inline(always)]
@@ -161,7 +182,7 @@ fn lanes<T>(buf: &[T], at: usize) -> &[T; L] {
 simd_fn! {
     /// Output planes of one channel block: the input planes interleaved into a zero-padded grid
     /// of lane vectors, then every output position a sum of kh·kw lane products.
-    fn fwd_block<T: Lanes>(d: Dw, x: &[T], wt: &[T], y: &mut [T]) {
+    fn fwd_block<T: Lanes>(d: Dw, x: &[T], wt: &[T], y: &mut [MaybeUninit<T>]) {
         let (po, kk) = (d.oh * d.ow, d.kk());
         let cl = y.len() / po;
         let (ph, pw) = d.window();
@@ -177,9 +198,7 @@ simd_fn! {
                     let at = ((oy * s0 + i) * pw + ox * s1) * L;
                     for j in 0..d.kw {
                         let (v, w) = (lanes(&buf, at + j * L), lanes(&wb, (i * d.kw + j) * L));
-                        for l in 0..L {
-                            acc[l] += w[l] * v[l];
-                        }
+                        mul_add(&mut acc, w, v);
                     }
                 }
                 let o = oy * d.ow + ox;
@@ -191,36 +210,40 @@ simd_fn! {
 }
 
 simd_fn! {
-    /// Input-gradient planes of one channel block: the output gradients interleaved into a
-    /// zero-bordered grid of lane vectors, every input position the sum over the taps that
-    /// reach it (those whose offset matches its phase modulo the stride).
-    fn input_block<T: Lanes>(d: Dw, gy: &[T], wt: &[T], gx: &mut [T]) {
+    /// Input-gradient planes of one sample's channel block into `gx`, and its weight gradient
+    /// added to `gw`. The output gradients are interleaved once into a zero-bordered grid of lane
+    /// vectors: every input position sums the taps that reach it (those whose offset matches its
+    /// phase modulo the stride); every tap sums output gradient × the input it read.
+    fn bwd_block<T: Lanes>(
+        d: Dw,
+        x: &[T],
+        gy: &[T],
+        wt: &[T],
+        gx: &mut [MaybeUninit<T>],
+        gw: &mut [T],
+    ) {
         let (pi, kk) = (d.h * d.w, d.kk());
-        let cl = gx.len() / pi;
+        let cl = gw.len() / kk;
         let [s0, s1] = d.stride;
         let [p0, p1] = d.pad;
-        // Border of m0 rows, m1 columns: input row r and tap i read grid row
-        // (r + p0 + s0·m0 − i) / s0 ≥ 0.
-        let (m0, m1) = ((d.kh - 1).div_ceil(s0), (d.kw - 1).div_ceil(s1));
-        let gh = (m0 + d.oh).max((d.h - 1 + p0 + s0 * m0) / s0 + 1);
-        let gw = (m1 + d.ow).max((d.w - 1 + p1 + s1 * m1) / s1 + 1);
-        let mut grid = vec![T::zero(); gh * gw * L];
-        interleave(gy, cl, (d.oh, d.ow), &mut grid, gw, (m0, m1), (gh, gw));
+        let [m0, m1, gh, gw_] = d.grad_grid();
+        let mut grid = vec![T::zero(); gh * gw_ * L];
+        interleave(gy, cl, (d.oh, d.ow), &mut grid, gw_, (m0, m1), (gh, gw_));
         let wb = tap_lanes(wt, cl, kk);
         let mut out = vec![T::zero(); pi * L];
         for r in 0..d.h {
-            let (ry, i0) = (r + p0 + s0 * m0, (r + p0) % s0);
+            // Taps i0, i0 + s0, … read grid rows r_top, r_top − 1, …
+            let i0 = (r + p0) % s0;
+            let r_top = (r + p0 + s0 * m0 - i0) / s0;
             for q in 0..d.w {
-                let (qx, j0) = (q + p1 + s1 * m1, (q + p1) % s1);
+                let j0 = (q + p1) % s1;
+                let q_left = (q + p1 + s1 * m1 - j0) / s1;
                 let mut acc = [T::zero(); L];
-                for i in (i0..d.kh).step_by(s0) {
-                    let row = (ry - i) / s0 * gw;
-                    for j in (j0..d.kw).step_by(s1) {
-                        let g = lanes(&grid, (row + (qx - j) / s1) * L);
-                        let w = lanes(&wb, (i * d.kw + j) * L);
-                        for l in 0..L {
-                            acc[l] += w[l] * g[l];
-                        }
+                for (a, i) in (i0..d.kh).step_by(s0).enumerate() {
+                    let row = ((r_top - a) * gw_ + q_left) * L;
+                    for (b, j) in (j0..d.kw).step_by(s1).enumerate() {
+                        let g = lanes(&grid, row - b * L);
+                        mul_add(&mut acc, lanes(&wb, (i * d.kw + j) * L), g);
                     }
                 }
                 let o = r * d.w + q;
@@ -228,45 +251,45 @@ simd_fn! {
             }
         }
         T::from_lanes(&out, cl, pi, gx, pi);
-    }
-}
 
-simd_fn! {
-    /// Adds one sample's weight gradient of a channel block to `gw` (`kk` taps per channel).
-    fn weight_block<T: Lanes>(d: Dw, x: &[T], gy: &[T], gw: &mut [T]) {
-        let (po, kk) = (d.oh * d.ow, d.kk());
-        let cl = gw.len() / kk;
+        // Weight gradient: the zero-padded input window against the grid's interior.
         let (ph, pw) = d.window();
-        let mut buf = vec![T::zero(); ph * pw * L];
-        interleave(x, cl, (d.h, d.w), &mut buf, pw, (d.pad[0], d.pad[1]), (ph, pw));
-        let mut gyb = vec![T::zero(); po * L];
-        interleave(gy, cl, (d.oh, d.ow), &mut gyb, d.ow, (0, 0), (d.oh, d.ow));
-        let [s0, s1] = d.stride;
+        let mut buf = out;
+        buf.clear();
+        buf.resize(ph * pw * L, T::zero());
+        interleave(x, cl, (d.h, d.w), &mut buf, pw, (p0, p1), (ph, pw));
         for i in 0..d.kh {
             for j in 0..d.kw {
-                // Four independent partial sums (columns ox mod 4) hide the add latency.
-                let mut acc = [[T::zero(); L]; 4];
+                // Four independent partial sums (four columns at a time) hide the add latency.
+                let (mut a0, mut a1, mut a2, mut a3) = ([T::zero(); L], [T::zero(); L], [T::zero(); L], [T::zero(); L]);
                 for oy in 0..d.oh {
                     let at = ((oy * s0 + i) * pw + j) * L;
-                    let grow = &gyb[oy * d.ow * L..(oy + 1) * d.ow * L];
-                    for (ox, g) in grow.chunks_exact(L).enumerate() {
-                        let v = lanes(&buf, at + ox * s1 * L);
-                        let a = &mut acc[ox % 4];
-                        for l in 0..L {
-                            a[l] += g[l] * v[l];
-                        }
+                    let g0 = ((oy + m0) * gw_ + m1) * L;
+                    let grow = &grid[g0..g0 + d.ow * L];
+                    let quads = grow.chunks_exact(4 * L);
+                    let rest = quads.remainder();
+                    for (k, g4) in quads.enumerate() {
+                        let v = at + 4 * k * s1 * L;
+                        let step = s1 * L;
+                        let (v0, v1) = (lanes(&buf, v), lanes(&buf, v + step));
+                        let (v2, v3) = (lanes(&buf, v + 2 * step), lanes(&buf, v + 3 * step));
+                        let (g0, g1) = (lanes(g4, 0), lanes(g4, L));
+                        let (g2, g3) = (lanes(g4, 2 * L), lanes(g4, 3 * L));
+                        mul_add(&mut a0, g0, v0);
+                        mul_add(&mut a1, g1, v1);
+                        mul_add(&mut a2, g2, v2);
+                        mul_add(&mut a3, g3, v3);
+                    }
+                    let ox0 = d.ow - rest.len() / L;
+                    for k in 0..rest.len() / L {
+                        let (g, v) = (lanes(rest, k * L), lanes(&buf, at + (ox0 + k) * s1 * L));
+                        mul_add(&mut a0, g, v);
                     }
                 }
-                let mut sum = acc[0];
-                for a in &acc[1..] {
-                    for l in 0..L {
-                        sum[l] += a[l];
-                    }
-                }
-                let acc = sum;
+                let acc = [a0, a1, a2, a3];
                 let t = i * d.kw + j;
-                for (l, &a) in acc.iter().enumerate().take(cl) {
-                    gw[l * kk + t] += a;
+                for l in 0..cl {
+                    gw[l * kk + t] += (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]);
                 }
             }
         }
@@ -274,8 +297,12 @@ simd_fn! {
 }
 
 struct DwFwd(Dw);
-struct DwBwdInput(Dw);
-struct DwBwdWeight(Dw);
+
+/// Backward op on (x, dy, w) → dx; leaves dw in its slot.
+struct DwBwd {
+    d: Dw,
+    gw: Slot<CpuStorage>,
+}
 
 impl CustomOp2 for DwFwd {
     fn name(&self) -> &'static str {
@@ -301,33 +328,54 @@ impl CustomOp2 for DwFwd {
         _y: &Tensor,
         g: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let g = g.contiguous()?;
-        let gx = g.apply_op2_no_bwd(w, &DwBwdInput(self.0))?;
-        let gw = x.apply_op2_no_bwd(&g, &DwBwdWeight(self.0))?;
+        let d = self.0;
+        let op = DwBwd {
+            d,
+            gw: Default::default(),
+        };
+        let gx = x.apply_op3_no_bwd(&g.contiguous()?, w, &op)?;
+        let shape = (d.c, 1, d.kh, d.kw);
+        let gw = match take(&op.gw, "depthwise conv2d weight gradients")? {
+            CpuStorage::F32(v) => Tensor::from_vec(v, shape, w.device())?,
+            CpuStorage::F64(v) => Tensor::from_vec(v, shape, w.device())?,
+            s => candle_core::bail!("depthwise conv2d weight gradient of {:?}", s.dtype()),
+        };
         Ok((Some(gx), Some(gw)))
     }
 }
 
-cpu_op2!(
-    DwBwdInput,
-    "depthwise-conv2d-bwd-input",
-    |this, s1, l1, s2, l2| {
-        let d = this.0;
-        let gx = dispatch2!("depthwise conv2d", s1, l1, s2, l2, |g, w| d.bwd_input(g, w));
+impl CustomOp3 for DwBwd {
+    fn name(&self) -> &'static str {
+        "depthwise-conv2d-bwd"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let d = self.d;
+        let (gx, gw) = match (s1.dtype(), s2.dtype(), s3.dtype()) {
+            (DType::F32, DType::F32, DType::F32) => {
+                let (gx, gw) = d.bwd(slice(s1, l1)?, slice(s2, l2)?, slice::<f32>(s3, l3)?);
+                (CpuStorage::F32(gx), CpuStorage::F32(gw))
+            }
+            (DType::F64, DType::F64, DType::F64) => {
+                let (gx, gw) = d.bwd(slice(s1, l1)?, slice(s2, l2)?, slice::<f64>(s3, l3)?);
+                (CpuStorage::F64(gx), CpuStorage::F64(gw))
+            }
+            (a, b, c) => candle_core::bail!(
+                "depthwise conv2d backward supports f32 and f64 (the same for all operands), got {a:?}, {b:?}, {c:?}"
+            ),
+        };
+        *self.gw.lock().expect("depthwise weight-gradient lock") = Some(gw);
         Ok((gx, Shape::from((d.n, d.c, d.h, d.w))))
     }
-);
-
-cpu_op2!(
-    DwBwdWeight,
-    "depthwise-conv2d-bwd-weight",
-    |this, s1, l1, s2, l2| {
-        let d = this.0;
-        let gw = dispatch2!("depthwise conv2d", s1, l1, s2, l2, |x, g| d
-            .bwd_weight(x, g));
-        Ok((gw, Shape::from((d.c, 1, d.kh, d.kw))))
-    }
-);
+}
 
 /// Depthwise conv2d of x `(N, C, H, W)` with w `(C, 1, kH, kW)`, per-axis (H, W) stride and
 /// symmetric zero padding; no bias.

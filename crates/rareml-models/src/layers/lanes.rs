@@ -2,6 +2,7 @@
 //! position by position, one channel per SIMD lane, and the transposes into and out of it.
 
 use candle_core::WithDType;
+use std::mem::MaybeUninit;
 
 /// Channels held side by side, one per SIMD lane (16 f32 fill an AVX-512 register).
 pub(crate) const L: usize = 16;
@@ -11,13 +12,13 @@ pub(crate) const L: usize = 16;
 pub(crate) trait Lanes: WithDType {
     /// `dst[k·L + l] = src[l·stride + k]` for `k < n`, `l < cl`; lanes `cl..L` of the `n`
     /// positions are set to zero.
-    fn to_lanes(src: &[Self], stride: usize, cl: usize, n: usize, dst: &mut [Self]) {
+    fn to_lanes(src: &[Self], stride: usize, cl: usize, n: usize, dst: &mut [MaybeUninit<Self>]) {
         check(src.len(), stride, cl, n, dst.len(), "to_lanes");
         to_lanes_scalar(src, stride, cl, n, dst)
     }
 
     /// `dst[l·stride + k] = src[k·L + l]` for `k < n`, `l < cl`.
-    fn from_lanes(src: &[Self], cl: usize, n: usize, dst: &mut [Self], stride: usize) {
+    fn from_lanes(src: &[Self], cl: usize, n: usize, dst: &mut [MaybeUninit<Self>], stride: usize) {
         check(dst.len(), stride, cl, n, src.len(), "from_lanes");
         from_lanes_scalar(src, cl, n, dst, stride)
     }
@@ -26,22 +27,26 @@ pub(crate) trait Lanes: WithDType {
 impl Lanes for f64 {}
 
 impl Lanes for f32 {
-    fn to_lanes(src: &[f32], stride: usize, cl: usize, n: usize, dst: &mut [f32]) {
+    fn to_lanes(src: &[f32], stride: usize, cl: usize, n: usize, dst: &mut [MaybeUninit<f32>]) {
         check(src.len(), stride, cl, n, dst.len(), "to_lanes");
         #[cfg(target_arch = "x86_64")]
         if crate::layers::cpu::has_avx512() {
             // SAFETY: the CPU has AVX-512F; `check` bounded every access.
-            return unsafe { avx512::to_lanes(src.as_ptr(), stride, cl, n, dst.as_mut_ptr()) };
+            return unsafe {
+                avx512::to_lanes(src.as_ptr(), stride, cl, n, dst.as_mut_ptr().cast())
+            };
         }
         to_lanes_scalar(src, stride, cl, n, dst)
     }
 
-    fn from_lanes(src: &[f32], cl: usize, n: usize, dst: &mut [f32], stride: usize) {
+    fn from_lanes(src: &[f32], cl: usize, n: usize, dst: &mut [MaybeUninit<f32>], stride: usize) {
         check(dst.len(), stride, cl, n, src.len(), "from_lanes");
         #[cfg(target_arch = "x86_64")]
         if crate::layers::cpu::has_avx512() {
             // SAFETY: the CPU has AVX-512F; `check` bounded every access.
-            return unsafe { avx512::from_lanes(src.as_ptr(), cl, n, dst.as_mut_ptr(), stride) };
+            return unsafe {
+                avx512::from_lanes(src.as_ptr(), cl, n, dst.as_mut_ptr().cast(), stride)
+            };
         }
         from_lanes_scalar(src, cl, n, dst, stride)
     }
@@ -58,23 +63,35 @@ fn check(planes: usize, stride: usize, cl: usize, n: usize, lanes: usize, what: 
 }
 
 #[inline(always)]
-fn to_lanes_scalar<T: WithDType>(src: &[T], stride: usize, cl: usize, n: usize, dst: &mut [T]) {
+fn to_lanes_scalar<T: WithDType>(
+    src: &[T],
+    stride: usize,
+    cl: usize,
+    n: usize,
+    dst: &mut [MaybeUninit<T>],
+) {
     for (k, v) in dst[..n * L].chunks_exact_mut(L).enumerate() {
         for (l, x) in v.iter_mut().enumerate() {
-            *x = if l < cl {
+            x.write(if l < cl {
                 src[l * stride + k]
             } else {
                 T::zero()
-            };
+            });
         }
     }
 }
 
 #[inline(always)]
-fn from_lanes_scalar<T: WithDType>(src: &[T], cl: usize, n: usize, dst: &mut [T], stride: usize) {
+fn from_lanes_scalar<T: WithDType>(
+    src: &[T],
+    cl: usize,
+    n: usize,
+    dst: &mut [MaybeUninit<T>],
+    stride: usize,
+) {
     for l in 0..cl {
         for (k, d) in dst[l * stride..l * stride + n].iter_mut().enumerate() {
-            *d = src[k * L + l];
+            d.write(src[k * L + l]);
         }
     }
 }
@@ -178,6 +195,16 @@ mod avx512 {
 mod tests {
     use super::*;
 
+    /// `len` initialised values `v` (the kernels may overwrite them).
+    fn filled(len: usize, v: f32) -> Vec<MaybeUninit<f32>> {
+        vec![MaybeUninit::new(v); len]
+    }
+
+    fn read(v: &[MaybeUninit<f32>]) -> Vec<f32> {
+        // SAFETY: every element was initialised by `filled` and stays so.
+        v.iter().map(|x| unsafe { x.assume_init() }).collect()
+    }
+
     fn planes(len: usize) -> Vec<f32> {
         (0..len).map(|i| i as f32 * 0.5 - 7.0).collect()
     }
@@ -193,14 +220,16 @@ mod tests {
             (9, 33, 33),
         ] {
             let src = planes((cl - 1) * stride + n);
-            let (mut a, mut b) = (vec![9.0; n * L + 3], vec![9.0; n * L + 3]);
+            let (mut a, mut b) = (filled(n * L + 3, 9.0), filled(n * L + 3, 9.0));
             f32::to_lanes(&src, stride, cl, n, &mut a);
             to_lanes_scalar(&src, stride, cl, n, &mut b);
+            let (a, b) = (read(&a), read(&b));
             assert_eq!(a, b, "to_lanes cl {cl} n {n} stride {stride}");
             assert_eq!(a[n * L..], [9.0; 3], "to_lanes wrote past n positions");
-            let (mut c, mut d) = (vec![-1.0; src.len() + 2], vec![-1.0; src.len() + 2]);
+            let (mut c, mut d) = (filled(src.len() + 2, -1.0), filled(src.len() + 2, -1.0));
             f32::from_lanes(&a, cl, n, &mut c, stride);
             from_lanes_scalar(&a, cl, n, &mut d, stride);
+            let (c, d) = (read(&c), read(&d));
             assert_eq!(c, d, "from_lanes cl {cl} n {n} stride {stride}");
             // Round trip: every plane value comes back; the gaps between planes stay untouched.
             for l in 0..cl {

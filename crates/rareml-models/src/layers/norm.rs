@@ -6,7 +6,7 @@
 use crate::ctx::Ctx;
 use crate::error::{config_err, Error, Result};
 use crate::layers::act::{with_act, Act, ActFn, Real};
-use crate::layers::cpu::{cpu_op2, simd_fn, slice, sum2, Rows};
+use crate::layers::cpu::{cpu_op2, peek, simd_fn, slice, sum2, take, Rows, Slot};
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor, Var};
 use candle_nn::{BatchNorm, BatchNormConfig, ModuleT, VarBuilder};
@@ -135,25 +135,6 @@ impl Norm {
 
 fn to_f64(t: &Tensor) -> candle_core::Result<Vec<f64>> {
     t.to_dtype(DType::F64)?.to_vec1::<f64>()
-}
-
-/// A value one op leaves for the code that applied it (or for its backward pass).
-type Slot<T> = Arc<Mutex<Option<T>>>;
-
-/// The value an op left in `slot` (moved out), or an error naming `what` when it left none.
-fn take<T>(slot: &Slot<T>, what: &str) -> candle_core::Result<T> {
-    slot.lock()
-        .ok()
-        .and_then(|mut g| g.take())
-        .ok_or_else(|| candle_core::Error::Msg(format!("{what} were not computed")))
-}
-
-/// A copy of the value an op left in `slot`, or an error naming `what` when it left none.
-fn peek<T: Clone>(slot: &Slot<T>, what: &str) -> candle_core::Result<T> {
-    slot.lock()
-        .ok()
-        .and_then(|g| g.clone())
-        .ok_or_else(|| candle_core::Error::Msg(format!("{what} were not computed")))
 }
 
 /// Where the normalisation statistics come from.
