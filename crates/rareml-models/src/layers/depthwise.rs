@@ -125,8 +125,8 @@ fn filled<T>(len: usize, fill: impl FnOnce(&mut [MaybeUninit<T>])) -> Vec<T> {
 
 /// Copies `cl` planes of `rows × cols` values (contiguous in `src`) into the lane vectors of
 /// `buf`, a grid `width` positions wide, from grid row `r0`, column `q0` on; only grid positions
-/// below `max_rows` × `max_cols` are written. (Whole planes are transposed at once, then copied
-/// row by row: transposing short rows one by one wastes most of each 16×16 transpose.)
+/// below `max_rows` × `max_cols` are written. (Rows shorter than [`L`] are transposed a whole
+/// plane at a time, then copied row by row: one by one they would waste most of each transpose.)
 #[inline(always)]
 fn interleave<T: Lanes>(
     src: &[T],
@@ -140,6 +140,17 @@ fn interleave<T: Lanes>(
     let nr = rows.min(max_rows.saturating_sub(r0));
     let nc = cols.min(max_cols.saturating_sub(q0));
     let plane = rows * cols;
+    if cols >= L {
+        // Rows long enough to fill the transposes: straight into the grid.
+        for r in 0..nr {
+            let at = ((r + r0) * width + q0) * L;
+            let dst = &mut buf[at..at + nc * L];
+            // SAFETY: `MaybeUninit<T>` has `T`'s layout, and only initialised values are written.
+            let dst = unsafe { &mut *(dst as *mut [T] as *mut [MaybeUninit<T>]) };
+            T::to_lanes(&src[r * cols..], plane, cl, nc, dst);
+        }
+        return;
+    }
     let mut tmp = Vec::with_capacity(plane * L);
     T::to_lanes(
         src,
