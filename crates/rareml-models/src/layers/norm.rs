@@ -315,19 +315,11 @@ impl BnBwd {
             cast(&self.stats.mean),
             cast(&istd),
         );
-        // dz = dy · act'(z), with z = x·scale + shift recomputed; kept for the second pass.
-        let dz: Vec<T> = if self.act == Act::Identity {
-            Vec::new()
-        } else {
-            g.map_rows(|r, out| {
-                let c = r % g.c;
-                dz_row(act, g.row(x, r), g.row(gy, r), scale_t[c], shift_t[c], out)
-            })
-        };
-        let dz: &[T] = if self.act == Act::Identity { gy } else { &dz };
+        // dz = dy · act'(z), z = x·scale + shift: recomputed in both passes rather than stored.
         let sums = g.channel_sums(|r| {
             let c = r % g.c;
-            grad_sums_row(g.row(dz, r), g.row(x, r), mean_t[c], istd_t[c])
+            let k = [scale_t[c], shift_t[c], mean_t[c], istd_t[c]];
+            grad_sums_row(act, g.row(x, r), g.row(gy, r), k)
         });
         let (db, dw): (Vec<f64>, Vec<f64>) = sums.iter().copied().unzip();
         // Training: dx = scale · (dz − mean(dz) − x̂ · mean(dz·x̂)); evaluation: dx = scale · dz.
@@ -343,8 +335,8 @@ impl BnBwd {
         *self.sums.lock().expect("batch-norm gradient lock") = Some((dw, db));
         g.map_rows(|r, out| {
             let c = r % g.c;
-            let k = [scale_t[c], mean_t[c], istd_t[c], k1[c], k2[c]];
-            dx_row(g.row(x, r), g.row(dz, r), k, out)
+            let k = [scale_t[c], shift_t[c], mean_t[c], istd_t[c], k1[c], k2[c]];
+            dx_row(act, g.row(x, r), g.row(gy, r), k, out)
         })
     }
 }
@@ -377,30 +369,26 @@ simd_fn! {
 }
 
 simd_fn! {
-    /// `dz = dy · act'(x·a + o)` for one row; returns the values written.
-    fn dz_row<T: Real, A: ActFn>(act: A, x: &[T], dy: &[T], a: T, o: T, dz: &mut [MaybeUninit<T>]) -> usize {
-        for ((d, &v), &g) in dz.iter_mut().zip(x).zip(dy) {
-            d.write(act.df(v * a + o, g));
-        }
-        x.len().min(dy.len()).min(dz.len())
+    /// `(Σ dz, Σ dz·x̂)` of one row, `dz = dy · act'(x·a + o)`, `x̂ = (x − μ)·istd`, with
+    /// `k = [a, o, μ, istd]`.
+    fn grad_sums_row<T: Real, A: ActFn>(act: A, x: &[T], dy: &[T], k: [T; 4]) -> (f64, f64) {
+        let [a, o, mu, is] = k;
+        sum2(x, dy, |v, g| {
+            let d = act.df(v * a + o, g);
+            (d.to_f64(), (d * ((v - mu) * is)).to_f64())
+        })
     }
 }
 
 simd_fn! {
-    /// `(Σ dz, Σ dz·x̂)` of one row, `x̂ = (x − μ)·istd`.
-    fn grad_sums_row<T: Real>(dz: &[T], x: &[T], mu: T, is: T) -> (f64, f64) {
-        sum2(dz, x, |d, v| (d.to_f64(), (d * ((v - mu) * is)).to_f64()))
-    }
-}
-
-simd_fn! {
-    /// `dx = a·(dz − m1 − x̂·m2)` for one row with `k = [a, μ, istd, m1, m2]`; returns the values
-    /// written.
-    fn dx_row<T: Real>(x: &[T], dz: &[T], k: [T; 5], dx: &mut [MaybeUninit<T>]) -> usize {
-        let [a, mu, is, m1, m2] = k;
-        for ((d, &v), &z) in dx.iter_mut().zip(x).zip(dz) {
+    /// `dx = a·(dz − m1 − x̂·m2)` for one row, `dz = dy · act'(x·a + o)`, with
+    /// `k = [a, o, μ, istd, m1, m2]`; returns the values written.
+    fn dx_row<T: Real, A: ActFn>(act: A, x: &[T], dy: &[T], k: [T; 6], dx: &mut [MaybeUninit<T>]) -> usize {
+        let [a, o, mu, is, m1, m2] = k;
+        for ((d, &v), &g) in dx.iter_mut().zip(x).zip(dy) {
+            let z = act.df(v * a + o, g);
             d.write(a * (z - m1 - (v - mu) * is * m2));
         }
-        x.len().min(dz.len()).min(dx.len())
+        x.len().min(dy.len()).min(dx.len())
     }
 }
