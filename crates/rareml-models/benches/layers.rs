@@ -58,6 +58,68 @@ fn conv(c: &mut Criterion) {
     });
     g.finish();
 
+    // The sixteen depthwise convolutions of EfficientNet-B0 on a 2×128×128 input at batch 32:
+    // (channels, input size, kernel, stride). Mostly small planes, where per-plane loops waste
+    // most of each vector.
+    let b0: [(usize, usize, usize, usize); 16] = [
+        (32, 64, 3, 1),
+        (96, 64, 3, 2),
+        (144, 32, 3, 1),
+        (144, 32, 5, 2),
+        (240, 16, 5, 1),
+        (240, 16, 3, 2),
+        (480, 8, 3, 1),
+        (480, 8, 3, 1),
+        (480, 8, 5, 1),
+        (672, 8, 5, 1),
+        (672, 8, 5, 1),
+        (672, 8, 5, 2),
+        (1152, 4, 5, 1),
+        (1152, 4, 5, 1),
+        (1152, 4, 5, 1),
+        (1152, 4, 3, 1),
+    ];
+    let layers: Vec<(Var, Var, usize, usize)> = b0
+        .iter()
+        .map(|&(c, h, k, s)| {
+            let x = Tensor::randn(0f32, 1.0, (32, c, h, h), &dev).unwrap();
+            let w = Tensor::randn(0f32, 0.1, (c, 1, k, k), &dev).unwrap();
+            (
+                Var::from_tensor(&x).unwrap(),
+                Var::from_tensor(&w).unwrap(),
+                s,
+                (k - 1) / 2,
+            )
+        })
+        .collect();
+    let b0_flop: usize = b0
+        .iter()
+        .map(|&(c, h, k, s)| {
+            let o = (h + 2 * ((k - 1) / 2) - k) / s + 1;
+            2 * 32 * c * o * o * k * k
+        })
+        .sum();
+    let mut g = c.benchmark_group("depthwise EfficientNet-B0 2x128x128 batch 32 (16 layers)");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(b0_flop as u64));
+    g.bench_function("forward", |b| {
+        b.iter(|| {
+            for (x, w, s, p) in &layers {
+                depthwise_conv2d(x.as_tensor(), w.as_tensor(), [*s; 2], [*p; 2]).unwrap();
+            }
+        })
+    });
+    g.throughput(Throughput::Elements(3 * b0_flop as u64));
+    g.bench_function("forward+backward", |b| {
+        b.iter(|| {
+            for (x, w, s, p) in &layers {
+                let y = depthwise_conv2d(x.as_tensor(), w.as_tensor(), [*s; 2], [*p; 2]).unwrap();
+                y.sum_all().unwrap().backward().unwrap();
+            }
+        })
+    });
+    g.finish();
+
     // The sgemm every non-direct convolution runs on: the gemm crate (AVX-512 kernels through its
     // `x86-v4` feature), 2048³, both cores.
     let n = 2048;
