@@ -18,13 +18,11 @@ const MR: usize = 8;
 /// Positions per register tile (three 16-float vectors).
 const NR: usize = 48;
 
-/// True when this CPU can run the kernel (AVX-512F, checked once).
+/// True when this CPU can run the kernel (AVX-512F, and `RAREML_SIMD` allows it).
 pub(crate) fn available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::sync::OnceLock;
-        static HAS: OnceLock<bool> = OnceLock::new();
-        *HAS.get_or_init(|| is_x86_feature_detected!("avx512f"))
+        crate::layers::cpu::has_avx512()
     }
     #[cfg(not(target_arch = "x86_64"))]
     false

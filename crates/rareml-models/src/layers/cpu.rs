@@ -149,30 +149,51 @@ impl Rows {
     }
 }
 
-/// True when the CPU has AVX2 and FMA (checked once).
+/// The widest kernel build allowed: 0 baseline, 1 AVX2 + FMA, 2 AVX-512. `RAREML_SIMD=baseline`
+/// or `avx2` caps what the CPU offers, to test or time the narrower builds on a wider CPU (the
+/// gemm crate dispatches on its own and is not capped); anything else is a warning and no cap.
+#[cfg(target_arch = "x86_64")]
+fn simd_cap() -> u8 {
+    use std::sync::OnceLock;
+    static CAP: OnceLock<u8> = OnceLock::new();
+    *CAP.get_or_init(|| match std::env::var("RAREML_SIMD") {
+        Err(_) => 2,
+        Ok(v) => match v.as_str() {
+            "baseline" => 0,
+            "avx2" => 1,
+            "avx512" | "" => 2,
+            other => {
+                eprintln!("rareml: RAREML_SIMD={other:?} is not baseline, avx2 or avx512; ignored");
+                2
+            }
+        },
+    })
+}
+
+/// True when the CPU has AVX2 and FMA and `RAREML_SIMD` allows them (checked once).
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn has_avx2_fma() -> bool {
     use std::sync::OnceLock;
     static HAS: OnceLock<bool> = OnceLock::new();
-    *HAS.get_or_init(|| is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma"))
+    *HAS.get_or_init(|| {
+        simd_cap() >= 1 && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    })
 }
 
-/// True when the CPU has AVX-512F and AVX-512VL besides AVX2 and FMA (checked once).
+/// True when the CPU has AVX-512F and AVX-512VL besides AVX2 and FMA and `RAREML_SIMD` allows
+/// them (checked once).
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn has_avx512() -> bool {
     use std::sync::OnceLock;
     static HAS: OnceLock<bool> = OnceLock::new();
     *HAS.get_or_init(|| {
-        has_avx2_fma()
+        simd_cap() >= 2
+            && has_avx2_fma()
             && is_x86_feature_detected!("avx512f")
             && is_x86_feature_detected!("avx512vl")
     })
 }
 
-/// Defines a kernel function twice, as written and compiled for AVX2 + FMA (its loops then
-/// vectorise 8 floats wide instead of the baseline's 4), and calls the second when the CPU has
-/// them. The body is one function inlined into both, so nothing in it is left behind a call
-/// compiled for the baseline.
 macro_rules! simd_fn {
     ($(#[$m:meta])* $vis:vis fn $name:ident<$($g:ident: $b:path),*>($($a:ident: $t:ty),* $(,)?) $(-> $r:ty)? $body:block) => {
         $(#[$m])*
