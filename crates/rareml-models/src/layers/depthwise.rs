@@ -70,8 +70,9 @@ impl Dw {
     }
 
     /// ∂(Σ y·g)/∂x `(N, C, H, W)` and ∂(Σ y·g)/∂w `(C, 1, kh, kw)` from one pass over the
-    /// (sample, channel block) pairs: samples in groups, the weight gradient summed per group and
-    /// the groups added in order.
+    /// (sample, channel block) pairs: samples in groups (two per thread), the weight gradient
+    /// summed per group and the groups added in order — the same result on every run with the
+    /// same thread count.
     fn bwd<T: Lanes>(&self, x: &[T], g: &[T], wt: &[T]) -> (Vec<T>, Vec<T>) {
         let (pi, po, kk) = (self.h * self.w, self.oh * self.ow, self.kk());
         let per = self.n.div_ceil(2 * rayon::current_num_threads()).max(1);
@@ -114,11 +115,13 @@ impl Dw {
 }
 
 /// A vector of `len` values, every one written by `fill` (which is handed them uninitialised).
+/// Only for fills that write every value: the kernels write every plane of every block they are
+/// handed (`from_lanes` over whole planes, the blocks partitioning the vector), `to_lanes` every
+/// lane of the `n` positions it is asked for.
 fn filled<T>(len: usize, fill: impl FnOnce(&mut [MaybeUninit<T>])) -> Vec<T> {
     let mut v = Vec::with_capacity(len);
     fill(&mut v.spare_capacity_mut()[..len]);
-    // SAFETY: the kernels write every plane of every block they are handed (`from_lanes` over
-    // whole planes), and the blocks partition the vector.
+    // SAFETY: `fill` wrote all `len` values (the callers above).
     unsafe { v.set_len(len) };
     v
 }
@@ -151,16 +154,7 @@ fn interleave<T: Lanes>(
         }
         return;
     }
-    let mut tmp = Vec::with_capacity(plane * L);
-    T::to_lanes(
-        src,
-        plane,
-        cl,
-        plane,
-        &mut tmp.spare_capacity_mut()[..plane * L],
-    );
-    // SAFETY: `to_lanes` wrote all `plane` lane vectors.
-    unsafe { tmp.set_len(plane * L) };
+    let tmp = filled(plane * L, |t| T::to_lanes(src, plane, cl, plane, t));
     for r in 0..nr {
         let at = ((r + r0) * width + q0) * L;
         buf[at..at + nc * L].copy_from_slice(&tmp[r * cols * L..(r * cols + nc) * L]);
@@ -170,11 +164,7 @@ fn interleave<T: Lanes>(
 /// The weights of `cl` channels (`kk` taps each) as `kk` lane vectors.
 #[inline(always)]
 fn tap_lanes<T: Lanes>(wt: &[T], cl: usize, kk: usize) -> Vec<T> {
-    let mut wb = Vec::with_capacity(kk * L);
-    T::to_lanes(wt, kk, cl, kk, &mut wb.spare_capacity_mut()[..kk * L]);
-    // SAFETY: `to_lanes` wrote all `kk` lane vectors.
-    unsafe { wb.set_len(kk * L) };
-    wb
+    filled(kk * L, |wb| T::to_lanes(wt, kk, cl, kk, wb))
 }
 
 /// `acc += a · b`, lane by lane.
