@@ -7,8 +7,8 @@ use std::mem::MaybeUninit;
 /// Channels held side by side, one per SIMD lane (16 f32 fill an AVX-512 register).
 pub(crate) const L: usize = 16;
 
-/// Element types with lane transposes; f32 uses AVX-512 16×16 register transposes where the CPU
-/// has them, every other case the scalar loops.
+/// Element types with lane transposes; f32 uses 16×16 register transposes with AVX-512 and four
+/// 8×8 ones with AVX2 where the CPU has them, every other case the scalar loops.
 pub(crate) trait Lanes: WithDType {
     /// `dst[k·L + l] = src[l·stride + k]` for `k < n`, `l < cl`; lanes `cl..L` of the `n`
     /// positions are set to zero.
@@ -36,6 +36,11 @@ impl Lanes for f32 {
                 avx512::to_lanes(src.as_ptr(), stride, cl, n, dst.as_mut_ptr().cast())
             };
         }
+        #[cfg(target_arch = "x86_64")]
+        if crate::layers::cpu::has_avx2_fma() {
+            // SAFETY: the CPU has AVX2; `check` bounded every access.
+            return unsafe { avx2::to_lanes(src.as_ptr(), stride, cl, n, dst.as_mut_ptr().cast()) };
+        }
         to_lanes_scalar(src, stride, cl, n, dst)
     }
 
@@ -46,6 +51,13 @@ impl Lanes for f32 {
             // SAFETY: the CPU has AVX-512F; `check` bounded every access.
             return unsafe {
                 avx512::from_lanes(src.as_ptr(), cl, n, dst.as_mut_ptr().cast(), stride)
+            };
+        }
+        #[cfg(target_arch = "x86_64")]
+        if crate::layers::cpu::has_avx2_fma() {
+            // SAFETY: the CPU has AVX2; `check` bounded every access.
+            return unsafe {
+                avx2::from_lanes(src.as_ptr(), cl, n, dst.as_mut_ptr().cast(), stride)
             };
         }
         from_lanes_scalar(src, cl, n, dst, stride)
@@ -191,6 +203,107 @@ mod avx512 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::L;
+    use std::arch::x86_64::*;
+
+    /// Transposes the 8×8 matrix whose rows are `r` in place (24 shuffles).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn transpose(r: &mut [__m256; 8]) {
+        let mut t = [_mm256_setzero_ps(); 8];
+        for i in 0..4 {
+            t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+        }
+        // Within each 128-bit half: u[4g + c] holds column c (and c + 4) of rows 4g..4g+3.
+        let mut u = [_mm256_setzero_ps(); 8];
+        for g in 0..2 {
+            let b = 4 * g;
+            u[b] = _mm256_shuffle_ps::<0x44>(t[b], t[b + 2]);
+            u[b + 1] = _mm256_shuffle_ps::<0xEE>(t[b], t[b + 2]);
+            u[b + 2] = _mm256_shuffle_ps::<0x44>(t[b + 1], t[b + 3]);
+            u[b + 3] = _mm256_shuffle_ps::<0xEE>(t[b + 1], t[b + 3]);
+        }
+        for c in 0..4 {
+            r[c] = _mm256_permute2f128_ps::<0x20>(u[c], u[4 + c]);
+            r[4 + c] = _mm256_permute2f128_ps::<0x31>(u[c], u[4 + c]);
+        }
+    }
+
+    /// Lanes `0..m` of a load/store mask.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn mask(m: usize) -> __m256i {
+        let idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        _mm256_cmpgt_epi32(_mm256_set1_epi32(m as i32), idx)
+    }
+
+    /// See [`super::Lanes::to_lanes`]; the caller has checked the bounds.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn to_lanes(
+        src: *const f32,
+        stride: usize,
+        cl: usize,
+        n: usize,
+        dst: *mut f32,
+    ) {
+        let mut r = [_mm256_setzero_ps(); 8];
+        for k0 in (0..n).step_by(8) {
+            let m = (n - k0).min(8);
+            let mk = mask(m);
+            // Channels 0–7, then 8–15: the two halves of each position's lane vector.
+            for half in 0..2 {
+                for (i, v) in r.iter_mut().enumerate() {
+                    let l = 8 * half + i;
+                    *v = if l < cl {
+                        _mm256_maskload_ps(src.add(l * stride + k0), mk)
+                    } else {
+                        _mm256_setzero_ps()
+                    };
+                }
+                transpose(&mut r);
+                for (k, v) in r.iter().take(m).enumerate() {
+                    _mm256_storeu_ps(dst.add((k0 + k) * L + 8 * half), *v);
+                }
+            }
+        }
+    }
+
+    /// See [`super::Lanes::from_lanes`]; the caller has checked the bounds.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn from_lanes(
+        src: *const f32,
+        cl: usize,
+        n: usize,
+        dst: *mut f32,
+        stride: usize,
+    ) {
+        let mut r = [_mm256_setzero_ps(); 8];
+        for k0 in (0..n).step_by(8) {
+            let m = (n - k0).min(8);
+            let mk = mask(m);
+            for half in 0..2 {
+                if 8 * half >= cl {
+                    break;
+                }
+                for (k, v) in r.iter_mut().enumerate() {
+                    *v = if k < m {
+                        _mm256_loadu_ps(src.add((k0 + k) * L + 8 * half))
+                    } else {
+                        _mm256_setzero_ps()
+                    };
+                }
+                transpose(&mut r);
+                for (i, v) in r.iter().enumerate().take(cl - 8 * half) {
+                    _mm256_maskstore_ps(dst.add((8 * half + i) * stride + k0), mk, *v);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +338,23 @@ mod tests {
             to_lanes_scalar(&src, stride, cl, n, &mut b);
             let (a, b) = (read(&a), read(&b));
             assert_eq!(a, b, "to_lanes cl {cl} n {n} stride {stride}");
+            #[cfg(target_arch = "x86_64")]
+            if is_x86_feature_detected!("avx2") {
+                let (mut e, mut f) = (filled(n * L, 9.0), filled(src.len(), -1.0));
+                // SAFETY: AVX2 is present and the buffers hold what the calls touch.
+                unsafe {
+                    avx2::to_lanes(src.as_ptr(), stride, cl, n, e.as_mut_ptr().cast());
+                    avx2::from_lanes(a.as_ptr(), cl, n, f.as_mut_ptr().cast(), stride);
+                }
+                assert_eq!(
+                    read(&e),
+                    a[..n * L],
+                    "AVX2 to_lanes cl {cl} n {n} stride {stride}"
+                );
+                let mut g = filled(src.len(), -1.0);
+                from_lanes_scalar(&a, cl, n, &mut g, stride);
+                assert_eq!(read(&f), read(&g), "AVX2 from_lanes cl {cl} n {n}");
+            }
             assert_eq!(a[n * L..], [9.0; 3], "to_lanes wrote past n positions");
             let (mut c, mut d) = (filled(src.len() + 2, -1.0), filled(src.len() + 2, -1.0));
             f32::from_lanes(&a, cl, n, &mut c, stride);
