@@ -3,7 +3,7 @@
 //! sum per channel or per plane in one parallel pass (candle's broadcast backward reduces over
 //! the non-trailing axes one element at a time on one thread).
 
-use crate::layers::cpu::{cpu_op2, dispatch2, simd_fn, sum2, Rows};
+use crate::layers::cpu::{cpu_op2, dispatch2, lane_sum, simd_fn, sum2, Rows};
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Shape, Tensor, WithDType};
 use std::mem::MaybeUninit;
 
@@ -35,9 +35,9 @@ simd_fn! {
 }
 
 simd_fn! {
-    /// `Σ x` of one row in f64.
+    /// `Σ x` of one row (sixteen partial sums in T, added in f64).
     fn sum_row<T: WithDType>(x: &[T]) -> f64 {
-        sum2(x, x, |v, _| (v.to_f64(), 0.0)).0
+        lane_sum(x, |v| v)
     }
 }
 
@@ -128,7 +128,7 @@ simd_fn! {
 simd_fn! {
     /// `Σ a·b` of one row in f64.
     fn dot_row<T: WithDType>(a: &[T], b: &[T]) -> f64 {
-        sum2(a, b, |u, v| ((u * v).to_f64(), 0.0)).0
+        sum2(a, b, |u, v| (u * v, T::zero())).0
     }
 }
 

@@ -229,12 +229,13 @@ macro_rules! simd_fn {
 }
 pub(crate) use simd_fn;
 
-/// `(Σ f(a_i, b_i).0, Σ f(a_i, b_i).1)` over two slices of the same length, in f64, with eight
-/// independent partial sums so the loop vectorises.
+/// `(Σ f(a_i, b_i).0, Σ f(a_i, b_i).1)` over two slices of the same length: sixteen partial sums
+/// in `T` (one vector of f32; a row of a kernel is at most a few thousand values, as PyTorch's f32
+/// reductions), added in f64 at the end — so the loop vectorises; f64 per element did not.
 #[inline(always)]
-pub(crate) fn sum2<T: Copy>(a: &[T], b: &[T], f: impl Fn(T, T) -> (f64, f64)) -> (f64, f64) {
-    const L: usize = 8;
-    let (mut s, mut q) = ([0f64; L], [0f64; L]);
+pub(crate) fn sum2<T: WithDType>(a: &[T], b: &[T], f: impl Fn(T, T) -> (T, T)) -> (f64, f64) {
+    const L: usize = 16;
+    let (mut s, mut q) = ([T::zero(); L], [T::zero(); L]);
     let (ca, cb) = (a.chunks_exact(L), b.chunks_exact(L));
     let (ra, rb) = (ca.remainder(), cb.remainder());
     for (x, y) in ca.zip(cb) {
@@ -244,13 +245,33 @@ pub(crate) fn sum2<T: Copy>(a: &[T], b: &[T], f: impl Fn(T, T) -> (f64, f64)) ->
             q[k] += v;
         }
     }
-    let (mut s1, mut s2) = (s.iter().sum::<f64>(), q.iter().sum::<f64>());
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for k in 0..L {
+        s1 += s[k].to_f64();
+        s2 += q[k].to_f64();
+    }
     for (&x, &y) in ra.iter().zip(rb) {
         let (u, v) = f(x, y);
-        s1 += u;
-        s2 += v;
+        s1 += u.to_f64();
+        s2 += v.to_f64();
     }
     (s1, s2)
+}
+
+/// `Σ f(x_i)`: sixteen partial sums in `T`, added in f64.
+#[inline(always)]
+pub(crate) fn lane_sum<T: WithDType>(x: &[T], f: impl Fn(T) -> T) -> f64 {
+    const L: usize = 16;
+    let mut s = [T::zero(); L];
+    let chunks = x.chunks_exact(L);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..L {
+            s[l] += f(c[l]);
+        }
+    }
+    let tail: f64 = rest.iter().map(|&v| f(v).to_f64()).sum();
+    s.iter().fold(tail, |a, v| a + v.to_f64())
 }
 
 /// Implements [`CustomOp2`](candle_core::CustomOp2) with a name and a CPU forward only (the

@@ -6,7 +6,7 @@
 use crate::ctx::Ctx;
 use crate::error::{config_err, Error, Result};
 use crate::layers::act::{with_act, Act, ActFn, Real};
-use crate::layers::cpu::{cpu_op2, peek, simd_fn, slice, sum2, take, Rows, Slot};
+use crate::layers::cpu::{cpu_op2, lane_sum, peek, simd_fn, slice, sum2, take, Rows, Slot};
 use candle_core::backend::BackendStorage;
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor, Var};
 use candle_nn::{BatchNorm, BatchNormConfig, ModuleT, VarBuilder};
@@ -351,10 +351,10 @@ cpu_op2!(BnBwd, "batch-norm-bwd", |this, s1, l1, s2, l2| {
 simd_fn! {
     /// Shifted sums `(Σ (x − k), Σ (x − k)²)` of one row.
     fn stats_row<T: Real>(x: &[T], k: f64) -> (f64, f64) {
-        sum2(x, x, |v, _| {
-            let v = v.to_f64() - k;
-            (v, v * v)
-        })
+        // Two passes over the row (it is in L1): one reduction each compiles to full vectors,
+        // while one loop updating both sums was paired into 128-bit (s, q) vectors.
+        let k = T::from_f64(k);
+        (lane_sum(x, |v| v - k), lane_sum(x, |v| (v - k) * (v - k)))
     }
 }
 
@@ -372,31 +372,11 @@ simd_fn! {
     /// `(Σ dz, Σ dz·x̂)` of one row, `dz = dy · act'(x·a + o)`, `x̂ = (x − μ)·istd`, with
     /// `k = [a, o, μ, istd]`.
     fn grad_sums_row<T: Real, A: ActFn>(act: A, x: &[T], dy: &[T], k: [T; 4]) -> (f64, f64) {
-        // Sixteen partial sums in T per row (as PyTorch's f32 reductions; a row is at most a
-        // few thousand values), added in f64 across rows by the caller.
-        const L: usize = 16;
         let [a, o, mu, is] = k;
-        let (mut s, mut q) = ([T::zero(); L], [T::zero(); L]);
-        let (cx, cg) = (x.chunks_exact(L), dy.chunks_exact(L));
-        let (rx, rg) = (cx.remainder(), cg.remainder());
-        for (xs, gs) in cx.zip(cg) {
-            for l in 0..L {
-                let d = act.df(xs[l] * a + o, gs[l]);
-                s[l] += d;
-                q[l] += d * ((xs[l] - mu) * is);
-            }
-        }
-        let (mut s1, mut s2) = (0.0, 0.0);
-        for l in 0..L {
-            s1 += s[l].to_f64();
-            s2 += q[l].to_f64();
-        }
-        for (&v, &g) in rx.iter().zip(rg) {
+        sum2(x, dy, |v, g| {
             let d = act.df(v * a + o, g);
-            s1 += d.to_f64();
-            s2 += (d * ((v - mu) * is)).to_f64();
-        }
-        (s1, s2)
+            (d, d * ((v - mu) * is))
+        })
     }
 }
 
