@@ -201,6 +201,29 @@ fn randn(shape: &[usize]) -> Tensor {
     Tensor::randn(0f64, 1.0, shape, &Device::Cpu).unwrap()
 }
 
+/// `(y, ∂(Σ y·r)/∂x, ∂(Σ y·r)/∂w)` of `op(x, w)` computed in `dtype` and returned in f64, with the
+/// same smooth weights `r` (cosine of a running index along the last axis) for every dtype.
+fn grads_in(
+    dtype: DType,
+    x: &Tensor,
+    w: &Tensor,
+    op: impl Fn(&Tensor, &Tensor) -> Tensor,
+) -> (Tensor, Tensor, Tensor) {
+    let xv = Var::from_tensor(&x.to_dtype(dtype).unwrap()).unwrap();
+    let wv = Var::from_tensor(&w.to_dtype(dtype).unwrap()).unwrap();
+    let y = op(xv.as_tensor(), wv.as_tensor());
+    let r = Tensor::ones(y.shape(), DType::F64, &Device::Cpu).unwrap();
+    let r = r.cumsum(y.rank() - 1).unwrap().cos().unwrap();
+    let g = (&y * &r.to_dtype(dtype).unwrap())
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    let f = |t: &Tensor| t.to_dtype(DType::F64).unwrap();
+    (f(&y), f(g.get(&xv).unwrap()), f(g.get(&wv).unwrap()))
+}
+
 #[test]
 fn conv3d_finite_difference_gradients() {
     let w = randn(&[2, 3, 3, 2, 3]);
@@ -333,19 +356,11 @@ fn depthwise_f32_kernels_match_f64() {
         let what = format!("{shape:?} k {k} stride {s:?} padding {p:?}");
         let x = randn(shape);
         let w = randn(&[shape[1], 1, k, k]);
-        let run = |dtype: DType| {
-            let xv = Var::from_tensor(&x.to_dtype(dtype).unwrap()).unwrap();
-            let wv = Var::from_tensor(&w.to_dtype(dtype).unwrap()).unwrap();
-            let y = depthwise_conv2d(xv.as_tensor(), wv.as_tensor(), s, p).unwrap();
-            let r = Tensor::ones(y.shape(), DType::F64, &Device::Cpu).unwrap();
-            let r = (r.cumsum(3).unwrap().cos().unwrap())
-                .to_dtype(dtype)
-                .unwrap();
-            let g = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
-            let f = |t: &Tensor| t.to_dtype(DType::F64).unwrap();
-            (f(&y), f(g.get(&xv).unwrap()), f(g.get(&wv).unwrap()))
-        };
-        let (a, b) = (run(DType::F32), run(DType::F64));
+        let op = |x: &Tensor, w: &Tensor| depthwise_conv2d(x, w, s, p).unwrap();
+        let (a, b) = (
+            grads_in(DType::F32, &x, &w, op),
+            grads_in(DType::F64, &x, &w, op),
+        );
         if s[0] == s[1] && p[0] == p[1] {
             let want = x.conv2d(&w, p[0], s[0], 1, shape[1]).unwrap();
             assert_close_within(&format!("{what} y vs candle"), &b.0, &want, 1e-12);
@@ -603,19 +618,11 @@ fn conv3d_f32_kernels_match_f64() {
         };
         let x = randn(&shape);
         let w = randn(&[cout, shape[1], k[0], k[1], k[2]]);
-        let run = |dtype: DType| {
-            let xv = Var::from_tensor(&x.to_dtype(dtype).unwrap()).unwrap();
-            let wv = Var::from_tensor(&w.to_dtype(dtype).unwrap()).unwrap();
-            let y = conv3d(xv.as_tensor(), wv.as_tensor(), None, &cfg).unwrap();
-            let r = Tensor::ones(y.shape(), DType::F64, &Device::Cpu).unwrap();
-            let r = (r.cumsum(4).unwrap().cos().unwrap())
-                .to_dtype(dtype)
-                .unwrap();
-            let g = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
-            let f = |t: &Tensor| t.to_dtype(DType::F64).unwrap();
-            (f(&y), f(g.get(&xv).unwrap()), f(g.get(&wv).unwrap()))
-        };
-        let (a, b) = (run(DType::F32), run(DType::F64));
+        let op = |x: &Tensor, w: &Tensor| conv3d(x, w, None, &cfg).unwrap();
+        let (a, b) = (
+            grads_in(DType::F32, &x, &w, op),
+            grads_in(DType::F64, &x, &w, op),
+        );
         for (part, p, q) in [("y", &a.0, &b.0), ("dx", &a.1, &b.1), ("dw", &a.2, &b.2)] {
             assert_close_within(&format!("{what} {part}"), p, q, 2e-5);
         }
