@@ -27,5 +27,9 @@ fn main() -> ExitCode {
     tuning::setup();
     let args = Args::parse();
     let opts = args.common.options("newsdm");
-    common::finish(&opts, newsdm::run(&opts, Some(args.rotations)))
+    let mut settings = newsdm::Settings::preset(args.common.preset);
+    common::Common::set(&mut settings.per_sample, args.common.events);
+    common::Common::set(&mut settings.epochs, args.common.epochs);
+    settings.rotations |= args.rotations;
+    common::finish(&opts, newsdm::run(&opts, &settings))
 }

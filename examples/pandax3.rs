@@ -38,5 +38,11 @@ fn main() -> ExitCode {
     tuning::setup();
     let args = Args::parse();
     let opts = args.common.options("pandax3");
-    common::finish(&opts, pandax3::run(&opts, args.sweep))
+    let mut settings = pandax3::Settings::preset(args.common.preset);
+    common::Common::set(&mut settings.events, args.common.events);
+    common::Common::set(&mut settings.epochs, args.common.epochs);
+    if let Some(sweep) = args.sweep {
+        settings.sweep = sweep;
+    }
+    common::finish(&opts, pandax3::run(&opts, &settings))
 }

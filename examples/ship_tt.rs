@@ -22,6 +22,10 @@ struct Args {
 
 fn main() -> ExitCode {
     tuning::setup();
-    let opts = Args::parse().common.options("ship_tt");
-    common::finish(&opts, ship_tt::run(&opts))
+    let args = Args::parse();
+    let opts = args.common.options("ship_tt");
+    let mut settings = ship_tt::Settings::preset(args.common.preset);
+    common::Common::set(&mut settings.events, args.common.events);
+    common::Common::set(&mut settings.epochs, args.common.epochs);
+    common::finish(&opts, ship_tt::run(&opts, &settings))
 }

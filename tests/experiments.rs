@@ -1,40 +1,44 @@
-//! Each experiment pipeline end to end on tiny generated data (seconds): report keys, plots,
-//! and bad options.
+//! Each experiment pipeline end to end on tiny generated data (seconds): the typed report, its
+//! JSON, the plots and checkpoints, and bad options.
 
-use rareml::experiments::{newsdm, pandax3, ship_tt, Options};
+use rareml::experiments::{newsdm, pandax3, ship_tt, Options, Preset};
 
-fn opts(dir: &std::path::Path, events: usize) -> Options {
+fn opts(dir: &std::path::Path) -> Options {
     Options {
-        events: Some(events),
-        epochs: Some(1),
         progress: false,
         ..Options::new(dir)
     }
 }
 
-fn number_or_null(v: &serde_json::Value) -> bool {
-    v.is_number() || v.is_null()
+fn json(dir: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
 }
 
 #[test]
 fn ship_tt_pipeline() {
     let dir = tempfile::tempdir().unwrap();
-    let r = ship_tt::run(&opts(dir.path(), 300)).unwrap();
-    for side in ["network", "baseline"] {
-        assert!(
-            r[side]["energy_resolution"].as_f64().unwrap() > 0.0,
-            "{side}"
-        );
-        assert!(
-            r[side]["distance_rmse_cm"].as_f64().unwrap() > 0.0,
-            "{side}"
-        );
+    let settings = ship_tt::Settings {
+        events: 300,
+        epochs: 1,
+        ..ship_tt::Settings::preset(Preset::Quick)
+    };
+    let r = ship_tt::run(&opts(dir.path()), &settings).unwrap();
+    for f in [&r.network, &r.baseline] {
+        assert!(f.energy_resolution > 0.0 && f.energy_rmse_gev > 0.0);
+        assert!(f.distance_rmse_cm.unwrap() > 0.0);
     }
-    assert!(r["vertex_xy"]["weighted_mean_xy_rms_cm"].as_f64().unwrap() > 0.0);
-    let back: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
-            .unwrap();
-    assert_eq!(back, r);
+    assert!(r.xy.weighted_mean_rms_cm > 0.0);
+    assert_eq!(
+        r.events.total,
+        r.events.train + r.events.val + r.events.test
+    );
+    let back = json(dir.path());
+    assert_eq!(back, serde_json::to_value(&r).unwrap());
+    for key in ["energy_resolution", "energy_rmse_gev", "distance_rmse_cm"] {
+        assert!(back["network"][key].is_number(), "network.{key}");
+        assert!(back["baseline"][key].is_number(), "baseline.{key}");
+    }
+    assert!(back["xy"]["dbscan_found_fraction"].is_number());
     assert!(
         dir.path().join("report.md").exists()
             && dir.path().join("resolution_vs_energy.png").exists()
@@ -48,14 +52,25 @@ fn ship_tt_pipeline() {
 #[test]
 fn newsdm_pipeline_with_rotations() {
     let dir = tempfile::tempdir().unwrap();
-    let r = newsdm::run(&opts(dir.path(), 30), Some(true)).unwrap();
-    for side in ["network", "baseline"] {
-        let e = r[side]["signal_efficiency"].as_f64().unwrap();
-        assert!((0.0..=1.0).contains(&e), "{side}: {e}");
-        assert!(number_or_null(&r[side]["fog_reduction_factor"]), "{side}");
+    let settings = newsdm::Settings {
+        per_sample: 30,
+        epochs: 1,
+        rotations: true,
+        ..newsdm::Settings::preset(Preset::Quick)
+    };
+    let r = newsdm::run(&opts(dir.path()), &settings).unwrap();
+    for f in [&r.network.figures, &r.baseline.figures] {
+        assert!((0.0..=1.0).contains(&f.signal_efficiency));
+        // A reduction factor, or a lower limit when no fog passes.
+        assert!(f.fog_reduction_factor.is_some() != f.fog_reduction_lower_limit_95cl.is_some());
+        assert_eq!(f.classes.len(), 5);
     }
-    assert_eq!(r["clusters"]["C30"], 30);
-    assert_eq!(r["training"]["rotations"], true);
+    assert_eq!(r.clusters.c30, 30);
+    assert!(r.settings.rotations);
+    let back = json(dir.path());
+    assert_eq!(back["clusters"]["C30"], 30);
+    assert!(back["network"]["signal_efficiency"].is_number());
+    assert!(back["baseline"]["fog_passing"].is_array());
     for f in ["roc.png", "scores.png", "barycenter_shift.png", "report.md"] {
         assert!(dir.path().join(f).exists(), "{f}");
     }
@@ -66,40 +81,60 @@ fn pandax3_pipeline_with_a_topconv_sweep() {
     let dir = tempfile::tempdir().unwrap();
     // Six epochs of ten batches: BatchNorm's running statistics need a few dozen batches before
     // eval mode stops collapsing every score onto one value.
-    let o = Options {
-        epochs: Some(6),
-        ..opts(dir.path(), 320)
+    let settings = pandax3::Settings {
+        events: 320,
+        epochs: 6,
+        sweep: vec![Some(2), Some(8)],
+        ..pandax3::Settings::preset(Preset::Quick)
     };
-    let r = pandax3::run(&o, Some(vec![Some(2), Some(8)])).unwrap();
-    for side in ["network", "baseline"] {
-        assert!(number_or_null(&r[side]["significance"]), "{side}");
-        assert!(
-            r[side]["working_point"]["signal_efficiency"].is_number(),
-            "{side}"
-        );
+    let r = pandax3::run(&opts(dir.path()), &settings).unwrap();
+    for f in [&r.network, &r.baseline] {
+        // Ξ, or its lower limit when no test background passes.
+        assert!(f.significance.is_some() != f.significance_lower_limit_95cl.is_some());
+        assert!((0.0..=1.0).contains(&f.signal_efficiency));
     }
-    let sweep = r["topconv_sweep"].as_array().unwrap();
-    assert_eq!(sweep.len(), 2);
-    assert_eq!(sweep[0]["n"], "2");
+    assert_eq!(r.topconv_sweep.len(), 2);
+    assert_eq!(r.topconv_sweep[0].n, "2");
+    // n = 8 is the headline network: the sweep row repeats its figures, no second training.
+    assert_eq!(r.topconv_sweep[1].auc, r.network.auc);
+    assert!(!dir.path().join("checkpoints-n8").exists());
     assert!(dir.path().join("checkpoints-n2").exists() && dir.path().join("roc.png").exists());
+    let back = json(dir.path());
+    assert!(back["network"]["working_point"]["signal"]["value"].is_number());
 }
 
 #[test]
 fn bad_options_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let mut o = opts(dir.path(), 300);
+    let quick = ship_tt::Settings {
+        events: 300,
+        epochs: 1,
+        ..ship_tt::Settings::preset(Preset::Quick)
+    };
+    let mut o = opts(dir.path());
     o.device = "tpu".into();
-    assert!(ship_tt::run(&o)
-        .unwrap_err()
-        .to_string()
-        .contains("unknown device"));
-    let mut o = opts(dir.path(), 300);
+    let msg = ship_tt::run(&o, &quick).unwrap_err().to_string();
+    assert!(msg.contains("device") && msg.contains("tpu"), "{msg}");
+    let mut o = opts(dir.path());
     o.data = Some(dir.path().join("missing.h5"));
-    let msg = newsdm::run(&o, None).unwrap_err().to_string();
-    assert!(msg.contains("missing.h5"), "{msg}");
-    let o = opts(dir.path(), 5);
-    assert!(ship_tt::run(&o)
+    let msg = newsdm::run(&o, &newsdm::Settings::preset(Preset::Quick))
         .unwrap_err()
-        .to_string()
-        .contains("at least 20"));
+        .to_string();
+    assert!(msg.contains("missing.h5"), "{msg}");
+    let few = ship_tt::Settings { events: 5, ..quick };
+    let msg = ship_tt::run(&opts(dir.path()), &few)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("events") && msg.contains("≥ 20"), "{msg}");
+    // Settings are checked before any work: nothing is generated or written.
+    let empty = tempfile::tempdir().unwrap();
+    let bad = pandax3::Settings {
+        lr: -1.0,
+        ..pandax3::Settings::preset(Preset::Quick)
+    };
+    let msg = pandax3::run(&opts(empty.path()), &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("optimizer.lr"), "{msg}");
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
 }

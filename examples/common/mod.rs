@@ -39,9 +39,6 @@ impl Common {
     pub fn options(&self, experiment: &str) -> Options {
         Options {
             data: self.data.clone(),
-            events: self.events,
-            epochs: self.epochs,
-            preset: self.preset,
             seed: self.seed,
             out: self
                 .out
@@ -51,14 +48,27 @@ impl Common {
             progress: !self.quiet,
         }
     }
+
+    /// `value` replaced by the flag when given.
+    pub fn set(value: &mut usize, flag: Option<usize>) {
+        if let Some(v) = flag {
+            *value = v;
+        }
+    }
 }
 
 /// Prints the markdown report (or the error) and turns the outcome into the exit status.
-pub fn finish<T>(opts: &Options, result: rareml::experiments::Result<T>) -> ExitCode {
+pub fn finish<R: rareml::report::Report>(
+    opts: &Options,
+    result: rareml::experiments::Result<R>,
+) -> ExitCode {
     match result {
-        Ok(_) => {
-            let md = std::fs::read_to_string(opts.out.join("report.md")).unwrap_or_default();
-            println!("{md}\nreport: {}", opts.out.join("report.json").display());
+        Ok(report) => {
+            println!(
+                "{}\nreport: {}",
+                report.markdown(),
+                opts.out.join("report.json").display()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -9,7 +9,7 @@
 //!   25,000 times): rareml's kernels run on rayon's threads, and on a 2-core machine the spinning
 //!   worker took ~10 % of an EfficientNet training step from them (`perf`).
 
-use rareml::models::alloc::BlockCache;
+use rareml::kernels::alloc::BlockCache;
 
 #[global_allocator]
 static ALLOC: BlockCache<mimalloc::MiMalloc> = BlockCache::new(mimalloc::MiMalloc, 8 << 30);

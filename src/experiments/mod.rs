@@ -1,14 +1,17 @@
 //! The three experiments' pipelines end to end — data (generated with `rareml-sim` or the user's
-//! file), preprocessing, training, the classical baseline, metrics, report and plots. The
-//! `newsdm`, `pandax3` and `ship_tt` examples are thin command-line wrappers around these.
+//! file), preprocessing, training, the classical baseline, metrics, report and plots — as
+//! implementations of one skeleton, [`pipeline::Experiment`]. The `newsdm`, `pandax3` and
+//! `ship_tt` examples are thin command-line wrappers around [`newsdm::run`], [`pandax3::run`] and
+//! [`ship_tt::run`].
 
 pub mod newsdm;
 pub mod pandax3;
+pub mod pipeline;
 pub mod ship_tt;
 
 use candle_core::Device;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Everything that can go wrong in a pipeline.
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +28,7 @@ pub enum Error {
     /// The networks.
     #[error(transparent)]
     Model(#[from] rareml_models::Error),
-    /// Training and evaluation.
+    /// Training and prediction.
     #[error(transparent)]
     Train(#[from] rareml_train::Error),
     /// Metrics.
@@ -34,13 +37,33 @@ pub enum Error {
     /// The classical analyses.
     #[error(transparent)]
     Baselines(#[from] rareml_baselines::Error),
+    /// Writing the report or the plots.
+    #[error(transparent)]
+    Report(#[from] crate::report::Error),
     /// A candle error.
     #[error("candle: {0}")]
     Candle(#[from] candle_core::Error),
-    /// Options that cannot run, or data unfit for the experiment.
-    #[error("{0}")]
-    Invalid(String),
-    /// A file or directory that cannot be written.
+    /// A setting outside its allowed range.
+    #[error("invalid {experiment} setting: {field} = {value} ({allowed})")]
+    Setting {
+        /// The experiment.
+        experiment: &'static str,
+        /// The offending field.
+        field: &'static str,
+        /// Its value.
+        value: String,
+        /// The allowed values.
+        allowed: &'static str,
+    },
+    /// Data unfit for the experiment (too few events, one class only).
+    #[error("{}: {reason}", .path.display())]
+    Data {
+        /// The input file.
+        path: PathBuf,
+        /// What is missing.
+        reason: String,
+    },
+    /// A file or directory that cannot be created or written.
     #[error("{}: {reason}", .path.display())]
     File {
         /// The path.
@@ -53,8 +76,24 @@ pub enum Error {
 /// Result with the pipelines' [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Size preset of a pipeline.
+/// The [`Error::Setting`] of `experiment.field = value`, allowed `allowed`.
+pub(crate) fn setting_err(
+    experiment: &'static str,
+    field: &'static str,
+    value: impl std::fmt::Debug,
+    allowed: &'static str,
+) -> Error {
+    Error::Setting {
+        experiment,
+        field,
+        value: format!("{value:?}"),
+        allowed,
+    }
+}
+
+/// Size preset of a pipeline's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Preset {
     /// Minutes on a 2-core CPU: smaller data, narrower networks, few epochs.
     Quick,
@@ -73,35 +112,27 @@ impl std::str::FromStr for Preset {
     }
 }
 
-/// Options common to the three pipelines.
+/// How a pipeline runs, whatever the experiment: where its data come from and its results go,
+/// the seed, the device. The experiment's sizes are its `Settings`.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// The user's own file; `None` generates data with `rareml-sim` into a temporary directory.
     pub data: Option<PathBuf>,
-    /// Events to generate (or to read at most from `data`); `None` = the preset's.
-    pub events: Option<usize>,
-    /// Training epochs; `None` = the preset's.
-    pub epochs: Option<usize>,
-    /// Size preset.
-    pub preset: Preset,
     /// Seed of generation, split, initial weights, shuffling and augmentation.
     pub seed: u64,
     /// Output directory (report, plots, checkpoints).
     pub out: PathBuf,
     /// Device name: `cpu` or `cuda` (`cuda:N`).
     pub device: String,
-    /// Progress bars.
+    /// Progress bars and messages on standard error.
     pub progress: bool,
 }
 
 impl Options {
-    /// Defaults: generated data, quick preset, seed 42, output `out`, CPU, progress bars.
+    /// Defaults: generated data, seed 42, output `out`, CPU, progress shown.
     pub fn new(out: impl Into<PathBuf>) -> Self {
         Self {
             data: None,
-            events: None,
-            epochs: None,
-            preset: Preset::Quick,
             seed: 42,
             out: out.into(),
             device: "cpu".into(),
@@ -111,34 +142,21 @@ impl Options {
 
     /// The candle device named by `device`.
     pub fn device(&self) -> Result<Device> {
+        let bad = || setting_err("pipeline", "device", &self.device, "cpu, cuda or cuda:N");
         match self.device.as_str() {
             "cpu" => Ok(Device::Cpu),
             d if d.starts_with("cuda") => {
-                let n = d
-                    .strip_prefix("cuda:")
-                    .map(|n| n.parse::<usize>())
-                    .transpose()
-                    .map_err(|_| Error::Invalid(format!("bad device {d:?}")))?;
-                Ok(Device::new_cuda(n.unwrap_or(0))?)
+                let n = match d.strip_prefix("cuda") {
+                    Some("") => 0,
+                    Some(rest) => rest
+                        .strip_prefix(':')
+                        .and_then(|n| n.parse::<usize>().ok())
+                        .ok_or_else(bad)?,
+                    None => unreachable!("starts with cuda"),
+                };
+                Ok(Device::new_cuda(n)?)
             }
-            d => Err(Error::Invalid(format!(
-                "unknown device {d:?} (cpu, cuda, cuda:N)"
-            ))),
+            _ => Err(bad()),
         }
-    }
-
-    pub(crate) fn out_dir(&self) -> Result<&Path> {
-        std::fs::create_dir_all(&self.out).map_err(|e| Error::File {
-            path: self.out.clone(),
-            reason: format!("cannot create the output directory: {e}"),
-        })?;
-        Ok(&self.out)
-    }
-}
-
-/// Prints a line when progress is on.
-pub(crate) fn say(opts: &Options, msg: impl AsRef<str>) {
-    if opts.progress {
-        eprintln!("{}", msg.as_ref());
     }
 }

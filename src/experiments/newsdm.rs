@@ -1,37 +1,36 @@
 //! NEWSdm: NEWSnet versus the barycenter-shift cut — per-class carbon efficiencies and fog /
 //! gamma reduction factors at a threshold chosen on validation (the layout of the paper's Table 1).
 
-use super::{say, Error, Options, Preset, Result};
+use super::pipeline::{
+    self, Ensemble, Experiment, NetworkSpec, NetworkSummary, Run, Scored, TrainingSummary,
+};
+use super::{setting_err, Error, Options, Preset, Result};
 use crate::baselines::emulsion::barycenter_shift;
-use crate::io::emulsion::{ClusterBatch, ClusterClass, EmulsionFile, PIXEL_SIZE_NM};
-use crate::metrics::intervals::{clopper_pearson, ensemble_interval};
-use crate::metrics::roc::roc_curve;
-use crate::models::{Model, ModelConfig, NewsNetConfig, NewsNetStage, Params};
-use crate::preprocess::emulsion::{
-    rotate, set_polarisations, EmulsionPipeline, Polarisations, Rotation,
+use crate::io::emulsion::{ClusterClass, EmulsionFile, PIXEL_SIZE_NM};
+use crate::metrics::{
+    choose_threshold, ensemble_interval, per_class_selection, roc_curve, working_point, Bound,
+    ClassSelection, Criterion, EnsembleInterval, Roc, WorkingPoint,
 };
+use crate::models::{ModelConfig, NewsNetConfig, NewsNetStage};
+use crate::preprocess::emulsion::{EmulsionPipeline, RandomRotation, Rotation};
+use crate::report::plot::{histogram_png, roc_png};
+use crate::report::{fmt, markdown_table, Report};
 use crate::sim::emulsion::{EmulsionConfig, Sample};
-use crate::train::eval::{
-    at_threshold, choose_threshold, fmt, markdown_table, signal_scores, write_report, Criterion,
-    WorkingPoint,
-};
-use crate::train::plot::{histogram_png, roc_png};
-use crate::train::{
-    predict, AdamConfig, InMemory, Schedule, Split, Targets, Task, TrainConfig, Trainer,
-};
-use ndarray::{s, ArrayView3, ArrayViewMut3};
-use rand::SeedableRng;
+use crate::train::{AdamConfig, InMemory, Schedule, Source, Split, Targets, Task, TrainConfig};
+use ndarray::{s, ArrayView3};
 use serde::Serialize;
-use serde_json::json;
+use std::path::Path;
 
-/// Sizes of a run.
-#[derive(Debug, Clone)]
+/// Sizes and choices of a NEWSdm run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Settings {
+    /// The preset these settings started from.
+    pub preset: Preset,
     /// Clusters per generated sample (C30, C60, C100, fog, gamma), or read at most per file group.
     pub per_sample: usize,
     /// Training epochs.
     pub epochs: usize,
-    /// The network.
+    /// The network (its input is set from the data).
     pub net: NewsNetConfig,
     /// Batch size.
     pub batch: usize,
@@ -39,15 +38,18 @@ pub struct Settings {
     pub rotations: bool,
     /// Carbon (all energies) efficiency at which the working point is chosen on validation.
     pub signal_efficiency: f64,
+    /// Checkpoints kept: the ensemble whose spread is reported.
+    pub keep_last: usize,
 }
 
 impl Settings {
-    /// The preset's sizes, overridden by the options.
-    pub fn new(opts: &Options) -> Self {
-        let mut s = match opts.preset {
+    /// The preset's sizes.
+    pub fn preset(preset: Preset) -> Self {
+        match preset {
             // A narrower NEWSnet (stem 8/16, bottlenecks 16 and 32, one identity block each) on
             // the same 9 × 40 × 40 input.
             Preset::Quick => Settings {
+                preset,
                 per_sample: 700,
                 epochs: 8,
                 net: NewsNetConfig {
@@ -70,26 +72,53 @@ impl Settings {
                 batch: 32,
                 rotations: false,
                 signal_efficiency: 0.9,
+                keep_last: 3,
             },
             Preset::Paper => Settings {
+                preset,
                 per_sample: 10000,
                 epochs: 30,
                 net: NewsNetConfig::default(),
                 batch: 32,
                 rotations: false,
                 signal_efficiency: 0.9,
+                keep_last: 3,
             },
-        };
-        if let Some(n) = opts.events {
-            s.per_sample = n;
         }
-        if let Some(e) = opts.epochs {
-            s.epochs = e;
+    }
+
+    /// Checks every setting (the network's own fields too); the error names one field.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |f, v: &dyn std::fmt::Debug, a| Err(setting_err("newsdm", f, v, a));
+        if self.per_sample < 4 {
+            return bad("per_sample", &self.per_sample, "≥ 4 clusters");
         }
-        s
+        if !(self.signal_efficiency > 0.0 && self.signal_efficiency <= 1.0) {
+            return bad("signal_efficiency", &self.signal_efficiency, "in (0, 1]");
+        }
+        self.train_config(0, false).validate()?;
+        Ok(self.net.validate()?)
+    }
+
+    fn train_config(&self, seed: u64, progress: bool) -> TrainConfig {
+        TrainConfig {
+            epochs: self.epochs,
+            batch_size: self.batch,
+            optimizer: AdamConfig::newsdm(),
+            schedule: Schedule::Exponential { gamma: 0.9 },
+            seed,
+            keep_last: self.keep_last,
+            progress,
+        }
     }
 }
 
+/// Runs the pipeline and returns the report (also written to `OUT/report.json`).
+pub fn run(options: &Options, settings: &Settings) -> Result<NewsdmReport> {
+    pipeline::run(&Newsdm(settings.clone()), options)
+}
+
+/// The samples the toy Monte Carlo generates (indices 0–4 of [`SAMPLE_NAMES`]).
 const SAMPLES: [Sample; 5] = [
     Sample::Carbon(30),
     Sample::Carbon(60),
@@ -98,325 +127,489 @@ const SAMPLES: [Sample; 5] = [
     Sample::Gamma,
 ];
 
-/// Per-class figures of one method at its working point.
-#[derive(Debug, Clone, Serialize)]
-pub struct Figures {
-    /// Efficiency for all carbon (C30 + C60 + C100) on the test set.
-    pub signal_efficiency: f64,
-    /// C30, C60, C100 efficiencies.
-    pub carbon_efficiency: [Option<f64>; 3],
-    /// 1/ε of fog (None when no fog passes; then see `fog_reduction_lower_limit_95cl`).
-    pub fog_reduction_factor: Option<f64>,
-    /// 95 % CL lower limit on the fog reduction factor (1 / Clopper–Pearson upper limit of ε).
-    pub fog_reduction_lower_limit_95cl: f64,
-    /// Fog clusters passing / fog clusters.
-    pub fog_passing: (usize, usize),
-    /// 1/ε of gamma background.
-    pub gamma_reduction_factor: Option<f64>,
-    /// 95 % CL lower limit on the gamma reduction factor.
-    pub gamma_reduction_lower_limit_95cl: f64,
-    /// Gamma clusters passing / gamma clusters.
-    pub gamma_passing: (usize, usize),
-    /// The working point (carbon vs all background).
-    pub working_point: WorkingPoint,
-    /// Area under the ROC (carbon vs all background).
-    pub auc: f64,
-}
+/// Names of the samples a cluster belongs to: 0–2 carbon (signal), 3 fog, 4 gamma or other
+/// background.
+pub const SAMPLE_NAMES: [&str; 5] = ["C30", "C60", "C100", "fog", "gamma"];
 
-fn figures(scores: &[f64], sample: &[usize], thr: f64) -> Result<Figures> {
-    let is_signal: Vec<bool> = sample.iter().map(|&s| s < 3).collect();
-    let wp = at_threshold(scores, &is_signal, thr)?;
-    let pass = |k: usize| {
-        let (mut p, mut n) = (0, 0);
-        for (&s, &c) in scores.iter().zip(sample) {
-            if c == k {
-                n += 1;
-                p += (s >= thr) as usize;
-            }
-        }
-        (p, n)
-    };
-    let eff = |k| {
-        let (p, n) = pass(k);
-        (n > 0).then(|| p as f64 / n as f64)
-    };
-    let (fog, gamma) = (pass(3), pass(4));
-    let rf = |(p, n): (usize, usize)| (p > 0).then(|| n as f64 / p as f64);
-    // One-sided 95 % upper limit on ε = upper end of the two-sided 90 % Clopper–Pearson interval.
-    let limit = |(p, n): (usize, usize)| -> Result<f64> {
-        Ok(1.0 / clopper_pearson(p as u64, n.max(1) as u64, 0.9)?.1)
-    };
-    Ok(Figures {
-        signal_efficiency: wp.signal_efficiency,
-        carbon_efficiency: [eff(0), eff(1), eff(2)],
-        fog_reduction_factor: rf(fog),
-        fog_reduction_lower_limit_95cl: limit(fog)?,
-        fog_passing: fog,
-        gamma_reduction_factor: rf(gamma),
-        gamma_reduction_lower_limit_95cl: limit(gamma)?,
-        gamma_passing: gamma,
-        working_point: wp,
-        auc: roc_curve(&is_signal, scores, true)?.auc(),
-    })
-}
+/// Signal samples (and the network's signal classes).
+const CARBON: [usize; 3] = [0, 1, 2];
 
-/// "R (pass/all)", or "> limit (0/all)" when nothing passes.
-fn reduction(r: Option<f64>, limit: f64, (p, n): (usize, usize)) -> String {
-    match r {
-        Some(r) => format!("{r:.1} ({p}/{n})"),
-        None => format!("> {limit:.0} (0/{n}, 95 % CL)"),
-    }
-}
+/// Confidence level of every interval in the report.
+const CL: f64 = 0.95;
 
-/// Clusters with their sample index (0–2 carbon 30/60/100 keV, 3 fog, 4 gamma or other background).
-struct Loaded {
-    images: Vec<f32>,
+/// The NEWSdm experiment.
+struct Newsdm(Settings);
+
+/// Clusters as loaded: preprocessed images with class targets, and each cluster's sample.
+struct Clusters {
+    src: InMemory,
     item: [usize; 4],
     sample: Vec<usize>,
     cuts: usize,
 }
 
-fn load(opts: &Options, set: &Settings, tmp: &tempfile::TempDir) -> Result<Loaded> {
-    let path = match &opts.data {
-        Some(p) => p.clone(),
-        None => {
-            let p = tmp.path().join("newsdm.h5");
-            say(
-                opts,
-                format!(
-                    "generating {} clusters per sample into {}",
-                    set.per_sample,
-                    p.display()
-                ),
-            );
-            crate::sim::emulsion::write(
-                &p,
-                &EmulsionConfig::default(),
-                &SAMPLES,
-                opts.seed,
-                set.per_sample,
-                &crate::sim::WriteOptions {
-                    batch: 500,
-                    ..Default::default()
-                },
-                |_| {},
-            )?;
-            p
-        }
-    };
-    let file = EmulsionFile::open(&path)?;
+/// Barycenter shifts (nm) of the validation and test clusters.
+struct Shifts {
+    val: Vec<f64>,
+    test: Vec<f64>,
+    undefined: usize,
+}
+
+impl Experiment for Newsdm {
+    const NAME: &'static str = "newsdm";
+    type Data = Clusters;
+    type Baseline = Shifts;
+    type Report = NewsdmReport;
+
+    fn validate(&self) -> Result<()> {
+        self.0.validate()
+    }
+
+    fn generate(&self, run: &Run, path: &Path) -> Result<()> {
+        run.say(format!(
+            "generating {} clusters per sample into {}",
+            self.0.per_sample,
+            path.display()
+        ));
+        let opts = crate::sim::WriteOptions {
+            batch: 500,
+            ..Default::default()
+        };
+        let (cfg, n) = (EmulsionConfig::default(), self.0.per_sample);
+        Ok(crate::sim::emulsion::write(
+            path,
+            &cfg,
+            &SAMPLES,
+            run.options.seed,
+            n,
+            &opts,
+            |_| {},
+        )?)
+    }
+
+    fn load(&self, run: &Run, path: &Path) -> Result<Clusters> {
+        let c = load_clusters(path, self.0.per_sample, run.options.seed, self.0.rotations)?;
+        run.say(format!(
+            "{} clusters ({} rejected by cuts) → {:?}",
+            c.sample.len(),
+            c.cuts,
+            c.item
+        ));
+        Ok(c)
+    }
+
+    fn source<'d>(&self, data: &'d Clusters) -> &'d dyn Source {
+        &data.src
+    }
+
+    fn split_fractions(&self) -> (f64, f64) {
+        (0.2, 0.2)
+    }
+
+    fn baseline(&self, _: &Run, data: &Clusters, split: &Split) -> Result<Shifts> {
+        let [_, p, h, w] = data.item;
+        let per = p * h * w;
+        let mut undefined = 0;
+        let mut shifts = |idx: &[usize]| -> Vec<f64> {
+            idx.iter()
+                .map(|&i| {
+                    let c = &data.src.inputs()[i * per..(i + 1) * per];
+                    let v = ArrayView3::from_shape((p, h, w), c).expect("cluster shape");
+                    // A cluster with no light above background has no barycentre: no shift.
+                    barycenter_shift(v.slice(s![..8.min(p), .., ..]), PIXEL_SIZE_NM)
+                        .map(|b| b.shift_nm)
+                        .unwrap_or_else(|_| {
+                            undefined += 1;
+                            0.0
+                        })
+                })
+                .collect()
+        };
+        Ok(Shifts {
+            val: shifts(&split.val),
+            test: shifts(&split.test),
+            undefined,
+        })
+    }
+
+    fn networks(&self, run: &Run, data: &Clusters) -> Result<Vec<NetworkSpec>> {
+        let net = NewsNetConfig {
+            input: [data.item[1], data.item[2], data.item[3]],
+            ..self.0.net.clone()
+        };
+        Ok(vec![NetworkSpec {
+            label: "NEWSnet".into(),
+            config: ModelConfig::NewsNet(net),
+            task: Task::MultiClass {
+                mu: 0.53,
+                signal_classes: CARBON.len(),
+            },
+            train: self.0.train_config(run.options.seed, run.options.progress),
+            checkpoints: "checkpoints".into(),
+            predict_batch: 64,
+        }])
+    }
+
+    fn report(
+        &self,
+        run: &Run,
+        data: &Clusters,
+        split: &Split,
+        networks: &[Scored],
+        baseline: Shifts,
+    ) -> Result<NewsdmReport> {
+        let net = &networks[0];
+        let samples = |idx: &[usize]| idx.iter().map(|&i| data.sample[i]).collect::<Vec<_>>();
+        let (val_s, test_s) = (samples(&split.val), samples(&split.test));
+        let crit = Criterion::Efficiency(self.0.signal_efficiency);
+        // Each ensemble member's figures (threshold on validation, applied on test); the headline
+        // is the last member's.
+        let test_scores = net.test.member_scores(&CARBON)?;
+        let members = net
+            .val
+            .member_scores(&CARBON)?
+            .iter()
+            .zip(&test_scores)
+            .map(|(v, t)| figures(v, &val_s, t, &test_s, crit))
+            .collect::<Result<Vec<_>>>()?;
+        let network = MethodFigures {
+            method: "NEWSnet: Σ P(carbon) of the last checkpoint".into(),
+            figures: members.last().expect("one member at least").clone(),
+            scores: test_scores.last().expect("one member at least").clone(),
+        };
+        let baseline_figures = MethodFigures {
+            method: "barycenter shift (max pairwise distance of the 8 polarisation barycentres), its own threshold on validation".into(),
+            figures: figures(&baseline.val, &val_s, &baseline.test, &test_s, crit)?,
+            scores: baseline.test,
+        };
+        plots(&run.out, &network, &baseline_figures, &test_s)?;
+        Ok(NewsdmReport {
+            experiment: "newsdm",
+            settings: self.0.clone(),
+            seed: run.options.seed,
+            data: run.data_description("generated (rareml-sim emulsion, default config)"),
+            clusters: ClusterCounts::of(data, split),
+            network_summary: NetworkSummary::of(&net.trained, Ensemble::Last),
+            training: TrainingSummary::of(&net.trained),
+            working_point: format!(
+                "threshold chosen on validation for {:.0} % carbon efficiency, applied on test",
+                100.0 * self.0.signal_efficiency
+            ),
+            network,
+            network_ensemble: EnsembleFigures::of(&members),
+            baseline: baseline_figures,
+            baseline_undefined: baseline.undefined,
+        })
+    }
+}
+
+/// Reads up to `per_sample` clusters of every group of `path` and preprocesses them (paper
+/// pipeline: median subtraction, ÷128, crop 40, periodic 9th image).
+fn load_clusters(path: &Path, per_sample: usize, seed: u64, rotations: bool) -> Result<Clusters> {
+    let file = EmulsionFile::open(path)?;
     let pipeline = EmulsionPipeline::default();
     let (mut images, mut sample, mut item, mut cuts) = (Vec::new(), Vec::new(), [0; 4], 0);
     for cs in file.sets()? {
-        let n = cs.len().min(set.per_sample);
+        let n = cs.len().min(per_sample);
         if n == 0 {
             continue;
         }
         let group = cs.group().to_lowercase();
-        let batch: ClusterBatch<f32> = if cs.pixel_type() == "u8" {
-            to_f32(cs.read::<u8>(0..n)?)
-        } else {
-            cs.read::<f32>(0..n)?
-        };
-        let input = pipeline.process(&batch, opts.seed)?;
+        // uint8 raw crops read as f32 (exact); the pipeline works in f32 either way.
+        let batch = cs.read::<f32>(0..n)?;
+        let input = pipeline.process(&batch, seed)?;
         cuts += n - input.kept.len();
         let dims = input.images.shape().to_vec();
         item = [dims[1], dims[2], dims[3], dims[4]];
         for (j, &k) in input.kept.iter().enumerate() {
-            let class = batch
-                .classes
-                .as_ref()
-                .map(|c| c[k])
-                .or(cs.class())
-                .ok_or_else(|| {
-                    Error::Invalid(format!(
-                        "{}: group {} has no class (attribute, labels or path)",
-                        path.display(),
-                        cs.group()
-                    ))
-                })?;
-            let s = match class {
+            let class = batch.classes.as_ref().map(|c| c[k]).or(cs.class());
+            let class = class.ok_or_else(|| Error::Data {
+                path: path.into(),
+                reason: format!(
+                    "group {} has no class (attribute, labels or path)",
+                    cs.group()
+                ),
+            })?;
+            sample.push(match class {
                 ClusterClass::C30keV => 0,
                 ClusterClass::C60keV => 1,
                 ClusterClass::C100keV => 2,
                 ClusterClass::Background if group.contains("fog") => 3,
                 ClusterClass::Background => 4,
-            };
-            sample.push(s);
+            });
             images.extend(input.images.slice(s![j, .., .., .., ..]).iter());
         }
     }
-    if sample.len() < 20 || !sample.iter().any(|&s| s < 3) || !sample.iter().any(|&s| s >= 3) {
-        return Err(Error::Invalid(format!(
-            "{}: {} clusters; carbon and background classes are both needed",
-            path.display(),
-            sample.len()
-        )));
+    let carbon = sample.iter().filter(|&&s| s < 3).count();
+    if sample.len() < 20 || carbon == 0 || carbon == sample.len() {
+        return Err(Error::Data {
+            path: path.into(),
+            reason: format!(
+                "{} clusters ({carbon} carbon); at least 20 with carbon and background both present are needed",
+                sample.len()
+            ),
+        });
     }
-    Ok(Loaded {
-        images,
+    let labels: Vec<u32> = sample.iter().map(|&s| s.min(3) as u32).collect();
+    let mut src = InMemory::new(images, item.to_vec(), Targets::Classes(labels))?;
+    if rotations {
+        let rot = RandomRotation::new(Rotation::PUBLIC_CODE, (item[1], item[2], item[3]))?;
+        // The slot size is the source's item, which the rotation was built for.
+        src = src.with_augment(Box::new(move |slot: &mut [f32], seed: u64| {
+            rot.apply(slot, seed).expect("slot of the rotation's shape")
+        }));
+    }
+    Ok(Clusters {
+        src,
         item,
         sample,
         cuts,
     })
 }
 
-fn to_f32(b: ClusterBatch<u8>) -> ClusterBatch<f32> {
-    ClusterBatch {
-        images: b.images.mapv(|v| v as f32),
-        pol_ids: b.pol_ids,
-        classes: b.classes,
-        start: b.start,
+/// Per-class figures of one method at its working point on the test set.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figures {
+    /// Efficiency for all carbon (C30 + C60 + C100).
+    pub signal_efficiency: f64,
+    /// C30, C60, C100 efficiencies (`None` for a class absent from the test set).
+    pub carbon_efficiency: [Option<f64>; 3],
+    /// 1/ε of fog; `None` when no fog passes (then see the lower limit).
+    pub fog_reduction_factor: Option<f64>,
+    /// 95 % CL lower limit on the fog reduction factor when no fog cluster passes.
+    pub fog_reduction_lower_limit_95cl: Option<f64>,
+    /// Fog clusters [passing, all].
+    pub fog_passing: [u64; 2],
+    /// 1/ε of the gamma background; `None` when none passes.
+    pub gamma_reduction_factor: Option<f64>,
+    /// 95 % CL lower limit on the gamma reduction factor when no gamma cluster passes.
+    pub gamma_reduction_lower_limit_95cl: Option<f64>,
+    /// Gamma clusters [passing, all].
+    pub gamma_passing: [u64; 2],
+    /// Every class with its selected fraction and Clopper–Pearson interval (95 %).
+    pub classes: Vec<ClassSelection>,
+    /// Carbon versus all background at the threshold, with intervals.
+    pub working_point: WorkingPoint,
+    /// Area under the ROC curve (carbon versus all background).
+    pub auc: f64,
+    /// The test ROC (carbon versus all background), for the plots.
+    #[serde(skip)]
+    pub roc: Roc,
+}
+
+/// The figures of test scores at the threshold `crit` chooses on the validation scores.
+fn figures(
+    val: &[f64],
+    val_sample: &[usize],
+    test: &[f64],
+    test_sample: &[usize],
+    crit: Criterion,
+) -> Result<Figures> {
+    let is_carbon = |s: &[usize]| s.iter().map(|&c| c < 3).collect::<Vec<bool>>();
+    let thr = choose_threshold(&is_carbon(val_sample), val, crit)?;
+    let carbon = is_carbon(test_sample);
+    let classes = per_class_selection(test, test_sample, &SAMPLE_NAMES, &CARBON, thr, CL)?;
+    let class = |k: usize| classes.iter().find(|c| c.class == k);
+    let eff = |k: usize| class(k).map(|c| c.selected.value);
+    let passing = |k: usize| class(k).map_or([0, 0], |c| [c.selected.k, c.selected.n]);
+    let rejection = |k: usize| class(k).and_then(|c| c.rejection);
+    let working_point = working_point(&carbon, test, thr, CL)?;
+    let roc = roc_curve(&carbon, test, true)?;
+    Ok(Figures {
+        signal_efficiency: working_point.signal.value,
+        carbon_efficiency: [eff(0), eff(1), eff(2)],
+        fog_reduction_factor: rejection(3).and_then(Bound::value),
+        fog_reduction_lower_limit_95cl: rejection(3).and_then(Bound::lower_limit),
+        fog_passing: passing(3),
+        gamma_reduction_factor: rejection(4).and_then(Bound::value),
+        gamma_reduction_lower_limit_95cl: rejection(4).and_then(Bound::lower_limit),
+        gamma_passing: passing(4),
+        working_point,
+        auc: roc.auc(),
+        roc,
+        classes,
+    })
+}
+
+/// One method's figures with the test scores they come from.
+#[derive(Debug, Clone, Serialize)]
+pub struct MethodFigures {
+    /// What the method is and how its threshold was chosen.
+    pub method: String,
+    /// Its figures.
+    #[serde(flatten)]
+    pub figures: Figures,
+    /// The test scores (Σ P(carbon) or the shift in nm), for the plots.
+    #[serde(skip)]
+    pub scores: Vec<f64>,
+}
+
+/// Mean ± 95 % Student-t interval of figures over the ensemble's members (`None` when a member
+/// lacks the figure or there is one member).
+#[derive(Debug, Clone, Serialize)]
+pub struct EnsembleFigures {
+    /// Carbon efficiency.
+    pub signal_efficiency: Option<EnsembleInterval>,
+    /// Fog reduction factor.
+    pub fog_reduction_factor: Option<EnsembleInterval>,
+    /// Gamma reduction factor.
+    pub gamma_reduction_factor: Option<EnsembleInterval>,
+    /// AUC.
+    pub auc: Option<EnsembleInterval>,
+}
+
+impl EnsembleFigures {
+    fn of(members: &[Figures]) -> Self {
+        let interval = |f: &dyn Fn(&Figures) -> Option<f64>| {
+            let v: Vec<f64> = members.iter().filter_map(f).collect();
+            (v.len() == members.len())
+                .then(|| ensemble_interval(&v, CL).ok())
+                .flatten()
+        };
+        Self {
+            signal_efficiency: interval(&|f| Some(f.signal_efficiency)),
+            fog_reduction_factor: interval(&|f| f.fog_reduction_factor),
+            gamma_reduction_factor: interval(&|f| f.gamma_reduction_factor),
+            auc: interval(&|f| Some(f.auc)),
+        }
     }
 }
 
-/// Rotates one cluster `(1, 9, H, W)` (periodic 9th image) in place by an angle drawn from `seed`.
-fn rotate_in_place(slot: &mut [f32], item: [usize; 4], seed: u64) {
-    let angle = Rotation::PUBLIC_CODE.sample(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
-    if angle == 0.0 {
-        return;
-    }
-    let [_, p, h, w] = item;
-    let view = ArrayView3::from_shape((p, h, w), &*slot).expect("slot matches the cluster shape");
-    let periodic = p == 9;
-    let r = rotate(
-        view.slice(s![..if periodic { 8 } else { p }, .., ..]),
-        angle,
-    );
-    let r = if periodic {
-        set_polarisations(r.view(), Polarisations::Periodic).expect("8 images")
-    } else {
-        r
-    };
-    let mut out =
-        ArrayViewMut3::from_shape((p, h, w), slot).expect("slot matches the cluster shape");
-    out.assign(&r);
+/// Clusters per sample and per set.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterCounts {
+    /// C30 clusters.
+    #[serde(rename = "C30")]
+    pub c30: usize,
+    /// C60 clusters.
+    #[serde(rename = "C60")]
+    pub c60: usize,
+    /// C100 clusters.
+    #[serde(rename = "C100")]
+    pub c100: usize,
+    /// Fog clusters.
+    pub fog: usize,
+    /// Gamma (and other background) clusters.
+    pub gamma: usize,
+    /// Clusters the quality cuts rejected before these counts.
+    pub rejected_by_cuts: usize,
+    /// Training clusters.
+    pub train: usize,
+    /// Validation clusters.
+    pub val: usize,
+    /// Test clusters.
+    pub test: usize,
 }
 
-/// Runs the pipeline and returns the report (also written to `OUT/report.json`).
-pub fn run(opts: &Options, rotations: Option<bool>) -> Result<serde_json::Value> {
-    let mut set = Settings::new(opts);
-    if let Some(r) = rotations {
-        set.rotations = r;
+impl ClusterCounts {
+    fn of(data: &Clusters, split: &Split) -> Self {
+        let count = |k: usize| data.sample.iter().filter(|&&s| s == k).count();
+        Self {
+            c30: count(0),
+            c60: count(1),
+            c100: count(2),
+            fog: count(3),
+            gamma: count(4),
+            rejected_by_cuts: data.cuts,
+            train: split.train.len(),
+            val: split.val.len(),
+            test: split.test.len(),
+        }
     }
-    let out = opts.out_dir()?.to_path_buf();
-    let device = opts.device()?;
-    let tmp =
-        tempfile::tempdir().map_err(|e| Error::Invalid(format!("no temporary directory: {e}")))?;
-    let data = load(opts, &set, &tmp)?;
-    let item = data.item;
-    say(
-        opts,
-        format!(
-            "{} clusters ({} rejected by cuts) → {:?}",
-            data.sample.len(),
-            data.cuts,
-            item
-        ),
-    );
-    let labels: Vec<u32> = data.sample.iter().map(|&s| s.min(3) as u32).collect();
-    let per: usize = item.iter().product();
-    // Baseline score on the unrotated images: the barycenter shift in nm.
-    let shifts: Vec<f64> = data
-        .images
-        .chunks(per)
-        .map(|c| {
-            let v = ArrayView3::from_shape((item[1], item[2], item[3]), c).expect("cluster shape");
-            barycenter_shift(v.slice(s![..8.min(item[1]), .., ..]), PIXEL_SIZE_NM)
-                .map(|b| b.shift_nm)
-                .unwrap_or(0.0)
-        })
-        .collect();
-    let mut src = InMemory::new(data.images, item.to_vec(), Targets::Classes(labels))?;
-    if set.rotations {
-        src = src.with_augment(Box::new(move |slot: &mut [f32], seed: u64| {
-            rotate_in_place(slot, item, seed)
-        }));
-    }
-    let split = Split::random(data.sample.len(), 0.2, 0.2, opts.seed)?;
-    let net_cfg = NewsNetConfig {
-        input: [item[1], item[2], item[3]],
-        ..set.net.clone()
-    };
-    let params = Params::new(opts.seed);
-    let model = Model::new(&ModelConfig::NewsNet(net_cfg.clone()), &params, &device)?;
-    let train_cfg = TrainConfig {
-        epochs: set.epochs,
-        batch_size: set.batch,
-        optimizer: AdamConfig::newsdm(),
-        schedule: Schedule::Exponential { gamma: 0.9 },
-        seed: opts.seed,
-        keep_last: 3,
-        progress: opts.progress,
-    };
-    let trainer = Trainer::new(
-        &model,
-        &params,
-        Task::MultiClass {
-            mu: 0.53,
-            signal_classes: 3,
-        },
-        train_cfg.clone(),
-        device.clone(),
-        &out.join("checkpoints"),
-    )?;
-    say(
-        opts,
-        format!(
-            "training NEWSnet ({} parameters) on {} clusters, {} epochs, rotations {}",
-            params.trainable_count(),
-            split.train.len(),
-            set.epochs,
-            set.rotations
-        ),
-    );
-    let history = trainer.fit(&src, &split, None)?;
+}
 
-    let sample_of = |idx: &[usize]| idx.iter().map(|&i| data.sample[i]).collect::<Vec<_>>();
-    let (val_s, test_s) = (sample_of(&split.val), sample_of(&split.test));
-    let is_sig = |s: &[usize]| s.iter().map(|&c| c < 3).collect::<Vec<bool>>();
-    let crit = Criterion::Efficiency(set.signal_efficiency);
-    // One model's figures: threshold on validation, applied on test.
-    let evaluate = || -> Result<(Figures, Vec<f64>)> {
-        let val = signal_scores(&predict(&model, &src, &split.val, 64, &device)?, 3);
-        let test = signal_scores(&predict(&model, &src, &split.test, 64, &device)?, 3);
-        let thr = choose_threshold(&val, &is_sig(&val_s), crit)?;
-        Ok((figures(&test, &test_s, thr)?, test))
-    };
-    let (network, net_test) = evaluate()?;
-    // Ensemble over the kept checkpoints (the last one is the model evaluated above).
-    let kept = trainer.kept_weights()?;
-    let mut members = Vec::new();
-    for w in &kept {
-        params.load(w, &[])?;
-        members.push(evaluate()?.0);
-    }
-    if let Some(last) = kept.last() {
-        params.load(last, &[])?;
-    }
-    let interval = |f: &dyn Fn(&Figures) -> Option<f64>| -> Option<serde_json::Value> {
-        let v: Vec<f64> = members.iter().filter_map(f).collect();
-        (v.len() == members.len())
-            .then(|| ensemble_interval(&v, 0.95).ok())
-            .flatten()
-            .map(|i| json!({"mean": i.mean, "half_width_95": i.half_width, "models": i.k}))
-    };
-    let ensemble = json!({
-        "signal_efficiency": interval(&|f| Some(f.signal_efficiency)),
-        "fog_reduction_factor": interval(&|f| f.fog_reduction_factor),
-        "gamma_reduction_factor": interval(&|f| f.gamma_reduction_factor),
-        "auc": interval(&|f| Some(f.auc)),
-    });
+/// The NEWSdm report.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewsdmReport {
+    /// `newsdm`.
+    pub experiment: &'static str,
+    /// The settings of the run.
+    pub settings: Settings,
+    /// The run's seed.
+    pub seed: u64,
+    /// The input: the user's file or the generator.
+    pub data: String,
+    /// Clusters per sample and set.
+    pub clusters: ClusterCounts,
+    /// The network and its parameter count.
+    #[serde(rename = "model")]
+    pub network_summary: NetworkSummary,
+    /// Training configuration and history.
+    pub training: TrainingSummary,
+    /// How the working points were chosen.
+    pub working_point: String,
+    /// NEWSnet's figures.
+    pub network: MethodFigures,
+    /// The figures' spread over the kept checkpoints.
+    pub network_ensemble: EnsembleFigures,
+    /// The barycenter-shift cut's figures.
+    pub baseline: MethodFigures,
+    /// Validation and test clusters without a barycentre (no light above background), given a
+    /// shift of 0.
+    pub baseline_undefined: usize,
+}
 
-    let base_val: Vec<f64> = split.val.iter().map(|&i| shifts[i]).collect();
-    let base_test: Vec<f64> = split.test.iter().map(|&i| shifts[i]).collect();
-    let base_thr = choose_threshold(&base_val, &is_sig(&val_s), crit)?;
-    let baseline = figures(&base_test, &test_s, base_thr)?;
+/// "R (pass/all)", or "> limit (0/all, 95 % CL)" when nothing passes.
+fn reduction(r: Option<f64>, limit: Option<f64>, [p, n]: [u64; 2]) -> String {
+    match (r, limit) {
+        (Some(r), _) => format!("{r:.1} ({p}/{n})"),
+        (None, Some(l)) => format!("> {l:.0} (0/{n}, 95 % CL)"),
+        (None, None) => "—".into(),
+    }
+}
 
-    // Plots.
-    let tsig = is_sig(&test_s);
-    let rn = roc_curve(&tsig, &net_test, true)?;
-    let rb = roc_curve(&tsig, &base_test, true)?;
+impl Report for NewsdmReport {
+    fn markdown(&self) -> String {
+        let row = |name: &str, f: &Figures| {
+            vec![
+                name.to_string(),
+                fmt(f.carbon_efficiency[0], 3),
+                fmt(f.carbon_efficiency[1], 3),
+                fmt(f.carbon_efficiency[2], 3),
+                fmt(Some(f.signal_efficiency), 3),
+                reduction(
+                    f.fog_reduction_factor,
+                    f.fog_reduction_lower_limit_95cl,
+                    f.fog_passing,
+                ),
+                reduction(
+                    f.gamma_reduction_factor,
+                    f.gamma_reduction_lower_limit_95cl,
+                    f.gamma_passing,
+                ),
+                fmt(Some(f.auc), 4),
+            ]
+        };
+        let c = &self.clusters;
+        let mut md = format!(
+            "# NEWSdm — {} clusters, test {}; threshold for {:.0} % carbon efficiency on validation\n\n",
+            c.c30 + c.c60 + c.c100 + c.fog + c.gamma,
+            c.test,
+            100.0 * self.settings.signal_efficiency
+        );
+        md += &markdown_table(
+            &[
+                "method",
+                "ε C30",
+                "ε C60",
+                "ε C100",
+                "ε carbon",
+                "fog R (pass/all)",
+                "gamma R (pass/all)",
+                "AUC",
+            ],
+            &[
+                row("NEWSnet", &self.network.figures),
+                row("barycenter shift", &self.baseline.figures),
+            ],
+        );
+        md
+    }
+}
+
+/// ROC curves of both methods, the network's score and the barycenter shift per sample.
+fn plots(out: &Path, net: &MethodFigures, bar: &MethodFigures, test_s: &[usize]) -> Result<()> {
+    let (rn, rb) = (&net.figures.roc, &bar.figures.roc);
     roc_png(
         &out.join("roc.png"),
         "NEWSdm: carbon vs background (test)",
@@ -425,91 +618,83 @@ pub fn run(opts: &Options, rotations: Option<bool>) -> Result<serde_json::Value>
             ("barycenter shift", &rb.fpr, &rb.tpr),
         ],
     )?;
-    let names = ["C30", "C60", "C100", "fog", "gamma"];
     let per_class = |scores: &[f64]| -> Vec<(&str, Vec<f64>)> {
-        (0..5)
+        (0..SAMPLE_NAMES.len())
             .map(|k| {
-                (
-                    names[k],
-                    scores
-                        .iter()
-                        .zip(&test_s)
-                        .filter(|(_, &c)| c == k)
-                        .map(|(&s, _)| s)
-                        .collect::<Vec<_>>(),
-                )
+                let v = scores.iter().zip(test_s).filter(|(_, &c)| c == k);
+                (SAMPLE_NAMES[k], v.map(|(&s, _)| s).collect::<Vec<_>>())
             })
             .filter(|(_, v)| !v.is_empty())
             .collect()
     };
+    let thr = |m: &MethodFigures| Some(m.figures.working_point.threshold);
     histogram_png(
         &out.join("scores.png"),
         "NEWSnet signal score (test)",
         "Σ P(carbon)",
-        &per_class(&net_test),
+        &per_class(&net.scores),
         (0.0, 1.0),
         40,
-        Some(network.working_point.threshold),
+        thr(net),
     )?;
-    let max_shift = base_test.iter().fold(1.0f64, |a, &b| a.max(b));
+    let max_shift = bar.scores.iter().fold(1.0f64, |a, &b| a.max(b));
     histogram_png(
         &out.join("barycenter_shift.png"),
         "Barycenter shift (test)",
         "shift [nm]",
-        &per_class(&base_test),
+        &per_class(&bar.scores),
         (0.0, max_shift),
         40,
-        Some(base_thr),
+        thr(bar),
     )?;
+    Ok(())
+}
 
-    let count = |k: usize| data.sample.iter().filter(|&&s| s == k).count();
-    let report = json!({
-        "experiment": "newsdm",
-        "preset": format!("{:?}", opts.preset).to_lowercase(),
-        "seed": opts.seed,
-        "data": opts.data.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "generated (rareml-sim emulsion, default config)".into()),
-        "clusters": { "C30": count(0), "C60": count(1), "C100": count(2), "fog": count(3), "gamma": count(4), "rejected_by_cuts": data.cuts, "train": split.train.len(), "val": split.val.len(), "test": split.test.len() },
-        "model": { "config": net_cfg, "trainable_parameters": params.trainable_count() },
-        "training": { "config": train_cfg, "rotations": set.rotations, "history": history },
-        "working_point": format!("threshold chosen on validation for {:.0} % carbon efficiency, applied on test", 100.0 * set.signal_efficiency),
-        "network": network,
-        "network_ensemble": ensemble,
-        "baseline": { "method": "barycenter shift (max pairwise distance of the 8 polarisation barycentres)", "threshold_choice": "its own threshold chosen on validation at the same carbon efficiency", "figures": &baseline, "signal_efficiency": baseline.signal_efficiency, "fog_reduction_factor": baseline.fog_reduction_factor, "fog_reduction_lower_limit_95cl": baseline.fog_reduction_lower_limit_95cl },
-    });
-    let row = |name: &str, f: &Figures| {
-        vec![
-            name.to_string(),
-            fmt(f.carbon_efficiency[0], 3),
-            fmt(f.carbon_efficiency[1], 3),
-            fmt(f.carbon_efficiency[2], 3),
-            fmt(Some(f.signal_efficiency), 3),
-            reduction(
-                f.fog_reduction_factor,
-                f.fog_reduction_lower_limit_95cl,
-                f.fog_passing,
-            ),
-            reduction(
-                f.gamma_reduction_factor,
-                f.gamma_reduction_lower_limit_95cl,
-                f.gamma_passing,
-            ),
-            fmt(Some(f.auc), 4),
-        ]
-    };
-    let mut md = format!("# NEWSdm — {} clusters, test {}; threshold for {:.0} % carbon efficiency on validation\n\n", data.sample.len(), split.test.len(), 100.0 * set.signal_efficiency);
-    md += &markdown_table(
-        &[
-            "method",
-            "ε C30",
-            "ε C60",
-            "ε C100",
-            "ε carbon",
-            "fog R (pass/all)",
-            "gamma R (pass/all)",
-            "AUC",
-        ],
-        &[row("NEWSnet", &network), row("barycenter shift", &baseline)],
-    );
-    write_report(&out, &report, &md)?;
-    Ok(report)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every settings rule names its field (the network's own rules name theirs).
+    #[test]
+    fn settings_rules_name_their_field() {
+        let q = || Settings::preset(Preset::Quick);
+        let bad = |s: Settings, field: &str| {
+            let e = s.validate().unwrap_err().to_string();
+            assert!(e.contains(field), "{field}: {e}");
+        };
+        bad(
+            Settings {
+                per_sample: 3,
+                ..q()
+            },
+            "per_sample",
+        );
+        bad(
+            Settings {
+                signal_efficiency: 0.0,
+                ..q()
+            },
+            "signal_efficiency",
+        );
+        bad(
+            Settings {
+                signal_efficiency: 1.5,
+                ..q()
+            },
+            "signal_efficiency",
+        );
+        bad(Settings { epochs: 0, ..q() }, "epochs");
+        bad(Settings { batch: 0, ..q() }, "batch_size");
+        bad(
+            Settings {
+                keep_last: 0,
+                ..q()
+            },
+            "keep_last",
+        );
+        let mut net = q();
+        net.net.dropout = 1.0;
+        bad(net, "dropout");
+        assert!(q().validate().is_ok() && Settings::preset(Preset::Paper).validate().is_ok());
+    }
 }

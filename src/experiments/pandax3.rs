@@ -2,32 +2,35 @@
 //! Ξ = εs/√εb at the threshold of maximum Ξ chosen on validation and applied on test; optional
 //! sweep over the TopConv width n (the paper's study).
 
-use super::{say, Error, Options, Preset, Result};
+use super::pipeline::{
+    self, Ensemble, Experiment, NetworkSpec, NetworkSummary, Run, Scored, TrainingSummary,
+};
+use super::{setting_err, Error, Options, Preset, Result};
 use crate::baselines::tpc::{strip_event_score, BlobParams};
-use crate::io::tpc::{EventLabel, TpcEvent, TpcFile};
-use crate::metrics::intervals::clopper_pearson;
-use crate::metrics::roc::roc_curve;
-use crate::models::{EfficientNetConfig, GlobalPool, Model, ModelConfig, Params};
-use crate::preprocess::tpc::{event_image, TpcImageConfig};
+use crate::io::tpc::{EventLabel, Readout, TpcEvent, TpcFile, TpcMeta};
+use crate::metrics::{
+    choose_threshold, roc_curve, working_point, Bound, Criterion, Roc, WorkingPoint,
+};
+use crate::models::{EfficientNetConfig, GlobalPool, ModelConfig};
+use crate::preprocess::batch::{build_batch_skipping_empty, TpcImages};
+use crate::preprocess::tpc::{RandomFlips, TpcImageConfig};
+use crate::report::plot::{histogram_png, roc_png};
+use crate::report::{fmt, markdown_table, Report};
 use crate::sim::tpc::TpcConfig;
-use crate::train::eval::{
-    at_threshold, choose_threshold, fmt, markdown_table, signal_scores, write_report, Criterion,
-    WorkingPoint,
-};
-use crate::train::plot::{histogram_png, roc_png};
-use crate::train::{
-    predict, AdamConfig, InMemory, Schedule, Split, Targets, Task, TrainConfig, Trainer,
-};
-use serde_json::json;
+use crate::train::{AdamConfig, InMemory, Schedule, Source, Split, Targets, Task, TrainConfig};
+use serde::Serialize;
+use std::path::Path;
 
-/// Sizes of a run.
-#[derive(Debug, Clone)]
+/// Sizes and choices of a PandaX-III run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Settings {
+    /// The preset these settings started from.
+    pub preset: Preset,
     /// Events (generated, or read at most).
     pub events: usize,
     /// Training epochs.
     pub epochs: usize,
-    /// The network (TopConv n = `top_channels`).
+    /// The network (TopConv n = `top_channels`; inputs, outputs and pooling are set here).
     pub net: EfficientNetConfig,
     /// Image conversion (64 × 64, upsampled ×2 to 128 × 128 in the paper).
     pub image: TpcImageConfig,
@@ -37,14 +40,17 @@ pub struct Settings {
     pub sweep: Vec<Option<usize>>,
     /// Adam learning rate.
     pub lr: f64,
+    /// Checkpoints kept: the network's score is their mean.
+    pub keep_last: usize,
 }
 
 impl Settings {
-    /// The preset's sizes, overridden by the options.
-    pub fn new(opts: &Options) -> Self {
-        let mut s = match opts.preset {
+    /// The preset's sizes.
+    pub fn preset(preset: Preset) -> Self {
+        match preset {
             // B0 at half width and depth on the 64 × 64 images without the ×2 upsampling.
             Preset::Quick => Settings {
+                preset,
                 events: 5000,
                 epochs: 12,
                 lr: 3e-3,
@@ -59,8 +65,10 @@ impl Settings {
                 },
                 batch: 32,
                 sweep: Vec::new(),
+                keep_last: 3,
             },
             Preset::Paper => Settings {
+                preset,
                 events: 40000,
                 epochs: 30,
                 net: EfficientNetConfig::b(4).expect("B4"),
@@ -68,362 +76,556 @@ impl Settings {
                 batch: 32,
                 sweep: vec![Some(2), Some(4), Some(8), Some(16), None],
                 lr: 1e-3,
+                keep_last: 3,
             },
-        };
-        if let Some(n) = opts.events {
-            s.events = n;
-        }
-        if let Some(e) = opts.epochs {
-            s.epochs = e;
-        }
-        s
-    }
-}
-
-fn load(opts: &Options, n: usize, tmp: &tempfile::TempDir) -> Result<TpcFile> {
-    let path = match &opts.data {
-        Some(p) => p.clone(),
-        None => {
-            let p = tmp.path().join("pandax3.h5");
-            say(opts, format!("generating {n} events into {}", p.display()));
-            crate::sim::tpc::write(
-                &p,
-                &TpcConfig::default(),
-                None,
-                opts.seed,
-                n,
-                &crate::sim::WriteOptions {
-                    batch: 500,
-                    ..Default::default()
-                },
-                |_| {},
-            )?;
-            p
-        }
-    };
-    Ok(TpcFile::open(&path)?)
-}
-
-/// Flips the two planes of one image `(2, S, S)` in place, horizontally and/or vertically, from `seed`.
-fn flip_in_place(slot: &mut [f32], side: usize, seed: u64) {
-    let (h, v) = (seed & 1 == 1, seed & 2 == 2);
-    for plane in slot.chunks_mut(side * side) {
-        if h {
-            plane.chunks_mut(side).for_each(|row| row.reverse());
-        }
-        if v {
-            for r in 0..side / 2 {
-                let (a, b) = plane.split_at_mut((side - 1 - r) * side);
-                a[r * side..(r + 1) * side].swap_with_slice(&mut b[..side]);
-            }
         }
     }
-}
 
-/// One trained network's figures.
-struct NetRun {
-    top: Option<usize>,
-    working_point: WorkingPoint,
-    auc: f64,
-    test_scores: Vec<f64>,
-    history: Vec<crate::train::EpochRecord>,
-    parameters: usize,
-}
+    /// Checks every setting (the network's and the images' own fields too); the error names one
+    /// field.
+    pub fn validate(&self) -> Result<()> {
+        if self.events < 20 {
+            return Err(setting_err("pandax3", "events", self.events, "≥ 20"));
+        }
+        if self.sweep.contains(&Some(0)) {
+            return Err(setting_err(
+                "pandax3",
+                "sweep",
+                &self.sweep,
+                "TopConv widths ≥ 1 or full",
+            ));
+        }
+        if self.image.flips {
+            return Err(setting_err(
+                "pandax3",
+                "image.flips",
+                true,
+                "false: training images are flipped at random by the trainer, evaluation ones never",
+            ));
+        }
+        self.image.validate()?;
+        self.train_config(0, false).validate()?;
+        Ok(self.network(self.net.top_channels).validate()?)
+    }
 
-#[allow(clippy::too_many_arguments)]
-fn train_one(
-    opts: &Options,
-    set: &Settings,
-    top: Option<usize>,
-    src: &InMemory,
-    split: &Split,
-    val_sig: &[bool],
-    test_sig: &[bool],
-    dir: &std::path::Path,
-) -> Result<NetRun> {
-    let device = opts.device()?;
-    let cfg = EfficientNetConfig {
-        top_channels: top,
-        pooling: GlobalPool::Max,
-        in_channels: 2,
-        outputs: 1,
-        ..set.net.clone()
-    };
-    let params = Params::new(opts.seed);
-    let model = Model::new(&ModelConfig::EfficientNet(cfg), &params, &device)?;
-    let tc = TrainConfig {
-        epochs: set.epochs,
-        batch_size: set.batch,
-        optimizer: AdamConfig {
-            lr: set.lr,
-            ..AdamConfig::default()
-        },
-        schedule: Schedule::Exponential { gamma: 0.9 },
-        seed: opts.seed,
-        keep_last: 3,
-        progress: opts.progress,
-    };
-    let trainer = Trainer::new(&model, &params, Task::Binary, tc, device.clone(), dir)?;
-    let n = top.map(|n| n.to_string()).unwrap_or_else(|| "full".into());
-    say(
-        opts,
-        format!(
-            "training EfficientNet (TopConv n = {n}, {} parameters) on {} events, {} epochs",
-            params.trainable_count(),
-            split.train.len(),
-            set.epochs
-        ),
-    );
-    let history = trainer.fit(src, split, None)?;
-    // The score is the mean over the kept checkpoints (an ensemble of the last epochs).
-    let kept = trainer.kept_weights()?;
-    let (mut val, mut test) = (vec![0.0; split.val.len()], vec![0.0; split.test.len()]);
-    for w in &kept {
-        params.load(w, &[])?;
-        for (acc, idx) in [(&mut val, &split.val), (&mut test, &split.test)] {
-            for (a, s) in acc
-                .iter_mut()
-                .zip(signal_scores(&predict(&model, src, idx, 64, &device)?, 1))
-            {
-                *a += s / kept.len() as f64;
-            }
+    fn network(&self, top: Option<usize>) -> EfficientNetConfig {
+        EfficientNetConfig {
+            top_channels: top,
+            pooling: GlobalPool::Max,
+            in_channels: 2,
+            outputs: 1,
+            ..self.net.clone()
         }
     }
-    let thr = choose_threshold(&val, val_sig, Criterion::MaxSignificance)?;
-    Ok(NetRun {
-        top,
-        working_point: at_threshold(&test, test_sig, thr)?,
-        auc: roc_curve(test_sig, &test, true)?.auc(),
-        test_scores: test,
-        history,
-        parameters: params.trainable_count(),
-    })
+
+    fn train_config(&self, seed: u64, progress: bool) -> TrainConfig {
+        TrainConfig {
+            epochs: self.epochs,
+            batch_size: self.batch,
+            optimizer: AdamConfig {
+                lr: self.lr,
+                ..AdamConfig::default()
+            },
+            schedule: Schedule::Exponential { gamma: 0.9 },
+            seed,
+            keep_last: self.keep_last,
+            progress,
+        }
+    }
 }
 
 /// Runs the pipeline and returns the report (also written to `OUT/report.json`).
-pub fn run(opts: &Options, sweep: Option<Vec<Option<usize>>>) -> Result<serde_json::Value> {
-    let mut set = Settings::new(opts);
-    if let Some(s) = sweep {
-        set.sweep = s;
-    }
-    let out = opts.out_dir()?.to_path_buf();
-    let tmp =
-        tempfile::tempdir().map_err(|e| Error::Invalid(format!("no temporary directory: {e}")))?;
-    let file = load(opts, set.events, &tmp)?;
-    let n = set.events.min(file.len());
-    let (readout, meta) = (file.readout().clone(), *file.meta());
-    let events: Vec<TpcEvent> = file
-        .read(0..n)?
-        .into_iter()
-        .filter(|e| e.label != EventLabel::Unknown)
-        .collect();
-    let side = set.image.size * set.image.upsample;
-    let (mut images, mut labels, mut kept) = (Vec::new(), Vec::new(), Vec::new());
-    let mut skipped = 0usize;
-    for e in &events {
-        match event_image(e, &readout, &meta, &set.image, (false, false)) {
-            Ok((img, _)) => {
-                // Percent of the event's charge: values of order 1, like BatchNorm's initial
-                // running variance, so eval mode is sensible from the first epochs.
-                images.extend(img.iter().map(|v| 100.0 * v));
-                labels.push((e.label == EventLabel::Signal) as u32);
-                kept.push(e);
-            }
-            Err(_) => skipped += 1,
-        }
-    }
-    if kept.len() < 20 || labels.iter().all(|&l| l == 1) || labels.iter().all(|&l| l == 0) {
-        return Err(Error::Invalid(format!(
-            "{}: {} labelled events with an image; signal and background are both needed",
-            file.path().display(),
-            kept.len()
-        )));
-    }
-    say(opts, format!("{} events → images (2, {side}, {side}); {skipped} without charge above threshold set aside", kept.len()));
-    let src = InMemory::new(
-        images,
-        vec![2, side, side],
-        Targets::Classes(labels.clone()),
-    )?
-    .with_augment(Box::new(move |slot: &mut [f32], seed: u64| {
-        flip_in_place(slot, side, seed)
-    }));
-    let split = Split::random(kept.len(), 0.2, 0.2, opts.seed)?;
-    let sig = |idx: &[usize]| idx.iter().map(|&i| labels[i] == 1).collect::<Vec<bool>>();
-    let (val_sig, test_sig) = (sig(&split.val), sig(&split.test));
+pub fn run(options: &Options, settings: &Settings) -> Result<Pandax3Report> {
+    pipeline::run(&Pandax3(settings.clone()), options)
+}
 
-    // Baseline: the Bragg-blob score (weaker blob / plane charge), threshold of maximum Ξ on validation.
-    let blob = |idx: &[usize]| -> Result<Vec<f64>> {
-        idx.iter()
-            .map(|&i| {
-                Ok(strip_event_score(
-                    kept[i],
-                    &readout,
-                    &meta,
-                    set.image.threshold_adc as f64,
-                    &BlobParams::default(),
-                )?)
+/// Confidence level of every interval (and of Ξ's lower limit) in the report.
+const CL: f64 = 0.95;
+
+/// The PandaX-III experiment.
+struct Pandax3(Settings);
+
+/// Labelled events with an image, their images and labels.
+struct Events {
+    readout: Readout,
+    meta: TpcMeta,
+    events: Vec<TpcEvent>,
+    labels: Vec<u32>,
+    set_aside: usize,
+    src: InMemory,
+}
+
+/// The Bragg-blob score of the validation and test events.
+struct Blobs {
+    val: Vec<f64>,
+    test: Vec<f64>,
+}
+
+fn width_name(top: Option<usize>) -> String {
+    top.map(|n| n.to_string()).unwrap_or_else(|| "full".into())
+}
+
+impl Experiment for Pandax3 {
+    const NAME: &'static str = "pandax3";
+    type Data = Events;
+    type Baseline = Blobs;
+    type Report = Pandax3Report;
+
+    fn validate(&self) -> Result<()> {
+        self.0.validate()
+    }
+
+    fn generate(&self, run: &Run, path: &Path) -> Result<()> {
+        let n = self.0.events;
+        run.say(format!("generating {n} events into {}", path.display()));
+        let opts = crate::sim::WriteOptions {
+            batch: 500,
+            ..Default::default()
+        };
+        let cfg = TpcConfig::default();
+        Ok(crate::sim::tpc::write(
+            path,
+            &cfg,
+            None,
+            run.options.seed,
+            n,
+            &opts,
+            |_| {},
+        )?)
+    }
+
+    fn load(&self, run: &Run, path: &Path) -> Result<Events> {
+        let file = TpcFile::open(path)?;
+        let n = self.0.events.min(file.len());
+        let (readout, meta) = (file.readout().clone(), *file.meta());
+        let labelled: Vec<TpcEvent> = file
+            .read(0..n)?
+            .into_iter()
+            .filter(|e| e.label != EventLabel::Unknown)
+            .collect();
+        // Percent of the event's charge: values of order 1, like BatchNorm's initial running
+        // variance, so eval mode is sensible from the first epochs.
+        let images = TpcImages {
+            readout: &readout,
+            meta,
+            config: self.0.image,
+            seed: run.options.seed,
+            scale: 100.0,
+        };
+        let kept = build_batch_skipping_empty(&images, &labelled, 0).map_err(|e| Error::Data {
+            path: path.into(),
+            reason: format!("no labelled event gives an image: {e}"),
+        })?;
+        let set_aside = kept.set_aside.len();
+        let mut events: Vec<Option<TpcEvent>> = labelled.into_iter().map(Some).collect();
+        let events: Vec<TpcEvent> = kept.kept.iter().filter_map(|&i| events[i].take()).collect();
+        let labels: Vec<u32> = events
+            .iter()
+            .map(|e| (e.label == EventLabel::Signal) as u32)
+            .collect();
+        let signal = labels.iter().filter(|&&l| l == 1).count();
+        if events.len() < 20 || signal == 0 || signal == events.len() {
+            return Err(Error::Data {
+                path: path.into(),
+                reason: format!("{} labelled events with an image ({signal} signal); at least 20 with signal and background both present are needed", events.len()),
+            });
+        }
+        let side = self.0.image.size * self.0.image.upsample;
+        run.say(format!("{} events → images (2, {side}, {side}); {set_aside} without charge above threshold set aside", events.len()));
+        let flips = RandomFlips::new(side)?;
+        let (items, _) = kept.items.into_raw_vec_and_offset();
+        let src = InMemory::new(items, vec![2, side, side], Targets::Classes(labels.clone()))?
+            .with_augment(Box::new(move |slot: &mut [f32], seed: u64| {
+                flips
+                    .apply(slot, seed)
+                    .expect("slot of the flips' image size")
+            }));
+        Ok(Events {
+            readout,
+            meta,
+            events,
+            labels,
+            set_aside,
+            src,
+        })
+    }
+
+    fn source<'d>(&self, data: &'d Events) -> &'d dyn Source {
+        &data.src
+    }
+
+    fn split_fractions(&self) -> (f64, f64) {
+        (0.2, 0.2)
+    }
+
+    fn baseline(&self, _: &Run, data: &Events, split: &Split) -> Result<Blobs> {
+        let threshold = self.0.image.threshold_adc as f64;
+        let blob = |idx: &[usize]| -> Result<Vec<f64>> {
+            idx.iter()
+                .map(|&i| {
+                    let e = &data.events[i];
+                    let p = BlobParams::default();
+                    Ok(strip_event_score(
+                        e,
+                        &data.readout,
+                        &data.meta,
+                        threshold,
+                        &p,
+                    )?)
+                })
+                .collect()
+        };
+        Ok(Blobs {
+            val: blob(&split.val)?,
+            test: blob(&split.test)?,
+        })
+    }
+
+    fn networks(&self, run: &Run, _: &Events) -> Result<Vec<NetworkSpec>> {
+        let main = self.0.net.top_channels;
+        let mut tops = vec![main];
+        tops.extend(self.0.sweep.iter().filter(|&&t| t != main));
+        Ok(tops
+            .into_iter()
+            .map(|top| NetworkSpec {
+                label: format!("EfficientNet (n = {})", width_name(top)),
+                config: ModelConfig::EfficientNet(self.0.network(top)),
+                task: Task::Binary,
+                train: self.0.train_config(run.options.seed, run.options.progress),
+                checkpoints: if top == main {
+                    "checkpoints".into()
+                } else {
+                    format!("checkpoints-n{}", width_name(top))
+                },
+                predict_batch: 64,
             })
-            .collect()
-    };
-    let (bval, btest) = (blob(&split.val)?, blob(&split.test)?);
-    let bthr = choose_threshold(&bval, &val_sig, Criterion::MaxSignificance)?;
-    let baseline = at_threshold(&btest, &test_sig, bthr)?;
-    let bauc = roc_curve(&test_sig, &btest, true)?.auc();
-
-    let main = train_one(
-        opts,
-        &set,
-        set.net.top_channels,
-        &src,
-        &split,
-        &val_sig,
-        &test_sig,
-        &out.join("checkpoints"),
-    )?;
-    let mut sweep_rows = Vec::new();
-    for &top in &set.sweep {
-        if top == main.top {
-            sweep_rows.push((top, main.working_point, main.auc));
-            continue;
-        }
-        let dir = out.join(format!(
-            "checkpoints-n{}",
-            top.map(|n| n.to_string()).unwrap_or_else(|| "full".into())
-        ));
-        let r = train_one(opts, &set, top, &src, &split, &val_sig, &test_sig, &dir)?;
-        sweep_rows.push((top, r.working_point, r.auc));
+            .collect())
     }
 
-    let rn = roc_curve(&test_sig, &main.test_scores, true)?;
-    let rb = roc_curve(&test_sig, &btest, true)?;
+    fn report(
+        &self,
+        run: &Run,
+        data: &Events,
+        split: &Split,
+        networks: &[Scored],
+        blobs: Blobs,
+    ) -> Result<Pandax3Report> {
+        let sig = |idx: &[usize]| idx.iter().map(|&i| data.labels[i] == 1).collect::<Vec<_>>();
+        let (val_sig, test_sig) = (sig(&split.val), sig(&split.test));
+        let evaluate = |method: String, val: &[f64], test: Vec<f64>| -> Result<BinaryFigures> {
+            BinaryFigures::new(method, &val_sig, val, &test_sig, test)
+        };
+        let nets = networks
+            .iter()
+            .map(|n| {
+                let (val, test) = (
+                    n.val.scores(&[0], Ensemble::Mean)?,
+                    n.test.scores(&[0], Ensemble::Mean)?,
+                );
+                evaluate(
+                    format!(
+                        "{}: mean sigmoid output of the kept checkpoints",
+                        n.trained.spec.label
+                    ),
+                    &val,
+                    test,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let baseline = evaluate(
+            "Bragg-blob topology (weaker end-blob charge fraction, strip planes), its own threshold of maximum Ξ on validation".into(),
+            &blobs.val,
+            blobs.test,
+        )?;
+        plots(&run.out, &nets[0], &baseline, &test_sig)?;
+        let main = &networks[0].trained;
+        let sweep_of = |top: &Option<usize>| {
+            networks
+                .iter()
+                .zip(&nets)
+                .find(|(n, _)| matches!(&n.trained.spec.config, ModelConfig::EfficientNet(c) if c.top_channels == *top))
+                .map(|(_, f)| SweepRow::of(*top, f))
+        };
+        Ok(Pandax3Report {
+            experiment: "pandax3",
+            settings: self.0.clone(),
+            seed: run.options.seed,
+            data: run.data_description(
+                "generated (rareml-sim tpc, default config, built-in 0νββ spectrum)",
+            ),
+            events: EventCounts {
+                with_image: data.events.len(),
+                set_aside_no_charge: data.set_aside,
+                signal: data.labels.iter().filter(|&&l| l == 1).count(),
+                train: split.train.len(),
+                val: split.val.len(),
+                test: split.test.len(),
+            },
+            network_summary: NetworkSummary::of(main, Ensemble::Mean),
+            training: TrainingSummary::of(main),
+            working_point: "threshold of maximum Ξ = εs/√εb chosen on validation, applied on test"
+                .into(),
+            topconv_sweep: self.0.sweep.iter().filter_map(sweep_of).collect(),
+            network: nets.into_iter().next().expect("the headline network"),
+            baseline,
+        })
+    }
+}
+
+/// A binary selection's figures at its working point on the test set.
+#[derive(Debug, Clone, Serialize)]
+pub struct BinaryFigures {
+    /// What the method is and how its threshold was chosen.
+    pub method: String,
+    /// Ξ = εs/√εb (`None` when no test background passes; then see the lower limit).
+    pub significance: Option<f64>,
+    /// 95 % CL lower limit on Ξ (εs over the square root of the one-sided Clopper–Pearson upper
+    /// limit on εb) when no test background passes.
+    pub significance_lower_limit_95cl: Option<f64>,
+    /// Signal efficiency εs.
+    pub signal_efficiency: f64,
+    /// Background efficiency εb.
+    pub background_efficiency: f64,
+    /// The working point with its intervals.
+    pub working_point: WorkingPoint,
+    /// Area under the ROC curve.
+    pub auc: f64,
+    /// The test ROC, for the plots.
+    #[serde(skip)]
+    pub roc: Roc,
+    /// The test scores, for the plots.
+    #[serde(skip)]
+    pub scores: Vec<f64>,
+}
+
+impl BinaryFigures {
+    /// The figures of test scores at the threshold of maximum Ξ on the validation scores.
+    fn new(
+        method: String,
+        val_sig: &[bool],
+        val: &[f64],
+        test_sig: &[bool],
+        test: Vec<f64>,
+    ) -> Result<Self> {
+        let thr = choose_threshold(val_sig, val, Criterion::MaxSignificance)?;
+        let wp = working_point(test_sig, &test, thr, CL)?;
+        let roc = roc_curve(test_sig, &test, true)?;
+        Ok(Self {
+            method,
+            significance: wp.significance.value(),
+            significance_lower_limit_95cl: wp.significance.lower_limit(),
+            signal_efficiency: wp.signal.value,
+            background_efficiency: wp.background.value,
+            working_point: wp,
+            auc: roc.auc(),
+            roc,
+            scores: test,
+        })
+    }
+
+    /// Ξ as the table shows it: the value, or "> limit (0/n, 95 % CL)".
+    fn xi(&self) -> String {
+        match self.working_point.significance {
+            Bound::Value(x) => format!("{x:.3}"),
+            Bound::LowerLimit(l) => {
+                format!("> {l:.1} (0/{}, 95 % CL)", self.working_point.background.n)
+            }
+        }
+    }
+}
+
+/// One TopConv width of the sweep.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepRow {
+    /// TopConv width n (`full` = torchvision's).
+    pub n: String,
+    /// Ξ on test (`None` when no background passes).
+    pub significance: Option<f64>,
+    /// 95 % CL lower limit on Ξ when no background passes.
+    pub significance_lower_limit_95cl: Option<f64>,
+    /// εs on test.
+    pub signal_efficiency: f64,
+    /// εb on test.
+    pub background_efficiency: f64,
+    /// AUC on test.
+    pub auc: f64,
+}
+
+impl SweepRow {
+    fn of(top: Option<usize>, f: &BinaryFigures) -> Self {
+        Self {
+            n: width_name(top),
+            significance: f.significance,
+            significance_lower_limit_95cl: f.significance_lower_limit_95cl,
+            signal_efficiency: f.signal_efficiency,
+            background_efficiency: f.background_efficiency,
+            auc: f.auc,
+        }
+    }
+}
+
+/// Events per category and set.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventCounts {
+    /// Labelled events with an image.
+    pub with_image: usize,
+    /// Labelled events without charge above threshold (no image), set aside.
+    pub set_aside_no_charge: usize,
+    /// Signal (0νββ) events among those with an image.
+    pub signal: usize,
+    /// Training events.
+    pub train: usize,
+    /// Validation events.
+    pub val: usize,
+    /// Test events.
+    pub test: usize,
+}
+
+/// The PandaX-III report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pandax3Report {
+    /// `pandax3`.
+    pub experiment: &'static str,
+    /// The settings of the run.
+    pub settings: Settings,
+    /// The run's seed.
+    pub seed: u64,
+    /// The input: the user's file or the generator.
+    pub data: String,
+    /// Events per category and set.
+    pub events: EventCounts,
+    /// The headline network and its parameter count.
+    #[serde(rename = "model")]
+    pub network_summary: NetworkSummary,
+    /// Its training configuration and history.
+    pub training: TrainingSummary,
+    /// How the working points were chosen.
+    pub working_point: String,
+    /// The headline network's figures.
+    pub network: BinaryFigures,
+    /// The Bragg-blob cut's figures.
+    pub baseline: BinaryFigures,
+    /// The TopConv sweep, in the order of the settings.
+    pub topconv_sweep: Vec<SweepRow>,
+}
+
+impl Report for Pandax3Report {
+    fn markdown(&self) -> String {
+        let row = |name: String, f: &BinaryFigures| {
+            vec![
+                name,
+                f.xi(),
+                fmt(Some(f.signal_efficiency), 3),
+                fmt(Some(f.background_efficiency), 4),
+                fmt(Some(f.auc), 4),
+            ]
+        };
+        let mut rows = vec![
+            row(self.network_summary.label.clone(), &self.network),
+            row("Bragg blobs".into(), &self.baseline),
+        ];
+        for s in &self.topconv_sweep {
+            let xi = match (s.significance, s.significance_lower_limit_95cl) {
+                (Some(x), _) => format!("{x:.3}"),
+                (None, Some(l)) => format!("> {l:.1} (0 background, 95 % CL)"),
+                _ => "—".into(),
+            };
+            rows.push(vec![
+                format!("sweep: n = {}", s.n),
+                xi,
+                fmt(Some(s.signal_efficiency), 3),
+                fmt(Some(s.background_efficiency), 4),
+                fmt(Some(s.auc), 4),
+            ]);
+        }
+        let mut md = format!(
+            "# PandaX-III — {} events, test {}; threshold of maximum Ξ on validation\n\n",
+            self.events.with_image, self.events.test
+        );
+        md += &markdown_table(&["method", "Ξ = εs/√εb", "εs", "εb", "AUC"], &rows);
+        md
+    }
+}
+
+/// ROC curves of both methods and the score distributions of signal and background.
+fn plots(out: &Path, net: &BinaryFigures, blobs: &BinaryFigures, test_sig: &[bool]) -> Result<()> {
     roc_png(
         &out.join("roc.png"),
         "PandaX-III: 0νββ vs background (test)",
         &[
-            ("EfficientNet", &rn.fpr, &rn.tpr),
-            ("Bragg blobs", &rb.fpr, &rb.tpr),
+            ("EfficientNet", &net.roc.fpr, &net.roc.tpr),
+            ("Bragg blobs", &blobs.roc.fpr, &blobs.roc.tpr),
         ],
     )?;
-    let split_scores = |s: &[f64]| -> Vec<(&str, Vec<f64>)> {
-        vec![
-            (
-                "0νββ",
-                s.iter()
-                    .zip(&test_sig)
-                    .filter(|(_, &y)| y)
-                    .map(|(&v, _)| v)
-                    .collect(),
-            ),
-            (
-                "background",
-                s.iter()
-                    .zip(&test_sig)
-                    .filter(|(_, &y)| !y)
-                    .map(|(&v, _)| v)
-                    .collect(),
-            ),
-        ]
+    let split = |s: &[f64]| -> Vec<(&str, Vec<f64>)> {
+        let class = |want: bool| {
+            s.iter()
+                .zip(test_sig)
+                .filter(|(_, &y)| y == want)
+                .map(|(&v, _)| v)
+                .collect()
+        };
+        vec![("0νββ", class(true)), ("background", class(false))]
     };
+    let thr = |f: &BinaryFigures| Some(f.working_point.threshold);
     histogram_png(
         &out.join("scores.png"),
         "EfficientNet score (test)",
         "sigmoid output",
-        &split_scores(&main.test_scores),
+        &split(&net.scores),
         (0.0, 1.0),
         40,
-        Some(main.working_point.threshold),
+        thr(net),
     )?;
     histogram_png(
         &out.join("blob_score.png"),
         "Bragg-blob score (test)",
         "weaker blob / plane charge",
-        &split_scores(&btest),
+        &split(&blobs.scores),
         (0.0, 0.5),
         40,
-        Some(bthr),
+        thr(blobs),
     )?;
-
-    // Ξ, or its 95 % CL lower limit εs/√εb_upper (Clopper–Pearson) when no test background
-    // passes the threshold.
-    let n_bkg = test_sig.iter().filter(|&&s| !s).count() as u64;
-    let xi_limit = |wp: &WorkingPoint| -> Result<Option<f64>> {
-        Ok(match wp.significance {
-            Some(_) => None,
-            None => {
-                let upper = clopper_pearson(0, n_bkg.max(1), 0.9)?.1;
-                Some(wp.signal_efficiency / upper.sqrt())
-            }
-        })
-    };
-    let xi = |wp: &WorkingPoint| -> Result<String> {
-        Ok(match (wp.significance, xi_limit(wp)?) {
-            (Some(x), _) => format!("{x:.3}"),
-            (None, Some(l)) => format!("> {l:.1} (0/{n_bkg}, 95 % CL)"),
-            (None, None) => "—".into(),
-        })
-    };
-    let n_name = |t: Option<usize>| t.map(|n| n.to_string()).unwrap_or_else(|| "full".into());
-    let report = json!({
-        "experiment": "pandax3",
-        "preset": format!("{:?}", opts.preset).to_lowercase(),
-        "seed": opts.seed,
-        "data": opts.data.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "generated (rareml-sim tpc, default config, built-in 0νββ spectrum)".into()),
-        "events": { "with_image": kept.len(), "set_aside_no_charge": skipped, "signal": labels.iter().filter(|&&l| l == 1).count(), "train": split.train.len(), "val": split.val.len(), "test": split.test.len() },
-        "images": set.image,
-        "model": { "config": EfficientNetConfig { top_channels: main.top, ..set.net.clone() }, "trainable_parameters": main.parameters },
-        "training": { "epochs": set.epochs, "batch_size": set.batch, "history": main.history },
-        "working_point": "threshold of maximum Ξ = εs/√εb chosen on validation, applied on test",
-        "network_score": "mean sigmoid output of the last 3 epochs' checkpoints",
-        "network": { "significance": main.working_point.significance, "significance_lower_limit_95cl": xi_limit(&main.working_point)?, "working_point": main.working_point, "auc": main.auc },
-        "baseline": { "method": "Bragg-blob topology (weaker end-blob charge fraction, strip planes)", "threshold_choice": "its own threshold of maximum Ξ on validation", "significance": baseline.significance, "significance_lower_limit_95cl": xi_limit(&baseline)?, "working_point": baseline, "auc": bauc },
-        "topconv_sweep": sweep_rows.iter().map(|(t, wp, auc)| json!({"n": n_name(*t), "significance": wp.significance, "signal_efficiency": wp.signal_efficiency, "background_efficiency": wp.background_efficiency, "auc": auc})).collect::<Vec<_>>(),
-    });
-    let row = |name: String, wp: &WorkingPoint, auc: f64| -> Result<Vec<String>> {
-        Ok(vec![
-            name,
-            xi(wp)?,
-            fmt(Some(wp.signal_efficiency), 3),
-            fmt(Some(wp.background_efficiency), 4),
-            fmt(Some(auc), 4),
-        ])
-    };
-    let mut rows = vec![
-        row(
-            format!("EfficientNet (n = {})", n_name(main.top)),
-            &main.working_point,
-            main.auc,
-        )?,
-        row("Bragg blobs".into(), &baseline, bauc)?,
-    ];
-    for (t, wp, auc) in &sweep_rows {
-        rows.push(row(format!("sweep: n = {}", n_name(*t)), wp, *auc)?);
-    }
-    let mut md = format!(
-        "# PandaX-III — {} events, test {}; threshold of maximum Ξ on validation\n\n",
-        kept.len(),
-        split.test.len()
-    );
-    md += &markdown_table(&["method", "Ξ = εs/√εb", "εs", "εb", "AUC"], &rows);
-    write_report(&out, &report, &md)?;
-    Ok(report)
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::flip_in_place;
+    use super::*;
 
+    /// Every settings rule names its field (the network's and images' own rules name theirs).
     #[test]
-    fn flips_mirror_both_planes() {
-        let base: Vec<f32> = (0..18).map(|v| v as f32).collect();
-        let mut a = base.clone();
-        flip_in_place(&mut a, 3, 1);
-        assert_eq!(&a[..9], &[2., 1., 0., 5., 4., 3., 8., 7., 6.]);
-        let mut b = base.clone();
-        flip_in_place(&mut b, 3, 2);
-        assert_eq!(&b[9..], &[15., 16., 17., 12., 13., 14., 9., 10., 11.]);
-        let mut c = base.clone();
-        flip_in_place(&mut c, 3, 0);
-        assert_eq!(c, base);
+    fn settings_rules_name_their_field() {
+        let q = || Settings::preset(Preset::Quick);
+        let bad = |s: Settings, field: &str| {
+            let e = s.validate().unwrap_err().to_string();
+            assert!(e.contains(field), "{field}: {e}");
+        };
+        bad(Settings { events: 10, ..q() }, "events");
+        bad(
+            Settings {
+                sweep: vec![Some(4), Some(0)],
+                ..q()
+            },
+            "sweep",
+        );
+        let mut flips = q();
+        flips.image.flips = true;
+        bad(flips, "image.flips");
+        let mut image = q();
+        image.image.size = 0;
+        bad(image, "size");
+        bad(Settings { lr: 0.0, ..q() }, "optimizer.lr");
+        bad(
+            Settings {
+                keep_last: 0,
+                ..q()
+            },
+            "keep_last",
+        );
+        let mut net = q();
+        net.net.width_mult = -1.0;
+        bad(net, "width_mult");
+        assert!(q().validate().is_ok() && Settings::preset(Preset::Paper).validate().is_ok());
     }
 }

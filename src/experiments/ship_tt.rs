@@ -2,27 +2,32 @@
 //! Gaussian-moment regressions for the shower energy E and the vertex distance d; resolution
 //! versus E with its fit; DBSCAN versus the weighted-mean XY vertex.
 
-use super::{say, Error, Options, Preset, Result};
+use super::pipeline::{
+    self, Ensemble, Experiment, NetworkSpec, NetworkSummary, Run, Scored, TrainingSummary,
+};
+use super::{setting_err, Error, Options, Preset, Result};
 use crate::baselines::tt::{
     dbscan_vertex, weighted_mean_xy, DbscanVertexParams, MomentRegression, NHitsEnergy, Vertex,
 };
-use crate::io::tt::{TtEvent, TtFile};
-use crate::metrics::regression::{
+use crate::io::tt::{TtEvent, TtFile, TtGeometry};
+use crate::metrics::{
     binned_resolution, fit_resolution, regression_summary, ResolutionFit, ResolutionModel,
 };
-use crate::models::{Model, ModelConfig, Params, SndBlock, SndNetConfig};
-use crate::preprocess::tt::{fill_maps, scale_energy, unscale_energy, HitMapConfig};
-use crate::train::eval::{fmt, markdown_table, write_report};
-use crate::train::plot::resolution_png;
-use crate::train::{
-    predict, AdamConfig, InMemory, Schedule, Split, Targets, Task, TrainConfig, Trainer,
-};
-use ndarray::ArrayViewMut3;
-use serde_json::json;
+use crate::models::{ModelConfig, SndBlock, SndNetConfig};
+use crate::preprocess::batch::{fill_batch, Transform, TtMaps};
+use crate::preprocess::tt::{scale_energy, unscale_energy, HitMapConfig};
+use crate::report::plot::resolution_png;
+use crate::report::{fmt, markdown_table, Report};
+use crate::train::{AdamConfig, InMemory, Schedule, Source, Split, Targets, Task, TrainConfig};
+use ndarray::ArrayViewMutD;
+use serde::Serialize;
+use std::path::Path;
 
-/// Sizes of a run.
-#[derive(Debug, Clone)]
+/// Sizes and choices of a SHiP TT run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Settings {
+    /// The preset these settings started from.
+    pub preset: Preset,
     /// Events (generated, or read at most).
     pub events: usize,
     /// Training epochs.
@@ -38,17 +43,20 @@ pub struct Settings {
     /// Energy target ln(E/GeV) instead of the public code's E × 7/100: errors become relative, so
     /// low-energy showers are not sacrificed to the high-energy ones.
     pub log_energy: bool,
+    /// Checkpoints kept (the network's figures are the last one's).
+    pub keep_last: usize,
 }
 
 impl Settings {
-    /// The preset's sizes, overridden by the options.
-    pub fn new(opts: &Options) -> Self {
+    /// The preset's sizes.
+    pub fn preset(preset: Preset) -> Self {
         let b = |channels, pool| SndBlock { channels, pool };
-        let mut s = match opts.preset {
+        match preset {
             // 3.5 mm pixels (30 × 37 maps) and four blocks: the same network family at 1/25 of the
             // pixels; no L2 term (over a few epochs it held the network back: on 50 × 62 maps,
             // RMSE(E) 16.6 GeV after 10 epochs with it, 15.1 after 6 without).
             Preset::Quick => Settings {
+                preset,
                 events: 10000,
                 epochs: 16,
                 pixel_cm: 0.35,
@@ -56,8 +64,10 @@ impl Settings {
                 batch: 32,
                 weight_decay: 0.0,
                 log_energy: true,
+                keep_last: 3,
             },
             Preset::Paper => Settings {
+                preset,
                 events: 40000,
                 epochs: 40,
                 pixel_cm: 0.07,
@@ -65,22 +75,319 @@ impl Settings {
                 batch: 32,
                 weight_decay: 0.01,
                 log_energy: false,
+                keep_last: 3,
             },
+        }
+    }
+
+    /// Checks every setting (the maps' and the network's own fields too); the error names one
+    /// field.
+    pub fn validate(&self) -> Result<()> {
+        if self.events < 20 {
+            return Err(setting_err("ship_tt", "events", self.events, "≥ 20"));
+        }
+        let maps = HitMapConfig {
+            pixel_cm: self.pixel_cm,
+            ..Default::default()
         };
-        if let Some(n) = opts.events {
-            s.events = n;
+        let (h, w) = maps.size()?;
+        self.train_config(0, false).validate()?;
+        Ok(self.network([6, h, w]).validate()?)
+    }
+
+    fn network(&self, input: [usize; 3]) -> SndNetConfig {
+        SndNetConfig {
+            input,
+            blocks: self.blocks.clone(),
+            ..Default::default()
         }
-        if let Some(e) = opts.epochs {
-            s.epochs = e;
+    }
+
+    fn train_config(&self, seed: u64, progress: bool) -> TrainConfig {
+        TrainConfig {
+            epochs: self.epochs,
+            batch_size: self.batch,
+            optimizer: AdamConfig {
+                weight_decay: self.weight_decay,
+                ..AdamConfig::ship()
+            },
+            schedule: Schedule::Step {
+                every: 10,
+                gamma: 0.5,
+            },
+            seed,
+            keep_last: self.keep_last,
+            progress,
         }
-        s
+    }
+
+    /// The network's energy target of `e_gev`, and back.
+    fn target(&self, e_gev: f64) -> f64 {
+        if self.log_energy {
+            e_gev.ln()
+        } else {
+            scale_energy(e_gev)
+        }
+    }
+
+    fn energy(&self, target: f64) -> f64 {
+        if self.log_energy {
+            target.exp()
+        } else {
+            unscale_energy(target)
+        }
     }
 }
 
-/// Headline figures of one method.
-#[derive(Debug, Clone, serde::Serialize)]
+/// Runs the pipeline and returns the report (also written to `OUT/report.json`).
+pub fn run(options: &Options, settings: &Settings) -> Result<ShipTtReport> {
+    pipeline::run(&ShipTt(settings.clone()), options)
+}
+
+/// The SHiP TT experiment.
+struct ShipTt(Settings);
+
+/// Showers with hits, their maps and targets.
+struct Showers {
+    events: Vec<TtEvent>,
+    geometry: TtGeometry,
+    without_hits: usize,
+    hits_outside: usize,
+    shape: [usize; 3],
+    src: InMemory,
+}
+
+/// The classical methods' estimates on the test events.
+struct Classical {
+    nhits_fit: NHitsEnergy,
+    nhits_e: Vec<f64>,
+    moments: (Vec<f64>, Vec<f64>),
+    xy: XyFigures,
+}
+
+impl Experiment for ShipTt {
+    const NAME: &'static str = "ship_tt";
+    type Data = Showers;
+    type Baseline = Classical;
+    type Report = ShipTtReport;
+
+    fn validate(&self) -> Result<()> {
+        self.0.validate()
+    }
+
+    fn generate(&self, run: &Run, path: &Path) -> Result<()> {
+        let n = self.0.events;
+        run.say(format!("generating {n} showers into {}", path.display()));
+        let opts = crate::sim::WriteOptions {
+            batch: 1000,
+            ..Default::default()
+        };
+        let cfg = crate::sim::tt::TtConfig::default();
+        Ok(crate::sim::tt::write(
+            path,
+            &cfg,
+            run.options.seed,
+            n,
+            &opts,
+            |_| {},
+        )?)
+    }
+
+    fn load(&self, run: &Run, path: &Path) -> Result<Showers> {
+        let file = TtFile::open(path)?;
+        let n = self.0.events.min(file.len());
+        let all = file.read(0..n)?;
+        let read = all.len();
+        // Events without hits have no map and no moments: set aside and counted.
+        let events: Vec<TtEvent> = all.into_iter().filter(|e| !e.hits.is_empty()).collect();
+        if events.len() < 20 {
+            return Err(Error::Data {
+                path: path.into(),
+                reason: format!(
+                    "{} events with hits of {read}; at least 20 are needed",
+                    events.len()
+                ),
+            });
+        }
+        let geometry = file.geometry().clone();
+        let maps = TtMaps {
+            n_stations: geometry.n_stations(),
+            config: HitMapConfig {
+                pixel_cm: self.0.pixel_cm,
+                half_size_cm: geometry.half_size_cm,
+                ..Default::default()
+            },
+            coordinates: false,
+        };
+        let item = maps.item_shape();
+        let shape = [item[0], item[1], item[2]];
+        let mut inputs = vec![0f32; events.len() * shape.iter().product::<usize>()];
+        let view = ArrayViewMutD::from_shape(
+            vec![events.len(), shape[0], shape[1], shape[2]],
+            &mut inputs,
+        )
+        .expect("buffer of the batch's size");
+        let reports = fill_batch(&maps, &events, 0, view)?;
+        let hits_outside = reports.iter().map(|r| r.outside).sum();
+        let targets: Vec<f32> = events
+            .iter()
+            .flat_map(|e| [self.0.target(e.energy_gev as f64) as f32, e.distance_cm])
+            .collect();
+        run.say(format!(
+            "{} events ({} without hits set aside) → hit maps {shape:?}",
+            events.len(),
+            read - events.len()
+        ));
+        let src = InMemory::new(
+            inputs,
+            item,
+            Targets::Values {
+                data: targets,
+                width: 2,
+            },
+        )?;
+        Ok(Showers {
+            without_hits: read - events.len(),
+            events,
+            geometry,
+            hits_outside,
+            shape,
+            src,
+        })
+    }
+
+    fn source<'d>(&self, data: &'d Showers) -> &'d dyn Source {
+        &data.src
+    }
+
+    fn split_fractions(&self) -> (f64, f64) {
+        (0.15, 0.15)
+    }
+
+    fn baseline(&self, _: &Run, data: &Showers, split: &Split) -> Result<Classical> {
+        let train: Vec<TtEvent> = split
+            .train
+            .iter()
+            .map(|&i| data.events[i].clone())
+            .collect();
+        let test: Vec<&TtEvent> = split.test.iter().map(|&i| &data.events[i]).collect();
+        let energies: Vec<f64> = train.iter().map(|e| e.energy_gev as f64).collect();
+        let hits: Vec<usize> = train.iter().map(|e| e.hits.len()).collect();
+        let nhits_fit = NHitsEnergy::fit(&hits, &energies)?;
+        let stations: Vec<usize> = (0..data.geometry.n_stations()).collect();
+        let mr = MomentRegression::fit(&train, &stations)?;
+        let moments = test
+            .iter()
+            .map(|e| Ok(mr.predict(e)?))
+            .collect::<Result<Vec<(f64, f64)>>>()?
+            .into_iter()
+            .unzip();
+        Ok(Classical {
+            nhits_e: test
+                .iter()
+                .map(|e| nhits_fit.predict(e.hits.len()))
+                .collect(),
+            nhits_fit,
+            moments,
+            xy: XyFigures::of(&test, &data.geometry.station_z_cm)?,
+        })
+    }
+
+    fn networks(&self, run: &Run, data: &Showers) -> Result<Vec<NetworkSpec>> {
+        Ok(vec![NetworkSpec {
+            label: "SNDNet".into(),
+            config: ModelConfig::SndNet(self.0.network(data.shape)),
+            task: Task::Regression { delta: 1.0 },
+            train: self.0.train_config(run.options.seed, run.options.progress),
+            checkpoints: "checkpoints".into(),
+            predict_batch: self.0.batch,
+        }])
+    }
+
+    fn report(
+        &self,
+        run: &Run,
+        data: &Showers,
+        split: &Split,
+        networks: &[Scored],
+        classical: Classical,
+    ) -> Result<ShipTtReport> {
+        let net = &networks[0];
+        let truth = |f: fn(&TtEvent) -> f32| {
+            split
+                .test
+                .iter()
+                .map(|&i| f(&data.events[i]) as f64)
+                .collect::<Vec<_>>()
+        };
+        let (truth_e, truth_d) = (truth(|e| e.energy_gev), truth(|e| e.distance_cm));
+        let out = net.test.last();
+        let net_e: Vec<f64> = out
+            .column(0)
+            .iter()
+            .map(|&t| self.0.energy(t as f64))
+            .collect();
+        let net_d: Vec<f64> = out.column(1).iter().map(|&d| d as f64).collect();
+        let network = Figures::of(&truth_e, &net_e, Some((&truth_d, &net_d)))?;
+        let (mr_e, mr_d) = &classical.moments;
+        let moments = Figures::of(&truth_e, mr_e, Some((&truth_d, mr_d)))?;
+        let nhits = Figures::of(&truth_e, &classical.nhits_e, None)?;
+        resolution_png(
+            &run.out.join("resolution_vs_energy.png"),
+            "SHiP TT: energy resolution",
+            "E [GeV]",
+            "σ((E − Ê)/E)",
+            &[
+                ("SNDNet", network.points.clone(), network.fit_curve()),
+                (
+                    "Gaussian moments",
+                    moments.points.clone(),
+                    moments.fit_curve(),
+                ),
+                ("N hits", nhits.points.clone(), nhits.fit_curve()),
+            ],
+        )?;
+        Ok(ShipTtReport {
+            experiment: "ship_tt",
+            settings: self.0.clone(),
+            seed: run.options.seed,
+            data: run.data_description("generated (rareml-sim tt, default config)"),
+            events: EventCounts {
+                total: data.events.len(),
+                train: split.train.len(),
+                val: split.val.len(),
+                test: split.test.len(),
+                hits_outside_maps: data.hits_outside,
+                without_hits_set_aside: data.without_hits,
+            },
+            maps: data.shape,
+            energy_target: if self.0.log_energy {
+                "ln(E/GeV)"
+            } else {
+                "E × 7/100 (public SHiP code)"
+            },
+            network_summary: NetworkSummary::of(&net.trained, Ensemble::Last),
+            training: TrainingSummary::of(&net.trained),
+            network,
+            baseline: moments,
+            nhits: NHitsFigures {
+                fit: classical.nhits_fit,
+                figures: nhits,
+            },
+            xy: classical.xy,
+        })
+    }
+}
+
+/// Resolution points (mean E, σ(ΔE/E), error) in 10 GeV bins from 0 to 100 GeV.
+const ENERGY_BINS_GEV: [f64; 11] = [
+    0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0,
+];
+
+/// Headline figures of one regression method on the test set.
+#[derive(Debug, Clone, Serialize)]
 pub struct Figures {
-    /// σ((E − Ê)/E) over the test set.
+    /// σ((E − Ê)/E).
     pub energy_resolution: f64,
     /// RMSE of Ê in GeV.
     pub energy_rmse_gev: f64,
@@ -88,353 +395,261 @@ pub struct Figures {
     pub energy_bias_gev: f64,
     /// RMSE of d̂ in cm (`None` for a method that does not estimate d).
     pub distance_rmse_cm: Option<f64>,
-    /// Fit σ_E/E = a/√E ⊕ b over the energy bins.
+    /// Fit σ_E/E = a/√E ⊕ b over the energy bins with ≥ 10 events (≥ 3 bins needed).
     pub resolution_fit: Option<ResolutionFit>,
+    /// (mean E in GeV, σ(ΔE/E), its error) in the 10 GeV bins with ≥ 10 events.
+    pub points: Vec<(f64, f64, f64)>,
 }
 
-/// Reads up to `n` events; events without hits (no map, no moments) are set aside and counted.
-fn read_events(
-    opts: &Options,
-    n: usize,
-    tmp: &tempfile::TempDir,
-) -> Result<(Vec<TtEvent>, TtFile, usize)> {
-    let path = match &opts.data {
-        Some(p) => p.clone(),
-        None => {
-            let p = tmp.path().join("ship_tt.h5");
-            say(opts, format!("generating {n} showers into {}", p.display()));
-            crate::sim::tt::write(
-                &p,
-                &crate::sim::tt::TtConfig::default(),
-                opts.seed,
-                n,
-                &crate::sim::WriteOptions {
-                    batch: 1000,
-                    ..Default::default()
-                },
-                |_| {},
-            )?;
-            p
-        }
-    };
-    let file = TtFile::open(&path)?;
-    let n = n.min(file.len());
-    if n < 20 {
-        return Err(Error::Invalid(format!(
-            "{}: {n} events; at least 20 are needed",
-            path.display()
-        )));
-    }
-    let all = file.read(0..n)?;
-    let total = all.len();
-    let events: Vec<TtEvent> = all.into_iter().filter(|e| !e.hits.is_empty()).collect();
-    Ok((events, file, total))
-}
-
-fn figures(truth_e: &[f64], pred_e: &[f64], d: Option<(&[f64], &[f64])>) -> Result<Figures> {
-    let s = regression_summary(truth_e, pred_e)?;
-    let edges: Vec<f64> = (0..=10).map(|i| 10.0 * i as f64).collect();
-    let (bins, _) = binned_resolution(truth_e, pred_e, &edges)?;
-    let (mut e, mut r, mut er) = (vec![], vec![], vec![]);
-    for b in &bins {
-        if let (Some(sm), Some(err)) = (&b.summary, b.resolution_err) {
-            if let Some(res) = sm.resolution {
-                if b.n >= 10 {
-                    e.push(sm.mean_truth);
-                    r.push(res);
-                    er.push(err);
+impl Figures {
+    fn of(truth_e: &[f64], pred_e: &[f64], d: Option<(&[f64], &[f64])>) -> Result<Self> {
+        let s = regression_summary(truth_e, pred_e)?;
+        let (bins, _) = binned_resolution(truth_e, pred_e, &ENERGY_BINS_GEV)?;
+        let points: Vec<(f64, f64, f64)> = bins
+            .iter()
+            .filter(|b| b.n >= 10)
+            .filter_map(|b| {
+                Some((
+                    b.summary.as_ref()?.mean_truth,
+                    b.summary.as_ref()?.resolution?,
+                    b.resolution_err?,
+                ))
+            })
+            .collect();
+        let (e, r, er): (Vec<f64>, Vec<f64>, Vec<f64>) =
+            points.iter().fold(Default::default(), |mut a, p| {
+                a.0.push(p.0);
+                a.1.push(p.1);
+                a.2.push(p.2);
+                a
+            });
+        let resolution_fit = (e.len() >= 3)
+            .then(|| fit_resolution(&e, &r, &er, ResolutionModel::StochasticAndConstant).ok())
+            .flatten();
+        let distance_rmse_cm = match d {
+            Some((t, p)) => Some(regression_summary(t, p)?.rmse),
+            None => None,
+        };
+        Ok(Self {
+            energy_resolution: s.resolution.ok_or_else(|| {
+                rareml_metrics::Error::InvalidArgument {
+                    what: "true shower energy",
+                    reason: "a test event with E = 0: σ((E − Ê)/E) is undefined".into(),
                 }
-            }
-        }
-    }
-    let fit = if e.len() >= 3 {
-        fit_resolution(&e, &r, &er, ResolutionModel::StochasticAndConstant).ok()
-    } else {
-        None
-    };
-    let distance_rmse_cm = match d {
-        Some((t, p)) => Some(regression_summary(t, p)?.rmse),
-        None => None,
-    };
-    Ok(Figures {
-        energy_resolution: s
-            .resolution
-            .ok_or_else(|| Error::Invalid("an event with E = 0".into()))?,
-        energy_rmse_gev: s.rmse,
-        energy_bias_gev: s.bias,
-        distance_rmse_cm,
-        resolution_fit: fit,
-    })
-}
-
-/// Resolution points (mean E, σ(ΔE/E), error) in 10 GeV bins with ≥ 10 events.
-fn points(truth_e: &[f64], pred_e: &[f64]) -> Result<Vec<(f64, f64, f64)>> {
-    let edges: Vec<f64> = (0..=10).map(|i| 10.0 * i as f64).collect();
-    let (bins, _) = binned_resolution(truth_e, pred_e, &edges)?;
-    Ok(bins
-        .iter()
-        .filter(|b| b.n >= 10)
-        .filter_map(|b| {
-            Some((
-                b.summary.as_ref()?.mean_truth,
-                b.summary.as_ref()?.resolution?,
-                b.resolution_err?,
-            ))
+            })?,
+            energy_rmse_gev: s.rmse,
+            energy_bias_gev: s.bias,
+            distance_rmse_cm,
+            resolution_fit,
+            points,
         })
-        .collect())
-}
-
-/// Runs the pipeline and returns the report (also written to `OUT/report.json`).
-pub fn run(opts: &Options) -> Result<serde_json::Value> {
-    let set = Settings::new(opts);
-    let out = opts.out_dir()?.to_path_buf();
-    let device = opts.device()?;
-    let tmp =
-        tempfile::tempdir().map_err(|e| Error::Invalid(format!("no temporary directory: {e}")))?;
-    let (events, file, read) = read_events(opts, set.events, &tmp)?;
-    let empty = read - events.len();
-    let geometry = file.geometry().clone();
-    let stations = geometry.n_stations();
-    let map_cfg = HitMapConfig {
-        pixel_cm: set.pixel_cm,
-        ..Default::default()
-    };
-    let (h, w) = map_cfg.size()?;
-    let per = stations * h * w;
-    say(
-        opts,
-        format!(
-            "{} events ({empty} without hits set aside) → hit maps ({stations}, {h}, {w})",
-            events.len()
-        ),
-    );
-    let mut inputs = vec![0f32; events.len() * per];
-    let mut outside = 0usize;
-    for (e, slot) in events.iter().zip(inputs.chunks_mut(per)) {
-        let view =
-            ArrayViewMut3::from_shape((stations, h, w), slot).expect("slot matches the map shape");
-        outside += fill_maps(e, &map_cfg, view)?.outside;
     }
-    let targets: Vec<f32> = events
-        .iter()
-        .flat_map(|e| {
-            let e_gev = e.energy_gev as f64;
-            let t = if set.log_energy {
-                e_gev.ln()
-            } else {
-                scale_energy(e_gev)
-            };
-            [t as f32, e.distance_cm]
-        })
-        .collect();
-    let src = InMemory::new(
-        inputs,
-        vec![stations, h, w],
-        Targets::Values {
-            data: targets,
-            width: 2,
-        },
-    )?;
-    let split = Split::random(events.len(), 0.15, 0.15, opts.seed)?;
 
-    // Network.
-    let cfg = SndNetConfig {
-        input: [stations, h, w],
-        blocks: set.blocks.clone(),
-        ..Default::default()
-    };
-    let params = Params::new(opts.seed);
-    let model = Model::new(&ModelConfig::SndNet(cfg.clone()), &params, &device)?;
-    let train_cfg = TrainConfig {
-        epochs: set.epochs,
-        batch_size: set.batch,
-        optimizer: AdamConfig {
-            weight_decay: set.weight_decay,
-            ..AdamConfig::ship()
-        },
-        schedule: Schedule::Step {
-            every: 10,
-            gamma: 0.5,
-        },
-        seed: opts.seed,
-        keep_last: 3,
-        progress: opts.progress,
-    };
-    let trainer = Trainer::new(
-        &model,
-        &params,
-        Task::Regression { delta: 1.0 },
-        train_cfg.clone(),
-        device.clone(),
-        &out.join("checkpoints"),
-    )?;
-    say(
-        opts,
-        format!(
-            "training SNDNet ({} parameters) on {} events, {} epochs",
-            params.trainable_count(),
-            split.train.len(),
-            set.epochs
-        ),
-    );
-    let history = trainer.fit(&src, &split, None)?;
-    let pred = predict(&model, &src, &split.test, set.batch, &device)?;
-    let truth_e: Vec<f64> = split
-        .test
-        .iter()
-        .map(|&i| events[i].energy_gev as f64)
-        .collect();
-    let truth_d: Vec<f64> = split
-        .test
-        .iter()
-        .map(|&i| events[i].distance_cm as f64)
-        .collect();
-    let net_e: Vec<f64> = pred
-        .iter()
-        .map(|p| {
-            if set.log_energy {
-                (p[0] as f64).exp()
-            } else {
-                unscale_energy(p[0] as f64)
-            }
-        })
-        .collect();
-    let net_d: Vec<f64> = pred.iter().map(|p| p[1] as f64).collect();
-    let network = figures(&truth_e, &net_e, Some((&truth_d, &net_d)))?;
-
-    // Baselines, fitted on the training events.
-    let train_events: Vec<TtEvent> = split.train.iter().map(|&i| events[i].clone()).collect();
-    let test_events: Vec<&TtEvent> = split.test.iter().map(|&i| &events[i]).collect();
-    let nh = NHitsEnergy::fit(
-        &train_events
-            .iter()
-            .map(|e| e.hits.len())
-            .collect::<Vec<_>>(),
-        &train_events
-            .iter()
-            .map(|e| e.energy_gev as f64)
-            .collect::<Vec<_>>(),
-    )?;
-    let nh_e: Vec<f64> = test_events
-        .iter()
-        .map(|e| nh.predict(e.hits.len()))
-        .collect();
-    let all: Vec<usize> = (0..stations).collect();
-    let mr = MomentRegression::fit(&train_events, &all)?;
-    let (mut mr_e, mut mr_d) = (Vec::new(), Vec::new());
-    for e in &test_events {
-        let (pe, pd) = mr.predict(e)?;
-        mr_e.push(pe);
-        mr_d.push(pd);
-    }
-    let nhits = figures(&truth_e, &nh_e, None)?;
-    let moments = figures(&truth_e, &mr_e, Some((&truth_d, &mr_d)))?;
-
-    // Vertex XY: DBSCAN versus the weighted mean.
-    let z: Vec<f32> = geometry.station_z_cm.clone();
-    let (mut db_sq, mut db_n, mut db_fail, mut wm_sq) = (0.0, 0usize, 0usize, 0.0);
-    for e in &test_events {
-        let [tx, ty] = [e.vertex_cm[0] as f64, e.vertex_cm[1] as f64];
-        let [mx, my] = weighted_mean_xy(e)?;
-        wm_sq += (mx - tx).powi(2) + (my - ty).powi(2);
-        match dbscan_vertex(e, &z, &DbscanVertexParams::default())? {
-            Vertex::Found { x_cm, y_cm, .. } => {
-                db_sq += (x_cm - tx).powi(2) + (y_cm - ty).powi(2);
-                db_n += 1;
-            }
-            Vertex::NoVertex { .. } => db_fail += 1,
-        }
-    }
-    let nt = test_events.len() as f64;
-    let vertex = json!({
-        "dbscan_xy_rms_cm": if db_n > 0 { Some((db_sq / db_n as f64).sqrt()) } else { None },
-        "dbscan_found_fraction": db_n as f64 / nt,
-        "dbscan_no_vertex": db_fail,
-        "weighted_mean_xy_rms_cm": (wm_sq / nt).sqrt(),
-    });
-
-    // Plot and report.
-    let fit_curve = |f: &Option<ResolutionFit>| {
-        f.map(|f| {
+    /// The fitted curve (E, σ_E/E) over 1–100 GeV.
+    fn fit_curve(&self) -> Option<Vec<(f64, f64)>> {
+        self.resolution_fit.map(|f| {
             (1..=100)
                 .map(|e| (e as f64, (f.a * f.a / e as f64 + f.b * f.b).sqrt()))
-                .collect::<Vec<_>>()
+                .collect()
         })
-    };
-    resolution_png(
-        &out.join("resolution_vs_energy.png"),
-        "SHiP TT: energy resolution",
-        "E [GeV]",
-        "σ((E − Ê)/E)",
-        &[
-            (
-                "SNDNet",
-                points(&truth_e, &net_e)?,
-                fit_curve(&network.resolution_fit),
-            ),
-            (
-                "Gaussian moments",
-                points(&truth_e, &mr_e)?,
-                fit_curve(&moments.resolution_fit),
-            ),
-            (
-                "N hits",
-                points(&truth_e, &nh_e)?,
-                fit_curve(&nhits.resolution_fit),
-            ),
-        ],
-    )?;
-    let report = json!({
-        "experiment": "ship_tt",
-        "preset": format!("{:?}", opts.preset).to_lowercase(),
-        "seed": opts.seed,
-        "events": { "total": events.len(), "train": split.train.len(), "val": split.val.len(), "test": split.test.len(), "hits_outside_maps": outside, "without_hits_set_aside": empty },
-        "data": opts.data.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "generated (rareml-sim tt, default config)".into()),
-        "maps": { "pixel_cm": set.pixel_cm, "shape": [stations, h, w] },
-        "energy_target": if set.log_energy { "ln(E/GeV)" } else { "E × 7/100 (public SHiP code)" },
-        "model": { "config": cfg, "trainable_parameters": params.trainable_count() },
-        "training": { "config": train_cfg, "history": history },
-        "network": network,
-        "baseline": { "method": "Gaussian-moment features + linear regression (E and d)", "figures": &moments, "energy_resolution": moments.energy_resolution, "distance_rmse_cm": moments.distance_rmse_cm },
-        "baselines": { "n_hits_energy": { "fit": nh, "figures": nhits }, "gaussian_moments": moments },
-        "vertex_xy": vertex,
-    });
-    let row = |name: &str, f: &Figures| {
-        vec![
-            name.to_string(),
-            fmt(Some(f.energy_resolution), 3),
-            fmt(Some(f.energy_rmse_gev), 2),
-            fmt(f.distance_rmse_cm, 3),
-            f.resolution_fit
-                .map(|r| format!("{:.2} / {:.3}", r.a, r.b))
-                .unwrap_or_else(|| "—".into()),
-        ]
-    };
-    let mut md = format!(
-        "# SHiP TT — {} events, test {}\n\n",
-        events.len(),
-        split.test.len()
-    );
-    md += &markdown_table(
-        &[
-            "method",
-            "σ((E−Ê)/E)",
-            "RMSE E [GeV]",
-            "RMSE d [cm]",
-            "fit a [√GeV] / b",
-        ],
-        &[
-            row("SNDNet", &network),
-            row("Gaussian moments + linear", &moments),
-            row("N hits", &nhits),
-        ],
-    );
-    md += &format!(
-        "\nVertex XY on the test events: weighted mean RMS {} cm; DBSCAN RMS {} cm on {:.1} % of events (no vertex in {db_fail}).\n",
-        fmt(vertex["weighted_mean_xy_rms_cm"].as_f64(), 3),
-        fmt(vertex["dbscan_xy_rms_cm"].as_f64(), 3),
-        100.0 * db_n as f64 / nt
-    );
-    write_report(&out, &report, &md)?;
-    Ok(report)
+    }
+}
+
+/// Vertex XY of the test events: DBSCAN (Algorithm 1) versus the hits' weighted mean.
+#[derive(Debug, Clone, Serialize)]
+pub struct XyFigures {
+    /// RMS distance in cm of the DBSCAN vertex from the true one, over the events where it finds one.
+    pub dbscan_rms_cm: Option<f64>,
+    /// Fraction of the test events where DBSCAN finds a vertex.
+    pub dbscan_found_fraction: f64,
+    /// Test events where DBSCAN finds none.
+    pub dbscan_no_vertex: usize,
+    /// RMS distance in cm of the weighted mean of the hits from the true vertex.
+    pub weighted_mean_rms_cm: f64,
+}
+
+impl XyFigures {
+    fn of(test: &[&TtEvent], station_z_cm: &[f32]) -> Result<Self> {
+        let (mut db_sq, mut db_n, mut db_fail, mut wm_sq) = (0.0, 0usize, 0usize, 0.0);
+        for e in test {
+            let [tx, ty] = [e.vertex_cm[0] as f64, e.vertex_cm[1] as f64];
+            let [mx, my] = weighted_mean_xy(e)?;
+            wm_sq += (mx - tx).powi(2) + (my - ty).powi(2);
+            match dbscan_vertex(e, station_z_cm, &DbscanVertexParams::default())? {
+                Vertex::Found { x_cm, y_cm, .. } => {
+                    db_sq += (x_cm - tx).powi(2) + (y_cm - ty).powi(2);
+                    db_n += 1;
+                }
+                Vertex::NoVertex { .. } => db_fail += 1,
+            }
+        }
+        let nt = test.len() as f64;
+        Ok(Self {
+            dbscan_rms_cm: (db_n > 0).then(|| (db_sq / db_n as f64).sqrt()),
+            dbscan_found_fraction: db_n as f64 / nt,
+            dbscan_no_vertex: db_fail,
+            weighted_mean_rms_cm: (wm_sq / nt).sqrt(),
+        })
+    }
+}
+
+/// Events per category and set.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventCounts {
+    /// Events with hits.
+    pub total: usize,
+    /// Training events.
+    pub train: usize,
+    /// Validation events.
+    pub val: usize,
+    /// Test events.
+    pub test: usize,
+    /// Hits outside the station area (in no map).
+    pub hits_outside_maps: usize,
+    /// Events without hits, set aside.
+    pub without_hits_set_aside: usize,
+}
+
+/// The N-hits energy line and its figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct NHitsFigures {
+    /// E = a·N + b fitted on the training events.
+    pub fit: NHitsEnergy,
+    /// Its figures on test.
+    pub figures: Figures,
+}
+
+/// The SHiP TT report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShipTtReport {
+    /// `ship_tt`.
+    pub experiment: &'static str,
+    /// The settings of the run.
+    pub settings: Settings,
+    /// The run's seed.
+    pub seed: u64,
+    /// The input: the user's file or the generator.
+    pub data: String,
+    /// Events per category and set.
+    pub events: EventCounts,
+    /// Map shape (stations, rows, columns).
+    pub maps: [usize; 3],
+    /// What the network regresses for the energy.
+    pub energy_target: &'static str,
+    /// The network and its parameter count.
+    #[serde(rename = "model")]
+    pub network_summary: NetworkSummary,
+    /// Its training configuration and history.
+    pub training: TrainingSummary,
+    /// SNDNet's figures (the last checkpoint's).
+    pub network: Figures,
+    /// The Gaussian-moment features + linear regression of E and d.
+    pub baseline: Figures,
+    /// The N-hits energy line.
+    pub nhits: NHitsFigures,
+    /// Vertex XY: DBSCAN versus the weighted mean.
+    pub xy: XyFigures,
+}
+
+impl Report for ShipTtReport {
+    fn markdown(&self) -> String {
+        let row = |name: &str, f: &Figures| {
+            vec![
+                name.to_string(),
+                fmt(Some(f.energy_resolution), 3),
+                fmt(Some(f.energy_rmse_gev), 2),
+                fmt(f.distance_rmse_cm, 3),
+                f.resolution_fit
+                    .map(|r| format!("{:.2} / {:.3}", r.a, r.b))
+                    .unwrap_or_else(|| "—".into()),
+            ]
+        };
+        let mut md = format!(
+            "# SHiP TT — {} events, test {}\n\n",
+            self.events.total, self.events.test
+        );
+        md += &markdown_table(
+            &[
+                "method",
+                "σ((E−Ê)/E)",
+                "RMSE E [GeV]",
+                "RMSE d [cm]",
+                "fit a [√GeV] / b",
+            ],
+            &[
+                row("SNDNet", &self.network),
+                row("Gaussian moments + linear", &self.baseline),
+                row("N hits", &self.nhits.figures),
+            ],
+        );
+        let xy = &self.xy;
+        md += &format!(
+            "\nVertex XY on the test events: weighted mean RMS {} cm; DBSCAN RMS {} cm on {:.1} % of events (no vertex in {}).\n",
+            fmt(Some(xy.weighted_mean_rms_cm), 3),
+            fmt(xy.dbscan_rms_cm, 3),
+            100.0 * xy.dbscan_found_fraction,
+            xy.dbscan_no_vertex
+        );
+        md
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every settings rule names its field (the maps' and network's own rules name theirs).
+    #[test]
+    fn settings_rules_name_their_field() {
+        let q = || Settings::preset(Preset::Quick);
+        let bad = |s: Settings, field: &str| {
+            let e = s.validate().unwrap_err().to_string();
+            assert!(e.contains(field), "{field}: {e}");
+        };
+        bad(Settings { events: 19, ..q() }, "events");
+        bad(
+            Settings {
+                pixel_cm: 0.0,
+                ..q()
+            },
+            "pixel_cm",
+        );
+        bad(
+            Settings {
+                weight_decay: -0.1,
+                ..q()
+            },
+            "optimizer.weight_decay",
+        );
+        bad(Settings { epochs: 0, ..q() }, "epochs");
+        bad(
+            Settings {
+                blocks: vec![],
+                ..q()
+            },
+            "blocks",
+        );
+        // 3.5 mm pixels give 30 × 37 maps: too small for the paper's six blocks.
+        bad(
+            Settings {
+                blocks: SndNetConfig::default().blocks,
+                ..q()
+            },
+            "input",
+        );
+        assert!(q().validate().is_ok() && Settings::preset(Preset::Paper).validate().is_ok());
+    }
+
+    #[test]
+    fn energy_targets_invert() {
+        for log_energy in [true, false] {
+            let s = Settings {
+                log_energy,
+                ..Settings::preset(Preset::Quick)
+            };
+            for e in [1.0, 37.5, 100.0] {
+                assert!((s.energy(s.target(e)) - e).abs() < 1e-12);
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Physics metrics for rare-event searches, with scikit-learn's names and semantics where they exist.
 //!
+//! - [`scores`]: signal scores from network logits (softmax, sigmoid), ensemble means.
 //! - [`roc`]: `roc_curve`, `roc_auc_score`, significance Ξ = εs/√εb (PandaX-III), working points
 //!   (rejection at a signal efficiency, efficiency at a rejection) with Clopper–Pearson intervals;
 //!   zero selected background is a lower limit, never infinity.
@@ -13,6 +14,8 @@
 //! binary labels (bool or integer 0/1). Degenerate input — empty, mismatched lengths, NaN, one class
 //! only, constant scores, k > n — is an [`Error`], never a panic or a NaN.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod histogram;
 mod input;
@@ -20,6 +23,7 @@ pub mod intervals;
 pub mod multiclass;
 pub mod regression;
 pub mod roc;
+pub mod scores;
 
 pub use error::{Error, Result};
 pub use histogram::{histogram, quantile_sorted, Bins, Histogram};
@@ -33,6 +37,8 @@ pub use regression::{
     ResolutionModel,
 };
 pub use roc::{
-    efficiency_at_rejection, rejection_at_efficiency, roc_auc_score, roc_curve, significance,
-    working_point, Bound, Roc, Significance, WorkingPoint,
+    choose_threshold, efficiency_at_rejection, rejection_at_efficiency, roc_auc_score, roc_curve,
+    significance, upper_limit_zero, working_point, Bound, Criterion, Roc, Significance,
+    WorkingPoint,
 };
+pub use scores::{ensemble_mean, sigmoid, signal_scores, softmax};

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::error::{check_cl, check_same_len, Error, Result};
 use crate::input::{finite_f64, BinaryLabel, Real, Values};
 use crate::intervals::Efficiency;
-use crate::roc::{roc_curve, Bound};
+use crate::roc::{choose_threshold, upper_limit_zero, Bound, Criterion};
 
 /// Score = Σ over `signal_classes` of the class probabilities, per row of `probs (N, C)`.
 pub fn signal_score<S: Data<Elem = f32>>(
@@ -52,8 +52,7 @@ where
     YT: Values<L> + ?Sized,
     YS: Values<S> + ?Sized,
 {
-    let roc = roc_curve(y_true, y_score, false)?;
-    Ok(roc.thresholds[roc.index_at_tpr(target)?])
+    choose_threshold(y_true, y_score, Criterion::Efficiency(target))
 }
 
 /// What a threshold does to one class.
@@ -108,13 +107,13 @@ pub fn per_class_selection<S: Real>(
         .map(|c| {
             let selected = Efficiency::new(sel[c], n[c], cl)?;
             let is_signal = signal_classes.contains(&c);
-            let rejection = (!is_signal).then(|| {
-                if sel[c] == 0 {
-                    Bound::LowerLimit(1.0 / selected.upper)
-                } else {
-                    Bound::Value(1.0 / selected.value)
-                }
-            });
+            let rejection = if is_signal {
+                None
+            } else if sel[c] == 0 {
+                Some(Bound::LowerLimit(1.0 / upper_limit_zero(n[c], cl)?))
+            } else {
+                Some(Bound::Value(1.0 / selected.value))
+            };
             Ok(ClassSelection {
                 class: c,
                 name: class_names[c].to_string(),

@@ -8,7 +8,7 @@
 //! quantity exact with ties.
 
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{check_cl, check_same_len, Error, Result};
 use crate::input::{finite_f64, labels, BinaryLabel, Real, Values};
@@ -64,6 +64,18 @@ pub(crate) struct Binary {
 }
 
 pub(crate) fn validate<L: BinaryLabel, S: Real>(y_true: &[L], y_score: &[S]) -> Result<Binary> {
+    let b = validate_classes(y_true, y_score)?;
+    if b.score.iter().all(|&s| s == b.score[0]) {
+        return Err(Error::ConstantScores {
+            n: b.score.len(),
+            value: b.score[0],
+        });
+    }
+    Ok(b)
+}
+
+/// [`validate`] without the constant-score check: a fixed threshold is well defined on any scores.
+fn validate_classes<L: BinaryLabel, S: Real>(y_true: &[L], y_score: &[S]) -> Result<Binary> {
     check_same_len("y_true", y_true.len(), "y_score", y_score.len())?;
     if y_true.is_empty() {
         return Err(Error::Empty {
@@ -78,12 +90,6 @@ pub(crate) fn validate<L: BinaryLabel, S: Real>(y_true: &[L], y_score: &[S]) -> 
         return Err(Error::OneClass {
             n_pos: n_pos as usize,
             n_neg: n_neg as usize,
-        });
-    }
-    if score.iter().all(|&s| s == score[0]) {
-        return Err(Error::ConstantScores {
-            n: score.len(),
-            value: score[0],
         });
     }
     Ok(Binary {
@@ -341,9 +347,48 @@ where
 pub enum Bound {
     /// A measured value.
     Value(f64),
-    /// Zero background selected: the quantity is at least this (from the Clopper–Pearson upper
-    /// limit on εb at the working point's confidence level).
+    /// Zero background selected: the quantity is at least this, from the one-sided
+    /// Clopper–Pearson upper limit on εb at the working point's confidence level,
+    /// [`upper_limit_zero`].
     LowerLimit(f64),
+}
+
+impl Bound {
+    /// The measured value, `None` for a lower limit.
+    pub fn value(self) -> Option<f64> {
+        match self {
+            Bound::Value(v) => Some(v),
+            Bound::LowerLimit(_) => None,
+        }
+    }
+
+    /// The lower limit, `None` for a measured value.
+    pub fn lower_limit(self) -> Option<f64> {
+        match self {
+            Bound::Value(_) => None,
+            Bound::LowerLimit(v) => Some(v),
+        }
+    }
+}
+
+/// One-sided Clopper–Pearson upper limit on a fraction when none of `n` items pass, at confidence
+/// level `cl`: `1 − (1 − cl)^(1/n)` (the upper end of the two-sided interval at level 2·cl − 1).
+///
+/// # Examples
+///
+/// ```
+/// // The "rule of three": 0 of 1000 → ε < 0.3 % at 95 % CL.
+/// let u = rareml_metrics::roc::upper_limit_zero(1000, 0.95).unwrap();
+/// assert!((u - 0.002991).abs() < 1e-6);
+/// ```
+pub fn upper_limit_zero(n: u64, cl: f64) -> Result<f64> {
+    check_cl(cl)?;
+    if n == 0 {
+        return Err(Error::Empty {
+            what: "binomial trials (n = 0)",
+        });
+    }
+    Ok(1.0 - (1.0 - cl).powf(1.0 / n as f64))
 }
 
 /// A selection `score >= threshold` and what it does to signal and background.
@@ -368,10 +413,11 @@ impl WorkingPoint {
         let signal = Efficiency::new(s, n_s, cl)?;
         let background = Efficiency::new(b, n_b, cl)?;
         let (rejection, rejection_interval, significance) = if b == 0 {
+            let upper = upper_limit_zero(n_b, cl)?;
             (
-                Bound::LowerLimit(1.0 / background.upper),
+                Bound::LowerLimit(1.0 / upper),
                 None,
-                Bound::LowerLimit(signal.value / background.upper.sqrt()),
+                Bound::LowerLimit(signal.value / upper.sqrt()),
             )
         } else {
             (
@@ -411,9 +457,50 @@ where
             reason: "NaN".into(),
         });
     }
-    let b = validate(&y_true.values(), &y_score.values())?;
+    let b = validate_classes(&y_true.values(), &y_score.values())?;
     let (s, bk) = b.selected(threshold);
     WorkingPoint::from_counts(threshold, s, b.n_pos, bk, b.n_neg, cl)
+}
+
+/// How a working point is chosen (on a validation sample).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Criterion {
+    /// The highest threshold keeping at least this signal efficiency (0 < ε ≤ 1).
+    Efficiency(f64),
+    /// The threshold of maximum Ξ = εs/√εb ([`Roc::significance`]).
+    MaxSignificance,
+}
+
+/// The threshold `criterion` picks on `(y_true, y_score)` — typically the validation sample; apply
+/// it to the test sample with [`working_point`].
+///
+/// # Examples
+///
+/// ```
+/// use rareml_metrics::{choose_threshold, Criterion};
+/// let y = [1, 1, 0, 1, 0, 0];
+/// let s = [0.9, 0.8, 0.7, 0.6, 0.3, 0.1];
+/// assert_eq!(choose_threshold(&y, &s, Criterion::Efficiency(2.0 / 3.0)).unwrap(), 0.8);
+/// // Ξ at 0.6 is 1/√(1/3) = 1.73, at 0.8 (εb = 0) undefined: the best is 0.6.
+/// assert_eq!(choose_threshold(&y, &s, Criterion::MaxSignificance).unwrap(), 0.6);
+/// ```
+pub fn choose_threshold<L, S, YT, YS>(
+    y_true: &YT,
+    y_score: &YS,
+    criterion: Criterion,
+) -> Result<f64>
+where
+    L: BinaryLabel,
+    S: Real,
+    YT: Values<L> + ?Sized,
+    YS: Values<S> + ?Sized,
+{
+    let roc = roc_curve(y_true, y_score, false)?;
+    match criterion {
+        Criterion::Efficiency(target) => Ok(roc.thresholds[roc.index_at_tpr(target)?]),
+        Criterion::MaxSignificance => Ok(roc.significance().threshold),
+    }
 }
 
 /// Background rejection at a target signal efficiency: the highest threshold whose εs ≥ `target`
@@ -555,6 +642,26 @@ mod tests {
         assert_eq!(from_vec, 0.875);
     }
 
+    /// A threshold chosen on one sample, applied with its intervals: the values by hand.
+    #[test]
+    fn chosen_threshold_and_its_working_point() {
+        let scores = [0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2, 0.1];
+        let sig = [true, true, false, true, false, true, false, false];
+        let thr = choose_threshold(&sig, &scores, Criterion::Efficiency(0.75)).unwrap();
+        assert_eq!(thr, 0.6);
+        let wp = working_point(&sig, &scores, thr, 0.95).unwrap();
+        assert_eq!((wp.signal.value, wp.background.value), (0.75, 0.25));
+        assert_eq!(wp.rejection, Bound::Value(4.0));
+        assert_eq!(wp.significance, Bound::Value(1.5));
+        // Ξ by hand: 0.7 → 0.5/√0.25 = 1.0, 0.6 → 0.75/√0.25 = 1.5, 0.4 → 0.75/√0.5 = 1.06,
+        // 0.3 → 1/√0.5 = 1.41; points with εb = 0 (0.9, 0.8) have no Ξ.
+        let thr = choose_threshold(&sig, &scores, Criterion::MaxSignificance).unwrap();
+        assert_eq!(thr, 0.6);
+        // A fixed threshold is defined on constant scores too (the ROC is not).
+        assert!(working_point(&[1, 0], &[0.5, 0.5], 0.5, 0.95).is_ok());
+        assert!(roc_curve(&[1, 0], &[0.5, 0.5], false).is_err());
+    }
+
     #[test]
     fn zero_background_gives_lower_limits() {
         let wp = working_point(&[1, 1, 0, 0], &[0.9, 0.8, 0.2, 0.1], 0.5, 0.95).unwrap();
@@ -565,5 +672,10 @@ mod tests {
         assert!(r.is_finite() && r > 1.0);
         assert!(matches!(wp.significance, Bound::LowerLimit(x) if x.is_finite()));
         assert!(wp.rejection_interval.is_none());
+        // One-sided 95 % upper limit on εb for 0 of 2: 1 − 0.05^(1/2) (the two-sided 90 % CP upper).
+        let upper = 1.0 - 0.05f64.sqrt();
+        assert!((r - 1.0 / upper).abs() < 1e-12, "{r}");
+        let (_, cp90) = crate::clopper_pearson(0, 2, 0.9).unwrap();
+        assert!((upper - cp90).abs() < 1e-12);
     }
 }

@@ -93,13 +93,7 @@ impl EfficientNetConfig {
             2 => (1.1, 1.2, 0.3),
             3 => (1.2, 1.4, 0.3),
             4 => (1.4, 1.8, 0.4),
-            _ => {
-                return Err(config_err(
-                    "EfficientNet",
-                    "variant",
-                    format!("B{k} is not supported (B0–B4)"),
-                ))
-            }
+            _ => return Err(config_err("EfficientNet", "variant", k, "0–4 (B0–B4)")),
         };
         Ok(Self {
             width_mult: w,
@@ -123,20 +117,41 @@ impl EfficientNetConfig {
         (n as f64 * self.depth_mult).ceil() as usize
     }
 
-    fn check(&self) -> Result<()> {
-        let bad = |f: &str, r: String| Err(config_err("EfficientNet", f, r));
-        if self.width_mult.is_nan()
-            || self.depth_mult.is_nan()
-            || self.width_mult <= 0.0
-            || self.depth_mult <= 0.0
-        {
-            return bad("width_mult/depth_mult", "must be > 0".into());
+    /// Checks every field before any layer is built; the error names the first offending field.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |f: &str, v: &dyn std::fmt::Debug, allowed: &str| {
+            Err(config_err("EfficientNet", f, v, allowed))
+        };
+        if !(self.width_mult > 0.0 && self.width_mult.is_finite()) {
+            return bad("width_mult", &self.width_mult, "> 0");
         }
-        if self.in_channels == 0 || self.outputs == 0 || self.top_channels == Some(0) {
-            return bad("in_channels/outputs/top_channels", "must be ≥ 1".into());
+        if !(self.depth_mult > 0.0 && self.depth_mult.is_finite()) {
+            return bad("depth_mult", &self.depth_mult, "> 0");
         }
-        if !(0.0..1.0).contains(&self.dropout) || !(0.0..1.0).contains(&self.stochastic_depth) {
-            return bad("dropout/stochastic_depth", "must be in [0, 1)".into());
+        if self.in_channels == 0 {
+            return bad("in_channels", &self.in_channels, "≥ 1");
+        }
+        if self.top_channels == Some(0) {
+            return bad(
+                "top_channels",
+                &self.top_channels,
+                "≥ 1 or None (4 × last stage)",
+            );
+        }
+        if self.outputs == 0 {
+            return bad("outputs", &self.outputs, "≥ 1");
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad("dropout", &self.dropout, "in [0, 1)");
+        }
+        if !(0.0..1.0).contains(&self.stochastic_depth) {
+            return bad("stochastic_depth", &self.stochastic_depth, "in [0, 1)");
+        }
+        if self.bn_eps.is_nan() || self.bn_eps <= 0.0 {
+            return bad("bn_eps", &self.bn_eps, "> 0");
+        }
+        if !(0.0..=1.0).contains(&self.bn_momentum) {
+            return bad("bn_momentum", &self.bn_momentum, "in [0, 1]");
         }
         Ok(())
     }
@@ -273,7 +288,7 @@ pub struct EfficientNet {
 impl EfficientNet {
     /// Builds the network, creating its parameters under `vb`.
     pub fn new(cfg: &EfficientNetConfig, vb: VarBuilder) -> Result<Self> {
-        cfg.check()?;
+        cfg.validate()?;
         let f = vb.pp("features");
         let c0 = cfg.channels(STAGES[0].3);
         let stem = ConvNormAct::new(

@@ -8,15 +8,20 @@ pub enum Error {
     /// An error raised by candle (shape mismatch inside an operation, device error, ...).
     #[error("candle: {0}")]
     Candle(#[from] candle_core::Error),
-    /// A configuration value that cannot describe a model.
-    #[error("invalid {model} configuration: {field}: {reason}")]
+    /// An error of one of the CPU kernels (`rareml-kernels`).
+    #[error(transparent)]
+    Kernel(#[from] rareml_kernels::Error),
+    /// A configuration value outside its allowed range.
+    #[error("invalid {model} configuration: {field} = {value} ({allowed})")]
     Config {
         /// Model or layer whose configuration is wrong.
         model: &'static str,
-        /// Offending field.
+        /// Offending field (a layer's parameter path for a layer).
         field: String,
-        /// What was expected.
-        reason: String,
+        /// Its value.
+        value: String,
+        /// The allowed values.
+        allowed: String,
     },
     /// An input tensor whose shape the layer or model cannot take.
     #[error("{what}: expected {expected}, got shape {got:?}")]
@@ -69,14 +74,17 @@ fn list(label: &str, names: &[String]) -> String {
 /// Result with the crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// The [`Error::Config`] of `model.field = value`, allowed `allowed`.
 pub(crate) fn config_err(
     model: &'static str,
     field: impl Into<String>,
-    reason: impl Into<String>,
+    value: impl std::fmt::Debug,
+    allowed: impl Into<String>,
 ) -> Error {
     Error::Config {
         model,
         field: field.into(),
-        reason: reason.into(),
+        value: format!("{value:?}"),
+        allowed: allowed.into(),
     }
 }

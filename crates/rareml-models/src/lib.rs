@@ -1,4 +1,5 @@
-//! Candle layers (conv3d, pool3d, depthwise conv, coordinate channels, squeeze-excitation) and the
+//! Candle layers (conv3d, pool3d, depthwise conv, BatchNorm, coordinate channels,
+//! squeeze-excitation; the CPU kernels under them are the `rareml-kernels` crate) and the
 //! three experiments' networks: NEWSnet (NEWSdm), EfficientNet (PandaX-III) and SNDNet (SHiP TT),
 //! with PyTorch `state_dict` names so checkpoints move between the frameworks unchanged.
 //!
@@ -13,7 +14,8 @@
 //! # Ok::<(), rareml_models::Error>(())
 //! ```
 
-pub mod alloc;
+#![warn(missing_docs)]
+
 pub mod ctx;
 pub mod efficientnet;
 pub mod error;

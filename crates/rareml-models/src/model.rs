@@ -32,8 +32,18 @@ impl ModelConfig {
             _ => Err(crate::error::config_err(
                 "model",
                 "name",
-                format!("unknown model {name:?} (newsnet, efficientnet, sndnet)"),
+                name,
+                "newsnet, efficientnet or sndnet",
             )),
+        }
+    }
+
+    /// Checks the configuration of the network ([`NewsNetConfig::validate`], …).
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            Self::NewsNet(c) => c.validate(),
+            Self::EfficientNet(c) => c.validate(),
+            Self::SndNet(c) => c.validate(),
         }
     }
 

@@ -76,27 +76,40 @@ impl Default for NewsNetConfig {
 }
 
 impl NewsNetConfig {
-    fn check(&self) -> Result<()> {
-        let bad = |f: &str, r: String| Err(config_err("NEWSnet", f, r));
-        if self.input.contains(&0) || self.stem_filters.contains(&0) || self.classes == 0 {
-            return bad("input/stem_filters/classes", "must be ≥ 1".into());
+    /// Checks every field before any layer is built: sizes ≥ 1, probabilities in range, an input
+    /// large enough for the network; the error names the first offending field.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |f: &str, v: &dyn std::fmt::Debug, allowed: &str| {
+            Err(config_err("NEWSnet", f, v, allowed))
+        };
+        if self.input.contains(&0) {
+            return bad("input", &self.input, "every size ≥ 1");
+        }
+        if self.stem_filters.contains(&0) {
+            return bad("stem_filters", &self.stem_filters, "≥ 1");
+        }
+        if self.classes < 2 {
+            return bad("classes", &self.classes, "≥ 2");
         }
         if self.stages.is_empty() {
-            return bad("stages", "at least one stage".into());
+            return bad("stages", &self.stages, "at least one stage");
         }
         for (i, s) in self.stages.iter().enumerate() {
-            if s.filters == 0 || s.stride == 0 {
-                return bad(
-                    &format!("stages[{i}]"),
-                    "filters and stride must be ≥ 1".into(),
-                );
+            if s.filters == 0 {
+                return bad(&format!("stages[{i}].filters"), &s.filters, "≥ 1");
+            }
+            if s.stride == 0 {
+                return bad(&format!("stages[{i}].stride"), &s.stride, "≥ 1");
             }
         }
         if !(0.0..1.0).contains(&self.dropout) {
-            return bad(
-                "dropout",
-                format!("must be in [0, 1), got {}", self.dropout),
-            );
+            return bad("dropout", &self.dropout, "in [0, 1)");
+        }
+        if self.bn_eps.is_nan() || self.bn_eps <= 0.0 {
+            return bad("bn_eps", &self.bn_eps, "> 0");
+        }
+        if !(0.0..=1.0).contains(&self.bn_momentum) {
+            return bad("bn_momentum", &self.bn_momentum, "in [0, 1]");
         }
         self.feature_shape().map(|_| ())
     }
@@ -120,7 +133,8 @@ impl NewsNetConfig {
             config_err(
                 "NEWSnet",
                 "input",
-                format!("{:?} is too small for the network", self.input),
+                self.input,
+                "large enough for the stem convolution and pooling (at least 4 × 4 × 4)",
             )
         };
         let conv = |l: usize, k: usize, p: usize, s: usize| -> Result<usize> {
@@ -257,7 +271,7 @@ pub struct NewsNet {
 impl NewsNet {
     /// Builds the network, creating its parameters under `vb`.
     pub fn new(cfg: &NewsNetConfig, vb: VarBuilder) -> Result<Self> {
-        cfg.check()?;
+        cfg.validate()?;
         let [f1, f2] = cfg.stem_filters;
         let stem = [
             Conv3d::new(1, f1, [3; 3], cfg.k3(0), true, vb.pp("stem.conv1"))?,

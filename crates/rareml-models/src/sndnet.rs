@@ -55,6 +55,34 @@ impl Default for SndNetConfig {
 }
 
 impl SndNetConfig {
+    /// Checks every field before any layer is built; the error names the first offending field.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |f: &str, v: &dyn std::fmt::Debug, allowed: &str| {
+            Err(config_err("SNDNet", f, v, allowed))
+        };
+        if self.input.contains(&0) {
+            return bad("input", &self.input, "every size ≥ 1");
+        }
+        if self.blocks.is_empty() {
+            return bad("blocks", &self.blocks, "at least one block");
+        }
+        for (i, b) in self.blocks.iter().enumerate() {
+            if b.channels == 0 {
+                return bad(&format!("blocks[{i}].channels"), &b.channels, "≥ 1");
+            }
+        }
+        if self.outputs == 0 {
+            return bad("outputs", &self.outputs, "≥ 1");
+        }
+        if self.bn_eps.is_nan() || self.bn_eps <= 0.0 {
+            return bad("bn_eps", &self.bn_eps, "> 0");
+        }
+        if !(0.0..=1.0).contains(&self.bn_momentum) {
+            return bad("bn_momentum", &self.bn_momentum, "in [0, 1]");
+        }
+        self.feature_shape().map(|_| ())
+    }
+
     /// Feature shape (C, H, W) entering the linear layer, or an error when the input is too small.
     pub fn feature_shape(&self) -> Result<[usize; 3]> {
         let [mut c, mut h, mut w] = self.input;
@@ -63,7 +91,8 @@ impl SndNetConfig {
                 return Err(config_err(
                     "SNDNet",
                     "input",
-                    format!("{:?} is too small: block {i} sees {h}×{w}", self.input),
+                    self.input,
+                    format!("large enough for the blocks (block {i} sees {h}×{w}, needs 3×3)"),
                 ));
             }
             (h, w) = (h - 2, w - 2);
@@ -72,10 +101,8 @@ impl SndNetConfig {
                     return Err(config_err(
                         "SNDNet",
                         "input",
-                        format!(
-                            "{:?} is too small: pool of block {i} sees {h}×{w}",
-                            self.input
-                        ),
+                        self.input,
+                        format!("large enough for the blocks (the pool of block {i} sees {h}×{w}, needs 2×2)"),
                     ));
                 }
                 (h, w) = (h / 2, w / 2);
@@ -103,17 +130,7 @@ pub struct SndNet {
 impl SndNet {
     /// Builds the network, creating its parameters under `vb`.
     pub fn new(cfg: &SndNetConfig, vb: VarBuilder) -> Result<Self> {
-        if cfg.blocks.is_empty()
-            || cfg.outputs == 0
-            || cfg.input.contains(&0)
-            || cfg.blocks.iter().any(|b| b.channels == 0)
-        {
-            return Err(config_err(
-                "SNDNet",
-                "input/blocks/outputs",
-                "at least one block; all sizes ≥ 1",
-            ));
-        }
+        cfg.validate()?;
         let flat: usize = cfg.feature_shape()?.iter().product();
         let vb = vb.pp("model");
         let mut cin = cfg.input[0];

@@ -1,10 +1,12 @@
 //! The generic batch builder: events in (a slice, an iterator, or indices into a reader), a
 //! transform per event, and a preallocated `(B, item…)` f32 batch filled in parallel with rayon.
 //!
-//! A [`Transform`] writes one event into its slot of the batch; the detector pipelines implement it
+//! A [`Transform`] writes one event into its slot of the batch and returns what it did to the
+//! event (a report: charge or hits outside the image); the detector pipelines implement it
 //! ([`TpcImages`], [`TtMaps`], [`EmulsionClusters`]) and any closure can ([`FnTransform`]).
 //! Random transforms draw from `(seed, global event index)`, so a batch does not depend on how the
-//! events were split into batches or on the number of threads.
+//! events were split into batches or on the number of threads. [`build_batch_skipping_empty`]
+//! sets aside, and counts, the events with nothing to show ([`Error::EmptyEvent`]).
 
 use ndarray::{ArrayD, ArrayViewMutD, Axis, IxDyn};
 use rareml_io::emulsion::{Cluster, Pixel};
@@ -18,10 +20,12 @@ use crate::seed::item_rng;
 
 /// One event → one item of a batch.
 pub trait Transform<E>: Sync {
+    /// What the transform tells about one event (`()` when nothing).
+    type Report: Send;
     /// Shape of one output item (without the batch axis).
     fn item_shape(&self) -> Vec<usize>;
     /// Writes `event` (global index `index`, for seeding) into `out` (shape [`item_shape`](Self::item_shape)).
-    fn apply(&self, event: &E, index: u64, out: ArrayViewMutD<'_, f32>) -> Result<()>;
+    fn apply(&self, event: &E, index: u64, out: ArrayViewMutD<'_, f32>) -> Result<Self::Report>;
 }
 
 /// A transform from a closure.
@@ -37,26 +41,39 @@ impl<F> FnTransform<F> {
     }
 }
 
-impl<E, F> Transform<E> for FnTransform<F>
+impl<E, R: Send, F> Transform<E> for FnTransform<F>
 where
-    F: Fn(&E, u64, ArrayViewMutD<'_, f32>) -> Result<()> + Sync,
+    F: Fn(&E, u64, ArrayViewMutD<'_, f32>) -> Result<R> + Sync,
 {
+    type Report = R;
     fn item_shape(&self) -> Vec<usize> {
         self.shape.clone()
     }
-    fn apply(&self, event: &E, index: u64, out: ArrayViewMutD<'_, f32>) -> Result<()> {
+    fn apply(&self, event: &E, index: u64, out: ArrayViewMutD<'_, f32>) -> Result<R> {
         (self.f)(event, index, out)
     }
 }
 
 /// Fills a preallocated batch `out (B, item…)` from `events` in parallel; event `i` has global
-/// index `first_index + i`.
+/// index `first_index + i`. Returns each event's report, in order.
 pub fn fill_batch<E: Sync, T: Transform<E>>(
     transform: &T,
     events: &[E],
     first_index: u64,
+    out: ArrayViewMutD<'_, f32>,
+) -> Result<Vec<T::Report>> {
+    fill_each(transform, events, first_index, out)?
+        .into_iter()
+        .collect()
+}
+
+/// Fills every slot in parallel and returns each event's outcome.
+fn fill_each<E: Sync, T: Transform<E>>(
+    transform: &T,
+    events: &[E],
+    first_index: u64,
     mut out: ArrayViewMutD<'_, f32>,
-) -> Result<()> {
+) -> Result<Vec<Result<T::Report>>> {
     let mut expected = vec![events.len()];
     expected.extend(transform.item_shape());
     if out.shape() != expected.as_slice() {
@@ -66,29 +83,83 @@ pub fn fill_batch<E: Sync, T: Transform<E>>(
             found: out.shape().to_vec(),
         });
     }
-    out.axis_iter_mut(Axis(0))
+    Ok(out
+        .axis_iter_mut(Axis(0))
         .into_par_iter()
         .zip(events.par_iter().enumerate())
-        .try_for_each(|(slot, (i, e))| transform.apply(e, first_index + i as u64, slot))
+        .map(|(slot, (i, e))| transform.apply(e, first_index + i as u64, slot))
+        .collect())
 }
 
-/// Allocates and fills a batch `(B, item…)`.
-pub fn build_batch<E: Sync, T: Transform<E>>(
-    transform: &T,
-    events: &[E],
-    first_index: u64,
-) -> Result<ArrayD<f32>> {
-    if events.is_empty() {
+fn zeros_for<E, T: Transform<E>>(transform: &T, n: usize) -> Result<ArrayD<f32>> {
+    if n == 0 {
         return Err(Error::EmptyEvent {
             what: "batch",
             reason: "no events".into(),
         });
     }
-    let mut shape = vec![events.len()];
+    let mut shape = vec![n];
     shape.extend(transform.item_shape());
-    let mut out = ArrayD::<f32>::zeros(IxDyn(&shape));
-    fill_batch(transform, events, first_index, out.view_mut())?;
-    Ok(out)
+    Ok(ArrayD::<f32>::zeros(IxDyn(&shape)))
+}
+
+/// Allocates and fills a batch `(B, item…)`; returns it with each event's report.
+pub fn build_batch<E: Sync, T: Transform<E>>(
+    transform: &T,
+    events: &[E],
+    first_index: u64,
+) -> Result<(ArrayD<f32>, Vec<T::Report>)> {
+    let mut out = zeros_for(transform, events.len())?;
+    let reports = fill_batch(transform, events, first_index, out.view_mut())?;
+    Ok((out, reports))
+}
+
+/// A batch built by [`build_batch_skipping_empty`].
+#[derive(Debug)]
+pub struct Kept<R> {
+    /// The items of the kept events, `(kept, item…)`, in event order.
+    pub items: ArrayD<f32>,
+    /// Positions (in the input slice) of the kept events.
+    pub kept: Vec<usize>,
+    /// Their reports.
+    pub reports: Vec<R>,
+    /// The events set aside, with why ([`Error::EmptyEvent`]: nothing to show).
+    pub set_aside: Vec<(usize, Error)>,
+}
+
+/// As [`build_batch`], but an event whose transform finds it empty ([`Error::EmptyEvent`]: no
+/// charge above threshold, no hits) is set aside and listed instead of failing the batch; any other
+/// error fails it. Errors when every event is set aside.
+pub fn build_batch_skipping_empty<E: Sync, T: Transform<E>>(
+    transform: &T,
+    events: &[E],
+    first_index: u64,
+) -> Result<Kept<T::Report>> {
+    let mut all = zeros_for(transform, events.len())?;
+    let outcomes = fill_each(transform, events, first_index, all.view_mut())?;
+    let (mut kept, mut reports, mut set_aside) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, o) in outcomes.into_iter().enumerate() {
+        match o {
+            Ok(r) => {
+                kept.push(i);
+                reports.push(r);
+            }
+            Err(e @ Error::EmptyEvent { .. }) => set_aside.push((i, e)),
+            Err(e) => return Err(e),
+        }
+    }
+    let mut items = zeros_for(transform, kept.len())?;
+    items
+        .axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .zip(kept.par_iter())
+        .for_each(|(mut to, &i)| to.assign(&all.index_axis(Axis(0), i)));
+    Ok(Kept {
+        items,
+        kept,
+        reports,
+        set_aside,
+    })
 }
 
 /// Batches of `batch_size` from an iterator of events (e.g. a file reader's stream), each with the
@@ -122,11 +193,11 @@ where
         }
         let first = next_index;
         next_index += chunk.len() as u64;
-        Some(build_batch(transform, &chunk, first))
+        Some(build_batch(transform, &chunk, first).map(|(b, _)| b))
     })
 }
 
-/// PandaX-III events → `(2, 128, 128)` images ([`crate::tpc::event_image`]).
+/// PandaX-III events → `(2, 128, 128)` images ([`crate::tpc::event_image`]), times `scale`.
 pub struct TpcImages<'a> {
     /// The readout of the events' file.
     pub readout: &'a Readout,
@@ -136,19 +207,29 @@ pub struct TpcImages<'a> {
     pub config: crate::tpc::TpcImageConfig,
     /// Seed of the flips.
     pub seed: u64,
+    /// Factor applied to the image (normalised to the event total): 1 for fractions, 100 for
+    /// percent of the event's charge (values of order one, as BatchNorm starts from).
+    pub scale: f32,
 }
 
 impl Transform<TpcEvent> for TpcImages<'_> {
+    type Report = crate::tpc::ImageReport;
     fn item_shape(&self) -> Vec<usize> {
         let side = self.config.size * self.config.upsample;
         vec![2, side, side]
     }
-    fn apply(&self, event: &TpcEvent, index: u64, mut out: ArrayViewMutD<'_, f32>) -> Result<()> {
+    fn apply(
+        &self,
+        event: &TpcEvent,
+        index: u64,
+        mut out: ArrayViewMutD<'_, f32>,
+    ) -> Result<Self::Report> {
         let flip = crate::tpc::draw_flips(&self.config, self.seed, index);
-        let (img, _) =
+        let (img, report) =
             crate::tpc::event_image(event, self.readout, &self.meta, &self.config, flip)?;
-        out.assign(&img.into_dyn());
-        Ok(())
+        let scale = self.scale;
+        out.zip_mut_with(&img.into_dyn(), |o, &v| *o = scale * v);
+        Ok(report)
     }
 }
 
@@ -163,11 +244,17 @@ pub struct TtMaps {
 }
 
 impl Transform<TtEvent> for TtMaps {
+    type Report = crate::tt::DigitiseReport;
     fn item_shape(&self) -> Vec<usize> {
         let (h, w) = self.config.size().unwrap_or((0, 0));
         vec![self.n_stations + if self.coordinates { 3 } else { 0 }, h, w]
     }
-    fn apply(&self, event: &TtEvent, _index: u64, out: ArrayViewMutD<'_, f32>) -> Result<()> {
+    fn apply(
+        &self,
+        event: &TtEvent,
+        _index: u64,
+        out: ArrayViewMutD<'_, f32>,
+    ) -> Result<Self::Report> {
         let shape = out.shape().to_vec();
         let mut out = out
             .into_dimensionality::<ndarray::Ix3>()
@@ -188,8 +275,7 @@ impl Transform<TtEvent> for TtMaps {
             event,
             &self.config,
             out.slice_mut(ndarray::s![first_map.., .., ..]),
-        )?;
-        Ok(())
+        )
     }
 }
 
@@ -205,6 +291,7 @@ pub struct EmulsionClusters {
 }
 
 impl<T: Pixel> Transform<Cluster<T>> for EmulsionClusters {
+    type Report = ();
     fn item_shape(&self) -> Vec<usize> {
         vec![1, self.item.0, self.item.1, self.item.2]
     }
@@ -241,7 +328,7 @@ mod tests {
                 Ok(())
             },
         );
-        let b = build_batch(&t, &[5.0, 6.0, 7.0], 10).unwrap();
+        let (b, _) = build_batch(&t, &[5.0, 6.0, 7.0], 10).unwrap();
         assert_eq!(
             b.into_raw_vec_and_offset().0,
             vec![5.0, 10.0, 6.0, 11.0, 7.0, 12.0]
@@ -255,6 +342,32 @@ mod tests {
         let mut wrong = ArrayD::<f32>::zeros(IxDyn(&[3, 3]));
         assert!(fill_batch(&t, &[1.0, 2.0, 3.0], 0, wrong.view_mut()).is_err());
         assert!(build_batch(&t, &[] as &[f32], 0).is_err());
+    }
+
+    #[test]
+    fn empty_events_are_set_aside_and_counted_other_errors_fail() {
+        let t = FnTransform::new(
+            vec![1],
+            |e: &i32, _: u64, mut out: ArrayViewMutD<'_, f32>| match *e {
+                0 => Err(Error::EmptyEvent {
+                    what: "test event",
+                    reason: "nothing".into(),
+                }),
+                v if v < 0 => Err(crate::error::data("test event", "negative")),
+                v => {
+                    out[[0]] = v as f32;
+                    Ok(v)
+                }
+            },
+        );
+        let k = build_batch_skipping_empty(&t, &[3, 0, 5, 0], 0).unwrap();
+        assert_eq!(k.kept, vec![0, 2]);
+        assert_eq!(k.reports, vec![3, 5]);
+        assert_eq!(k.items.into_raw_vec_and_offset().0, vec![3.0, 5.0]);
+        assert_eq!(k.set_aside.len(), 2);
+        assert_eq!(k.set_aside[1].0, 3);
+        assert!(build_batch_skipping_empty(&t, &[3, -1], 0).is_err());
+        assert!(build_batch_skipping_empty(&t, &[0, 0], 0).is_err());
     }
 
     #[test]
@@ -306,7 +419,7 @@ mod tests {
             item: (9, 40, 40),
             seed: 3,
         };
-        let b = build_batch(&t, &[c.clone(), c.clone()], 0).unwrap();
+        let (b, _) = build_batch(&t, &[c.clone(), c.clone()], 0).unwrap();
         let direct = EmulsionPipeline::default()
             .process_cluster(c.images.view(), 0.0)
             .unwrap();

@@ -11,10 +11,13 @@ use rareml_io::emulsion::{ClusterBatch, Pixel};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{config, Error, Result};
+use crate::error::{config, data, Error, Result};
 use crate::seed::item_rng;
 
+mod source;
 mod spline;
+
+pub use source::ClusterSource;
 
 /// Per-image background estimate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,10 +221,7 @@ impl Scale {
         match self {
             Scale::None => Ok(1.0),
             Scale::Constant(c) | Scale::GlobalMax(c) if c.is_finite() && c > 0.0 => Ok(c),
-            other => Err(config(
-                "scale",
-                format!("{other:?}: the divisor must be finite and > 0"),
-            )),
+            other => Err(config("scale", other, "a finite divisor > 0")),
         }
     }
 }
@@ -250,6 +250,25 @@ pub enum Rejection {
 }
 
 impl QualityCuts {
+    /// Checks the cut values: not NaN.
+    pub fn validate(&self) -> Result<()> {
+        if self.peak_max.is_nan() {
+            return Err(config(
+                "cuts.peak_max",
+                self.peak_max,
+                "a brightness, not NaN",
+            ));
+        }
+        if self.pedestal_max.is_nan() {
+            return Err(config(
+                "cuts.pedestal_max",
+                self.pedestal_max,
+                "a brightness, not NaN",
+            ));
+        }
+        Ok(())
+    }
+
     /// `None` when the cluster passes; otherwise the first cut it fails (peak checked first).
     pub fn check(&self, images: ArrayView3<'_, f32>, background: Background) -> Option<Rejection> {
         if images.iter().any(|&v| v > self.peak_max) {
@@ -329,8 +348,8 @@ pub fn set_polarisations(
         }
         (9, Polarisations::Eight) => {
             if images.slice(s![8, .., ..]) != images.slice(s![0, .., ..]) {
-                return Err(config(
-                    "polarisations",
+                return Err(data(
+                    "polarisation images",
                     "the 9th image is not a copy of the 1st: dropping it would lose data",
                 ));
             }
@@ -370,19 +389,18 @@ impl Rotation {
         max_deg: 90.0,
     };
 
-    fn check(&self) -> Result<()> {
+    /// Checks the angles: a step > 0 and a finite largest angle ≥ 0.
+    pub fn validate(&self) -> Result<()> {
         match *self {
-            Rotation::None => Ok(()),
-            Rotation::Discrete { step_deg, max_deg }
-                if step_deg > 0.0 && max_deg >= 0.0 && max_deg.is_finite() =>
-            {
-                Ok(())
+            Rotation::Discrete { step_deg, .. } if !(step_deg > 0.0 && step_deg.is_finite()) => {
+                Err(config("rotation.step_deg", step_deg, "finite and > 0"))
             }
-            Rotation::Continuous { max_deg } if max_deg >= 0.0 && max_deg.is_finite() => Ok(()),
-            other => Err(config(
-                "rotation",
-                format!("{other:?}: expected step > 0 and a finite max ≥ 0"),
-            )),
+            Rotation::Discrete { max_deg, .. } | Rotation::Continuous { max_deg }
+                if !(max_deg >= 0.0 && max_deg.is_finite()) =>
+            {
+                Err(config("rotation.max_deg", max_deg, "finite and ≥ 0"))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -396,6 +414,57 @@ impl Rotation {
             }
             Rotation::Continuous { max_deg } => rng.random_range(-max_deg..=max_deg),
         }
+    }
+}
+
+/// Random rotations of processed clusters in place: the augmentation of a training set held in
+/// memory. Each item is a `(1, P, H, W)` slot (P = 8, or 9 with the 9th a copy of the 1st, which
+/// stays one); its angle comes from [`Rotation::sample`] with a generator seeded by the item's seed
+/// (the trainer's per-epoch, per-event seed).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RandomRotation {
+    rotation: Rotation,
+    dim: (usize, usize, usize),
+}
+
+impl RandomRotation {
+    /// Rotations drawn from `rotation` of items `(1, P, H, W)` with `dim = (P, H, W)`.
+    pub fn new(rotation: Rotation, dim: (usize, usize, usize)) -> Result<Self> {
+        rotation.validate()?;
+        let (p, h, w) = dim;
+        if !(p == 8 || p == 9) || h == 0 || w == 0 {
+            return Err(Error::Shape {
+                what: "clusters to rotate",
+                expected: "(8 or 9, H ≥ 1, W ≥ 1)".into(),
+                found: vec![p, h, w],
+            });
+        }
+        Ok(Self { rotation, dim })
+    }
+
+    /// Rotates one item (`P·H·W` values) by the angle drawn from `seed`.
+    pub fn apply(&self, item: &mut [f32], seed: u64) -> Result<()> {
+        let angle = self.rotation.sample(&mut item_rng(seed, 0));
+        if angle == 0.0 {
+            return Ok(());
+        }
+        let shape = self.dim;
+        let len = item.len();
+        let mut view =
+            ndarray::ArrayViewMut3::from_shape(shape, item).map_err(|_| Error::Shape {
+                what: "cluster slot",
+                expected: format!("{shape:?} = {} values", shape.0 * shape.1 * shape.2),
+                found: vec![len],
+            })?;
+        // A periodic 9th image is the copy of the 1st: rotated once, as the 1st.
+        let n = shape.0.min(8);
+        let r = rotate(view.slice(s![..n, .., ..]), angle);
+        view.slice_mut(s![..n, .., ..]).assign(&r);
+        if shape.0 == 9 {
+            let first = view.index_axis(Axis(0), 0).to_owned();
+            view.index_axis_mut(Axis(0), 8).assign(&first);
+        }
+        Ok(())
     }
 }
 
@@ -493,10 +562,13 @@ pub struct EmulsionInput {
 impl EmulsionPipeline {
     /// Checks the configuration up front.
     pub fn validate(&self) -> Result<()> {
+        if let Some(c) = &self.cuts {
+            c.validate()?;
+        }
         self.scale.divisor()?;
-        self.rotation.check()?;
+        self.rotation.validate()?;
         if self.crop == Some(0) {
-            return Err(config("crop", "0 pixels"));
+            return Err(config("crop", 0, "≥ 1 pixel, or None"));
         }
         Ok(())
     }
@@ -566,8 +638,8 @@ impl EmulsionPipeline {
         // The images that carry information.
         let n = if periodic { 8 } else { p };
         if n > op {
-            return Err(config(
-                "polarisations",
+            return Err(data(
+                "polarisation images",
                 "the 9th image is not a copy of the 1st: dropping it would lose data",
             ));
         }

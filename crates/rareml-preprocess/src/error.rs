@@ -31,12 +31,23 @@ pub enum Error {
         /// What is missing.
         reason: String,
     },
-    /// A configuration value outside its domain.
-    #[error("invalid configuration: {what}: {reason}")]
+    /// A configuration value outside its allowed range.
+    #[error("invalid preprocessing configuration: {field} = {value} ({allowed})")]
     Config {
-        /// The parameter.
+        /// The offending field.
+        field: &'static str,
+        /// Its value.
+        value: String,
+        /// The allowed values.
+        allowed: &'static str,
+    },
+    /// Event data inconsistent with the detector description or the layout asked for (a strip
+    /// absent from the readout, a hit on a station without a map, a 9th image that is no copy).
+    #[error("{what}: {reason}")]
+    Data {
+        /// The input.
         what: &'static str,
-        /// What is wrong.
+        /// What is inconsistent.
         reason: String,
     },
     /// An error reading events.
@@ -47,8 +58,22 @@ pub enum Error {
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-pub(crate) fn config(what: &'static str, reason: impl Into<String>) -> Error {
+/// The [`Error::Config`] of `field = value`, allowed `allowed`.
+pub(crate) fn config(
+    field: &'static str,
+    value: impl std::fmt::Debug,
+    allowed: &'static str,
+) -> Error {
     Error::Config {
+        field,
+        value: format!("{value:?}"),
+        allowed,
+    }
+}
+
+/// An [`Error::Data`].
+pub(crate) fn data(what: &'static str, reason: impl Into<String>) -> Error {
+    Error::Data {
         what,
         reason: reason.into(),
     }

@@ -10,7 +10,7 @@ use rareml_io::tpc::{Readout, StripAxis, TpcEvent, TpcMeta};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{config, Error, Result};
+use crate::error::{config, data, Error, Result};
 use crate::seed::item_rng;
 
 /// Samples at the start of each waveform used for its baseline (Xia et al. 2023; PandaX-III).
@@ -20,7 +20,7 @@ pub const BASELINE_SAMPLES: usize = 100;
 pub fn subtract_baseline(samples: ArrayView2<'_, i16>, n: usize) -> Result<Array2<f32>> {
     let t = samples.ncols();
     if n == 0 || n > t {
-        return Err(config("baseline samples", format!("{n} of {t} samples")));
+        return Err(config("baseline_samples", (n, t), "1 ≤ n ≤ T samples"));
     }
     let mut out = samples.mapv(|v| v as f32);
     for mut row in out.outer_iter_mut() {
@@ -88,6 +88,33 @@ pub struct TpcImageConfig {
     pub flips: bool,
 }
 
+impl TpcImageConfig {
+    /// Checks every field: pixel > 0 mm, size, upsampling and baseline samples ≥ 1, a threshold
+    /// that is a number.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.pixel_mm > 0.0 && self.pixel_mm.is_finite()) {
+            return Err(config("pixel_mm", self.pixel_mm, "finite and > 0 mm"));
+        }
+        if self.size == 0 {
+            return Err(config("size", self.size, "≥ 1 pixel"));
+        }
+        if self.upsample == 0 {
+            return Err(config("upsample", self.upsample, "≥ 1"));
+        }
+        if self.baseline_samples == 0 {
+            return Err(config("baseline_samples", self.baseline_samples, "≥ 1"));
+        }
+        if self.threshold_adc.is_nan() {
+            return Err(config(
+                "threshold_adc",
+                self.threshold_adc,
+                "a number of ADC counts",
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for TpcImageConfig {
     fn default() -> Self {
         Self {
@@ -128,7 +155,7 @@ fn deposits(
         .enumerate()
     {
         let Some((axis, pos)) = readout.strip(strip) else {
-            return Err(config(
+            return Err(data(
                 "readout",
                 format!(
                     "event {}: signal {k}: strip id {strip} is not in the readout",
@@ -165,9 +192,7 @@ pub fn event_image(
     cfg: &TpcImageConfig,
     flip: (bool, bool),
 ) -> Result<(Array3<f32>, ImageReport)> {
-    if cfg.size == 0 || cfg.upsample == 0 || cfg.pixel_mm.is_nan() || cfg.pixel_mm <= 0.0 {
-        return Err(config("TPC image", format!("{cfg:?}")));
-    }
+    cfg.validate()?;
     if event.signals.is_empty() {
         return Err(Error::EmptyEvent {
             what: "TPC event",
@@ -227,6 +252,56 @@ pub fn upsample_nearest(x: ArrayView3<'_, f32>, f: usize) -> Array3<f32> {
     Array3::from_shape_fn((c, h * f, w * f), |(k, i, j)| x[[k, i / f, j / f]])
 }
 
+/// Mirrors both planes of an image `(2, S, S)` in place: `flip = (horizontal, vertical)` reverses
+/// the columns / the rows, as [`event_image`] does when it draws flips.
+pub fn flip_in_place(image: &mut ndarray::ArrayViewMut3<'_, f32>, flip: (bool, bool)) {
+    if !(flip.0 || flip.1) {
+        return;
+    }
+    let copy = image.to_owned();
+    let mut mirrored = copy.view();
+    if flip.0 {
+        mirrored.invert_axis(Axis(2));
+    }
+    if flip.1 {
+        mirrored.invert_axis(Axis(1));
+    }
+    image.assign(&mirrored);
+}
+
+/// Random horizontal and vertical flips of images `(2, S, S)` in place: the augmentation of a
+/// training set held in memory. The flips are bits 0 and 1 of the item's seed (the trainer's
+/// per-epoch, per-event seed, uniform in its bits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RandomFlips {
+    side: usize,
+}
+
+impl RandomFlips {
+    /// Flips of images `(2, side, side)`.
+    pub fn new(side: usize) -> Result<Self> {
+        if side == 0 {
+            return Err(config("side", side, "≥ 1 pixel"));
+        }
+        Ok(Self { side })
+    }
+
+    /// Flips one image (`2·side²` values) as bits 0 and 1 of `seed` say.
+    pub fn apply(&self, item: &mut [f32], seed: u64) -> Result<()> {
+        let len = item.len();
+        let side = self.side;
+        let mut view = ndarray::ArrayViewMut3::from_shape((2, side, side), item).map_err(|_| {
+            Error::Shape {
+                what: "image slot",
+                expected: format!("(2, {side}, {side})"),
+                found: vec![len],
+            }
+        })?;
+        flip_in_place(&mut view, (seed & 1 == 1, seed & 2 == 2));
+        Ok(())
+    }
+}
+
 /// The (horizontal, vertical) flips of event `index` under `seed`; none when `cfg.flips` is off.
 pub fn draw_flips(cfg: &TpcImageConfig, seed: u64, index: u64) -> (bool, bool) {
     if !cfg.flips {
@@ -276,6 +351,23 @@ pub fn batch_images(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flips_mirror_both_planes() {
+        let base: Vec<f32> = (0..18).map(|v| v as f32).collect();
+        let f = RandomFlips::new(3).unwrap();
+        let mut a = base.clone();
+        f.apply(&mut a, 1).unwrap();
+        assert_eq!(&a[..9], &[2., 1., 0., 5., 4., 3., 8., 7., 6.]);
+        let mut b = base.clone();
+        f.apply(&mut b, 2).unwrap();
+        assert_eq!(&b[9..], &[15., 16., 17., 12., 13., 14., 9., 10., 11.]);
+        let mut c = base.clone();
+        f.apply(&mut c, 4).unwrap();
+        assert_eq!(c, base);
+        assert!(f.apply(&mut c[..5], 1).is_err());
+        assert!(RandomFlips::new(0).is_err());
+    }
     use ndarray::array;
     use rareml_io::tpc::{EventLabel, Signals};
 

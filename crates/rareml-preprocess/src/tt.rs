@@ -7,7 +7,7 @@ use rareml_io::tt::{TtEvent, SHIP_HALF_SIZE_CM};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{config, Error, Result};
+use crate::error::{config, data, Error, Result};
 
 /// Hit-map pixel size of the public SHiP code in cm (700 µm).
 pub const SHIP_PIXEL_CM: f64 = 0.07;
@@ -57,15 +57,25 @@ impl Default for HitMapConfig {
 }
 
 impl HitMapConfig {
-    /// Map size (rows along y, columns along x): ⌈2·half/pixel⌉ per axis (150 × 185 by default).
-    pub fn size(&self) -> Result<(usize, usize)> {
+    /// Checks the pixel and station half sizes: finite and > 0.
+    pub fn validate(&self) -> Result<()> {
         let ok = |v: f64| v.is_finite() && v > 0.0;
-        if !ok(self.pixel_cm) || !ok(self.half_size_cm[0]) || !ok(self.half_size_cm[1]) {
+        if !ok(self.pixel_cm) {
+            return Err(config("pixel_cm", self.pixel_cm, "finite and > 0 cm"));
+        }
+        if !ok(self.half_size_cm[0]) || !ok(self.half_size_cm[1]) {
             return Err(config(
-                "hit map",
-                format!("{self:?}: pixel and half sizes must be finite and > 0"),
+                "half_size_cm",
+                self.half_size_cm,
+                "finite and > 0 cm",
             ));
         }
+        Ok(())
+    }
+
+    /// Map size (rows along y, columns along x): ⌈2·half/pixel⌉ per axis (150 × 185 by default).
+    pub fn size(&self) -> Result<(usize, usize)> {
+        self.validate()?;
         // The 1e-9 guard keeps 10.5/0.07 = 150.000…03 at 150.
         let n = |half: f64| ((2.0 * half / self.pixel_cm) - 1e-9).ceil() as usize;
         Ok((n(self.half_size_cm[1]), n(self.half_size_cm[0])))
@@ -146,8 +156,8 @@ pub fn fill_maps(
             });
         }
         if st >= k {
-            return Err(config(
-                "station",
+            return Err(data(
+                "TT hit",
                 format!("hit {i}: station {st} but maps for {k} stations"),
             ));
         }

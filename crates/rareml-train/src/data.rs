@@ -1,10 +1,11 @@
 //! Training data: a [`Source`] of events (in memory or streamed from a file), the targets of a
 //! task, and the train/validation/test split recorded with a run.
 
-use crate::error::{Error, Result};
+use crate::error::{config_err, Error, Result};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Targets of every event of a source.
@@ -133,19 +134,81 @@ impl Source for InMemory {
                 indices.len()
             )));
         }
-        for (slot, &i) in out.chunks_mut(per).zip(indices) {
-            if i >= self.len() {
-                return Err(Error::Data(format!(
-                    "event {i} out of range (source has {})",
-                    self.len()
-                )));
-            }
-            slot.copy_from_slice(&self.inputs[i * per..(i + 1) * per]);
-            if let (Some(f), Some(seed)) = (&self.augment, augment_seed) {
-                f(slot, crate::mix(seed, i as u64));
-            }
+        if let Some(&i) = indices.iter().find(|&&i| i >= self.len()) {
+            return Err(Error::Data(format!(
+                "event {i} out of range (source has {})",
+                self.len()
+            )));
         }
+        out.par_chunks_mut(per)
+            .zip(indices.par_iter())
+            .for_each(|(slot, &i)| {
+                slot.copy_from_slice(&self.inputs[i * per..(i + 1) * per]);
+                if let (Some(f), Some(seed)) = (&self.augment, augment_seed) {
+                    f(slot, crate::mix(seed, i as u64));
+                }
+            });
         Ok(())
+    }
+}
+
+/// The batch filler of a [`FnSource`]: `fill(indices, augment_seed, out)`.
+pub type FillFn<'a> = dyn Fn(
+        &[usize],
+        Option<u64>,
+        &mut [f32],
+    ) -> std::result::Result<(), Box<dyn std::error::Error + Send + Sync>>
+    + Send
+    + Sync
+    + 'a;
+
+/// A source defined by a batch filler from elsewhere — a detector's streamed file reader (e.g.
+/// `rareml_preprocess::emulsion::ClusterSource`) — with its item shape and targets. The filler
+/// writes `indices.len()` items into `out`, augmented from `augment_seed` when given.
+pub struct FnSource<'a> {
+    item: Vec<usize>,
+    targets: Targets,
+    fill: Box<FillFn<'a>>,
+}
+
+impl<'a> FnSource<'a> {
+    /// A source of `targets.len()` events of shape `item`, filled by `fill`.
+    pub fn new<F, E>(item: Vec<usize>, targets: Targets, fill: F) -> Self
+    where
+        F: Fn(&[usize], Option<u64>, &mut [f32]) -> std::result::Result<(), E> + Send + Sync + 'a,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        Self {
+            item,
+            targets,
+            fill: Box::new(move |i, s, o| fill(i, s, o).map_err(|e| e.into())),
+        }
+    }
+}
+
+impl Source for FnSource<'_> {
+    fn len(&self) -> usize {
+        self.targets.len()
+    }
+
+    fn item_shape(&self) -> Vec<usize> {
+        self.item.clone()
+    }
+
+    fn targets(&self) -> &Targets {
+        &self.targets
+    }
+
+    fn fill(&self, indices: &[usize], augment_seed: Option<u64>, out: &mut [f32]) -> Result<()> {
+        let per: usize = self.item.iter().product();
+        if out.len() != indices.len() * per {
+            return Err(Error::Data(format!(
+                "batch buffer of {} values for {} events of {per}",
+                out.len(),
+                indices.len()
+            )));
+        }
+        (self.fill)(indices, augment_seed, out).map_err(Error::Source)
     }
 }
 
@@ -161,16 +224,31 @@ pub struct Split {
 }
 
 impl Split {
+    /// Checks split fractions: each in [0, 1), their sum below 1 (some events train).
+    pub fn validate_fractions(val: f64, test: f64) -> Result<()> {
+        if !(0.0..1.0).contains(&val) {
+            return Err(config_err("split.val", val, "in [0, 1)"));
+        }
+        if !(0.0..1.0).contains(&test) {
+            return Err(config_err(
+                "split.test",
+                test,
+                "in [0, 1) with val + test < 1",
+            ));
+        }
+        if val + test >= 1.0 {
+            return Err(config_err(
+                "split.test",
+                test,
+                "below 1 − val (some events must train)",
+            ));
+        }
+        Ok(())
+    }
+
     /// A random split of `n` events with fractions `val` and `test` (the rest trains).
     pub fn random(n: usize, val: f64, test: f64, seed: u64) -> Result<Self> {
-        if !(0.0..1.0).contains(&val) || !(0.0..1.0).contains(&test) || val + test >= 1.0 {
-            return Err(Error::Config {
-                field: "split".into(),
-                reason: format!(
-                    "validation {val} and test {test} fractions must be ≥ 0 and sum below 1"
-                ),
-            });
-        }
+        Self::validate_fractions(val, test)?;
         let mut idx: Vec<usize> = (0..n).collect();
         idx.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
         let nv = (n as f64 * val).round() as usize;

@@ -11,22 +11,18 @@ pub enum Error {
     /// A candle error.
     #[error("candle: {0}")]
     Candle(#[from] candle_core::Error),
-    /// Reading a detector file.
-    #[error(transparent)]
-    Io(#[from] rareml_io::Error),
-    /// Preprocessing events.
-    #[error(transparent)]
-    Preprocess(#[from] rareml_preprocess::Error),
-    /// A metrics error (e.g. a ROC with one class only).
-    #[error("metrics: {0}")]
-    Metrics(#[from] rareml_metrics::Error),
-    /// A training configuration that cannot run.
-    #[error("invalid training configuration: {field}: {reason}")]
+    /// A source that could not fill a batch (its own error: a detector file, preprocessing).
+    #[error("source: {0}")]
+    Source(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A training configuration value outside its allowed range.
+    #[error("invalid training configuration: {field} = {value} ({allowed})")]
     Config {
         /// Offending field.
-        field: String,
-        /// What was expected.
-        reason: String,
+        field: &'static str,
+        /// Its value.
+        value: String,
+        /// The allowed values.
+        allowed: &'static str,
     },
     /// Data that does not fit the task (shapes, labels, empty sets).
     #[error("data: {0}")]
@@ -53,6 +49,19 @@ pub enum Error {
 
 /// Result with the crate's [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// The [`Error::Config`] of `field = value`, allowed `allowed`.
+pub(crate) fn config_err(
+    field: &'static str,
+    value: impl std::fmt::Debug,
+    allowed: &'static str,
+) -> Error {
+    Error::Config {
+        field,
+        value: format!("{value:?}"),
+        allowed,
+    }
+}
 
 pub(crate) fn file_err(path: &std::path::Path, reason: impl std::fmt::Display) -> Error {
     Error::File {

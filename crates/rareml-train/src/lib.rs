@@ -1,16 +1,22 @@
-//! Training loop, Adam with schedules, atomic checkpoints with exact resume, ensembles,
-//! threshold choice, reports and plots for the rareml networks.
+//! Detector-agnostic training of the rareml networks (or any [`rareml_models::Model`]): a
+//! [`Source`] of events and a [`Split`], Adam with L2 or decoupled decay and per-epoch schedules,
+//! batches prepared on a thread ahead of the model, atomic checkpoints every epoch with exact
+//! resume, the last K checkpoints kept as an ensemble, and eval-mode prediction.
+//!
+//! Detector sources and augmentations live with the detector (`rareml-preprocess`), the metrics
+//! in `rareml-metrics`, reports and plots in the `rareml` package.
+
+#![warn(missing_docs)]
 
 pub mod data;
 pub mod error;
-pub mod eval;
 pub mod optim;
-pub mod plot;
-pub mod sources;
 pub mod trainer;
 
-pub use data::{Augment, InMemory, Source, Split, Targets};
+pub use data::{Augment, FnSource, InMemory, Source, Split, Targets};
 pub use error::{Error, Result};
 pub use optim::{Adam, AdamConfig, Decay, Schedule};
-pub use sources::EmulsionSource;
-pub use trainer::{atomic, mix, predict, CheckpointState, EpochRecord, Task, TrainConfig, Trainer};
+pub use trainer::{
+    atomic, mix, predict, predict_ensemble, CheckpointState, EpochRecord, Task, TrainConfig,
+    Trainer,
+};

@@ -1,7 +1,7 @@
 //! Adam with L2 (PyTorch `Adam(weight_decay)`) or decoupled weight decay (AdamW), learning-rate
 //! schedules per epoch, and an optimiser state that saves and loads with the checkpoints.
 
-use crate::error::{file_err, Error, Result};
+use crate::error::{config_err, file_err, Result};
 use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
@@ -68,20 +68,28 @@ impl AdamConfig {
         }
     }
 
-    pub(crate) fn check(&self) -> Result<()> {
-        let ok = self.lr > 0.0
-            && (0.0..1.0).contains(&self.beta1)
-            && (0.0..1.0).contains(&self.beta2)
-            && self.eps > 0.0
-            && self.weight_decay >= 0.0;
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::Config {
-                field: "optimizer".into(),
-                reason: format!("lr > 0, β in [0, 1), ε > 0, decay ≥ 0 expected: {self:?}"),
-            })
+    /// Checks the hyper-parameters: lr > 0, β1 and β2 in [0, 1), ε > 0, weight decay ≥ 0.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return Err(config_err("optimizer.lr", self.lr, "> 0"));
         }
+        if !(0.0..1.0).contains(&self.beta1) {
+            return Err(config_err("optimizer.beta1", self.beta1, "in [0, 1)"));
+        }
+        if !(0.0..1.0).contains(&self.beta2) {
+            return Err(config_err("optimizer.beta2", self.beta2, "in [0, 1)"));
+        }
+        if self.eps.is_nan() || self.eps <= 0.0 {
+            return Err(config_err("optimizer.eps", self.eps, "> 0"));
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return Err(config_err(
+                "optimizer.weight_decay",
+                self.weight_decay,
+                "≥ 0",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -105,6 +113,20 @@ pub enum Schedule {
 }
 
 impl Schedule {
+    /// Checks the schedule: γ in (0, 1] (a factor that decays or keeps the rate), `every` ≥ 1.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            Schedule::Constant => Ok(()),
+            Schedule::Exponential { gamma } | Schedule::Step { gamma, .. }
+                if !(gamma > 0.0 && gamma <= 1.0) =>
+            {
+                Err(config_err("schedule.gamma", gamma, "in (0, 1]"))
+            }
+            Schedule::Step { every: 0, .. } => Err(config_err("schedule.every", 0, "≥ 1 epoch")),
+            _ => Ok(()),
+        }
+    }
+
     /// Learning rate at `epoch` for a base rate `lr`.
     pub fn lr(&self, lr: f64, epoch: usize) -> f64 {
         match *self {
@@ -127,7 +149,7 @@ pub struct Adam {
 impl Adam {
     /// An optimiser over `vars` (name, variable) with zero moments.
     pub fn new(vars: Vec<(String, Var)>, cfg: AdamConfig) -> Result<Self> {
-        cfg.check()?;
+        cfg.validate()?;
         let m = vars
             .iter()
             .map(|(_, v)| v.zeros_like())

@@ -3,10 +3,11 @@
 //! resume, and a clear stop on a non-finite loss.
 
 use crate::data::{Source, Split, Targets};
-use crate::error::{file_err, Error, Result};
+use crate::error::{config_err, file_err, Error, Result};
 use crate::optim::{Adam, AdamConfig, Schedule};
 use candle_core::{DType, Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::Array2;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -66,6 +67,24 @@ pub struct TrainConfig {
     pub keep_last: usize,
     /// Show a progress bar.
     pub progress: bool,
+}
+
+impl TrainConfig {
+    /// Checks every field: epochs, batch size and kept checkpoints ≥ 1, the optimiser and the
+    /// schedule ([`AdamConfig::validate`], [`Schedule::validate`]).
+    pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 {
+            return Err(config_err("epochs", self.epochs, "≥ 1"));
+        }
+        if self.batch_size == 0 {
+            return Err(config_err("batch_size", self.batch_size, "≥ 1"));
+        }
+        if self.keep_last == 0 {
+            return Err(config_err("keep_last", self.keep_last, "≥ 1 checkpoint"));
+        }
+        self.optimizer.validate()?;
+        self.schedule.validate()
+    }
 }
 
 impl Default for TrainConfig {
@@ -168,13 +187,7 @@ impl<'a> Trainer<'a> {
         device: Device,
         dir: &Path,
     ) -> Result<Self> {
-        if cfg.epochs == 0 || cfg.batch_size == 0 || cfg.keep_last == 0 {
-            return Err(Error::Config {
-                field: "epochs/batch_size/keep_last".into(),
-                reason: "must be ≥ 1".into(),
-            });
-        }
-        cfg.optimizer.check()?;
+        cfg.validate()?;
         std::fs::create_dir_all(dir)
             .map_err(|e| file_err(dir, format!("cannot create the checkpoint directory: {e}")))?;
         Ok(Self {
@@ -469,18 +482,50 @@ fn predict_batch(
     Ok(model.forward(&x, &Ctx::eval())?)
 }
 
-/// Eval-mode outputs `(len, outputs)` of `indices`, row-major, in batches of `batch`.
+/// Eval-mode outputs `(len, outputs)` of `indices` (the network's raw outputs: logits or
+/// regression values), in batches of `batch`.
 pub fn predict(
     model: &Model,
     src: &dyn Source,
     indices: &[usize],
     batch: usize,
     device: &Device,
-) -> Result<Vec<Vec<f32>>> {
-    let mut out = Vec::with_capacity(indices.len());
-    for chunk in indices.chunks(batch.max(1)) {
-        let y = predict_batch(model, src, chunk, device)?.to_dtype(DType::F32)?;
-        out.extend(y.flatten_from(1)?.to_vec2::<f32>()?);
+) -> Result<Array2<f32>> {
+    if batch == 0 {
+        return Err(config_err("batch", batch, "≥ 1"));
     }
-    Ok(out)
+    let mut rows = Vec::new();
+    let mut width = 0;
+    for chunk in indices.chunks(batch) {
+        let y = predict_batch(model, src, chunk, device)?
+            .to_dtype(DType::F32)?
+            .flatten_from(1)?;
+        width = y.dim(1)?;
+        rows.extend(y.flatten_all()?.to_vec1::<f32>()?);
+    }
+    Ok(Array2::from_shape_vec((indices.len(), width), rows).expect("one row of outputs per event"))
+}
+
+/// Eval-mode outputs of an ensemble: for each weights file (a kept checkpoint, oldest first) the
+/// outputs `(len, outputs)` of `indices`, the weights loaded into `params` in turn; the last file's
+/// weights stay loaded.
+pub fn predict_ensemble(
+    model: &Model,
+    params: &Params,
+    weights: &[PathBuf],
+    src: &dyn Source,
+    indices: &[usize],
+    batch: usize,
+    device: &Device,
+) -> Result<Vec<Array2<f32>>> {
+    if weights.is_empty() {
+        return Err(Error::Data("an ensemble of no checkpoints".into()));
+    }
+    weights
+        .iter()
+        .map(|w| {
+            params.load(w, &[])?;
+            predict(model, src, indices, batch, device)
+        })
+        .collect()
 }

@@ -1,17 +1,12 @@
-//! BatchNorm over channels as one fused CPU kernel: batch statistics, normalisation, affine and
-//! an optional activation in two passes forward and two backward (candle's composition takes a
-//! dozen full-size tensor operations each way, half of them single-threaded reductions).
-//! Other devices use candle's `BatchNorm`.
+//! BatchNorm over channels with PyTorch's names and semantics: the fused CPU kernel of
+//! `rareml-kernels` (statistics, normalisation, affine and activation in one pass each way), candle's
+//! `BatchNorm` on other devices.
 
 use crate::ctx::Ctx;
 use crate::error::{config_err, Error, Result};
-use crate::layers::act::{with_act, Act, ActFn, Real};
-use crate::layers::cpu::{cpu_op2, lane_sum, peek, simd_fn, slice, sum2, take, Rows, Slot};
-use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Tensor, Var};
+use candle_core::{DType, Tensor, Var};
 use candle_nn::{BatchNorm, BatchNormConfig, ModuleT, VarBuilder};
-use std::mem::MaybeUninit;
-use std::sync::{Arc, Mutex};
+use rareml_kernels::{batch_norm, batch_norm_supported, Act, Statistics};
 
 /// BatchNorm over channels (axis 1) of a tensor of any rank ≥ 2, PyTorch semantics (biased batch
 /// variance for normalising, unbiased for the running variance); parameters `weight`, `bias`,
@@ -23,18 +18,27 @@ pub struct Norm {
     bias: Tensor,
     running_mean: Var,
     running_var: Var,
-    eps: f64,
     momentum: f64,
+    eps: f64,
 }
 
 impl Norm {
     /// Creates the four tensors under `vb`; `eps` and `momentum` as PyTorch defines them.
     pub fn new(channels: usize, eps: f64, momentum: f64, vb: VarBuilder) -> Result<Self> {
-        if eps.is_nan() || eps <= 0.0 || !(0.0..=1.0).contains(&momentum) {
+        if eps.is_nan() || eps <= 0.0 {
             return Err(config_err(
                 "batch norm",
-                vb.prefix(),
-                format!("eps {eps} must be > 0 and momentum {momentum} in [0, 1]"),
+                format!("{} (eps)", vb.prefix()),
+                eps,
+                "> 0",
+            ));
+        }
+        if !(0.0..=1.0).contains(&momentum) {
+            return Err(config_err(
+                "batch norm",
+                format!("{} (momentum)", vb.prefix()),
+                momentum,
+                "in [0, 1]",
             ));
         }
         let cfg = BatchNormConfig {
@@ -57,8 +61,8 @@ impl Norm {
             bias,
             running_mean,
             running_var,
-            eps,
             momentum,
+            eps,
         })
     }
 
@@ -78,43 +82,22 @@ impl Norm {
                 got: x.dims().to_vec(),
             });
         }
-        let geom = Rows::of(x.dims());
-        if ctx.is_train() && geom.n * geom.p < 2 {
-            return Err(Error::Shape {
-                what: "batch norm input in training".into(),
-                expected: "more than one value per channel".into(),
-                got: x.dims().to_vec(),
-            });
-        }
-        let fused = x.device().is_cpu()
-            && matches!(x.dtype(), DType::F32 | DType::F64)
-            && self.weight.dtype() == x.dtype();
-        if !fused {
+        if !batch_norm_supported(x, &self.weight) {
             let y = self.bn.forward_t(x, ctx.is_train())?;
             return Ok(act.apply_candle(&y)?);
         }
-        let stats = Arc::new(Mutex::new(None));
-        let mode = if ctx.is_train() {
-            Mode::Batch
+        let statistics = if ctx.is_train() {
+            Statistics::Batch
         } else {
-            Mode::Running {
+            Statistics::Running {
                 mean: to_f64(self.running_mean.as_tensor())?,
                 var: to_f64(self.running_var.as_tensor())?,
             }
         };
-        let op = BnOp {
-            geom,
-            act,
-            eps: self.eps,
-            mode,
-            stats: stats.clone(),
-        };
-        let y = x.contiguous()?.apply_op3(&self.weight, &self.bias, op)?;
-        if ctx.is_train() {
-            // Cloned, not taken: the backward pass reads the same statistics.
-            let s = peek(&stats, "batch-norm statistics")?;
+        let (y, batch) = batch_norm(x, &self.weight, &self.bias, statistics, self.eps, act)?;
+        if let Some(s) = batch {
+            let count = (x.elem_count() / c) as f64;
             let m = self.momentum;
-            let unbias = (geom.n * geom.p) as f64 / (geom.n * geom.p - 1) as f64;
             let update = |var: &Var, batch: &[f64], scale: f64| -> Result<()> {
                 let old = to_f64(var.as_tensor())?;
                 let new: Vec<f64> = old
@@ -122,12 +105,11 @@ impl Norm {
                     .zip(batch)
                     .map(|(o, b)| (1.0 - m) * o + m * b * scale)
                     .collect();
-                let t = Tensor::from_vec(new, c, var.device())?.to_dtype(var.dtype())?;
-                var.set(&t)?;
+                var.set(&Tensor::from_vec(new, c, var.device())?.to_dtype(var.dtype())?)?;
                 Ok(())
             };
             update(&self.running_mean, &s.mean, 1.0)?;
-            update(&self.running_var, &s.var, unbias)?;
+            update(&self.running_var, &s.var, count / (count - 1.0))?;
         }
         Ok(y)
     }
@@ -135,260 +117,4 @@ impl Norm {
 
 fn to_f64(t: &Tensor) -> candle_core::Result<Vec<f64>> {
     t.to_dtype(DType::F64)?.to_vec1::<f64>()
-}
-
-/// Where the normalisation statistics come from.
-#[derive(Debug, Clone)]
-enum Mode {
-    /// The batch (training).
-    Batch,
-    /// Given running statistics (evaluation).
-    Running { mean: Vec<f64>, var: Vec<f64> },
-}
-
-/// Per-channel mean and biased variance used by the forward pass.
-#[derive(Debug, Clone)]
-struct Stats {
-    mean: Vec<f64>,
-    var: Vec<f64>,
-}
-
-/// Forward op on (x, weight, bias); keeps the statistics it used for the backward pass and for
-/// the running-statistics update.
-struct BnOp {
-    geom: Rows,
-    act: Act,
-    eps: f64,
-    mode: Mode,
-    stats: Slot<Stats>,
-}
-
-impl BnOp {
-    fn stats<T: Real>(&self, x: &[T]) -> Stats {
-        let g = self.geom;
-        match &self.mode {
-            Mode::Running { mean, var } => Stats {
-                mean: mean.clone(),
-                var: var.clone(),
-            },
-            Mode::Batch => {
-                // Shifted sums (shift: the channel's first value) keep the variance accurate when
-                // the mean is large against the spread.
-                let shift: Vec<f64> = (0..g.c).map(|c| x[c * g.p].to_f64()).collect();
-                let sums = g.channel_sums(|r| stats_row(g.row(x, r), shift[r % g.c]));
-                let m = g.count();
-                let (mean, var) = sums
-                    .iter()
-                    .zip(&shift)
-                    .map(|(&(s1, s2), k)| (k + s1 / m, ((s2 - s1 * s1 / m) / m).max(0.0)))
-                    .unzip();
-                Stats { mean, var }
-            }
-        }
-    }
-
-    /// Per-channel scale `w/σ` and offset `b − μ·w/σ` in the input's precision.
-    fn affine<T: Real>(&self, s: &Stats, w: &[T], b: &[T]) -> (Vec<T>, Vec<T>) {
-        (0..self.geom.c)
-            .map(|c| {
-                let a = w[c].to_f64() / (s.var[c] + self.eps).sqrt();
-                (T::from_f64(a), T::from_f64(b[c].to_f64() - s.mean[c] * a))
-            })
-            .unzip()
-    }
-
-    fn fwd<T: Real>(&self, x: &[T], w: &[T], b: &[T]) -> Vec<T> {
-        with_act!(self.act, act => self.fwd_with(act, x, w, b))
-    }
-
-    fn fwd_with<T: Real>(&self, act: impl ActFn, x: &[T], w: &[T], b: &[T]) -> Vec<T> {
-        let g = self.geom;
-        let s = self.stats(x);
-        let (scale, shift) = self.affine(&s, w, b);
-        *self.stats.lock().expect("batch-norm statistics lock") = Some(s);
-        g.map_rows(|r, out| fwd_row(act, g.row(x, r), scale[r % g.c], shift[r % g.c], out))
-    }
-}
-
-impl CustomOp3 for BnOp {
-    fn name(&self) -> &'static str {
-        "batch-norm"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let y = match (s1.dtype(), s2.dtype(), s3.dtype()) {
-            (DType::F32, DType::F32, DType::F32) => CpuStorage::F32(self.fwd(
-                slice::<f32>(s1, l1)?,
-                slice::<f32>(s2, l2)?,
-                slice::<f32>(s3, l3)?,
-            )),
-            (DType::F64, DType::F64, DType::F64) => CpuStorage::F64(self.fwd(
-                slice::<f64>(s1, l1)?,
-                slice::<f64>(s2, l2)?,
-                slice::<f64>(s3, l3)?,
-            )),
-            (a, b, c) => candle_core::bail!(
-                "batch norm supports f32 and f64 (the same for input and parameters), got {a:?}, {b:?}, {c:?}"
-            ),
-        };
-        Ok((y, l1.shape().clone()))
-    }
-
-    fn bwd(
-        &self,
-        x: &Tensor,
-        w: &Tensor,
-        b: &Tensor,
-        _y: &Tensor,
-        g: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let stats = self
-            .stats
-            .lock()
-            .ok()
-            .and_then(|g| g.clone())
-            .ok_or_else(|| {
-                candle_core::Error::Msg("batch-norm backward before its forward".into())
-            })?;
-        let sums = Arc::new(Mutex::new(None));
-        let op = BnBwd {
-            geom: self.geom,
-            act: self.act,
-            eps: self.eps,
-            batch: matches!(self.mode, Mode::Batch),
-            stats,
-            w: to_f64(w)?,
-            b: to_f64(b)?,
-            sums: sums.clone(),
-        };
-        let dx = x.apply_op2_no_bwd(&g.contiguous()?, &op)?;
-        let (dw, db) = take(&sums, "batch-norm weight and bias gradients")?;
-        let c = self.geom.c;
-        let dw = Tensor::from_vec(dw, c, w.device())?.to_dtype(w.dtype())?;
-        let db = Tensor::from_vec(db, c, b.device())?.to_dtype(b.dtype())?;
-        Ok((Some(dx), Some(dw), Some(db)))
-    }
-}
-
-/// Backward op on (x, dy) → dx; leaves Σ dz·x̂ and Σ dz per channel (the weight and bias
-/// gradients) in `sums`.
-struct BnBwd {
-    geom: Rows,
-    act: Act,
-    eps: f64,
-    batch: bool,
-    stats: Stats,
-    w: Vec<f64>,
-    b: Vec<f64>,
-    sums: Slot<(Vec<f64>, Vec<f64>)>,
-}
-
-impl BnBwd {
-    fn run<T: Real>(&self, x: &[T], gy: &[T]) -> Vec<T> {
-        with_act!(self.act, act => self.run_with(act, x, gy))
-    }
-
-    fn run_with<T: Real>(&self, act: impl ActFn, x: &[T], gy: &[T]) -> Vec<T> {
-        let g = self.geom;
-        let istd: Vec<f64> = self
-            .stats
-            .var
-            .iter()
-            .map(|v| 1.0 / (v + self.eps).sqrt())
-            .collect();
-        let cast = |v: &[f64]| -> Vec<T> { v.iter().map(|&a| T::from_f64(a)).collect() };
-        let scale: Vec<f64> = self.w.iter().zip(&istd).map(|(w, s)| w * s).collect();
-        let shift: Vec<f64> = (0..g.c)
-            .map(|c| self.b[c] - self.stats.mean[c] * scale[c])
-            .collect();
-        let (scale_t, shift_t, mean_t, istd_t) = (
-            cast(&scale),
-            cast(&shift),
-            cast(&self.stats.mean),
-            cast(&istd),
-        );
-        // dz = dy · act'(z), z = x·scale + shift: recomputed in both passes rather than stored.
-        let sums = g.channel_sums(|r| {
-            let c = r % g.c;
-            let k = [scale_t[c], shift_t[c], mean_t[c], istd_t[c]];
-            grad_sums_row(act, g.row(x, r), g.row(gy, r), k)
-        });
-        let (db, dw): (Vec<f64>, Vec<f64>) = sums.iter().copied().unzip();
-        // Training: dx = scale · (dz − mean(dz) − x̂ · mean(dz·x̂)); evaluation: dx = scale · dz.
-        let m = g.count();
-        let (k1, k2): (Vec<T>, Vec<T>) = if self.batch {
-            (
-                cast(&db.iter().map(|s| s / m).collect::<Vec<_>>()),
-                cast(&dw.iter().map(|s| s / m).collect::<Vec<_>>()),
-            )
-        } else {
-            (vec![T::zero(); g.c], vec![T::zero(); g.c])
-        };
-        *self.sums.lock().expect("batch-norm gradient lock") = Some((dw, db));
-        g.map_rows(|r, out| {
-            let c = r % g.c;
-            let k = [scale_t[c], shift_t[c], mean_t[c], istd_t[c], k1[c], k2[c]];
-            dx_row(act, g.row(x, r), g.row(gy, r), k, out)
-        })
-    }
-}
-
-cpu_op2!(BnBwd, "batch-norm-bwd", |this, s1, l1, s2, l2| {
-    let dx = crate::layers::cpu::dispatch2!("batch norm backward", s1, l1, s2, l2, |x, g| {
-        this.run(x, g)
-    });
-    Ok((dx, l1.shape().clone()))
-});
-
-simd_fn! {
-    /// Shifted sums `(Σ (x − k), Σ (x − k)²)` of one row.
-    fn stats_row<T: Real>(x: &[T], k: f64) -> (f64, f64) {
-        // Two passes over the row (it is in L1): one reduction each compiles to full vectors,
-        // while one loop updating both sums was paired into 128-bit (s, q) vectors.
-        let k = T::from_f64(k);
-        (lane_sum(x, |v| v - k), lane_sum(x, |v| (v - k) * (v - k)))
-    }
-}
-
-simd_fn! {
-    /// `y = act(x·a + o)` for one row; returns the values written.
-    fn fwd_row<T: Real, A: ActFn>(act: A, x: &[T], a: T, o: T, y: &mut [MaybeUninit<T>]) -> usize {
-        for (y, &v) in y.iter_mut().zip(x) {
-            y.write(act.f(v * a + o));
-        }
-        x.len().min(y.len())
-    }
-}
-
-simd_fn! {
-    /// `(Σ dz, Σ dz·x̂)` of one row, `dz = dy · act'(x·a + o)`, `x̂ = (x − μ)·istd`, with
-    /// `k = [a, o, μ, istd]`.
-    fn grad_sums_row<T: Real, A: ActFn>(act: A, x: &[T], dy: &[T], k: [T; 4]) -> (f64, f64) {
-        let [a, o, mu, is] = k;
-        sum2(x, dy, |v, g| {
-            let d = act.df(v * a + o, g);
-            (d, d * ((v - mu) * is))
-        })
-    }
-}
-
-simd_fn! {
-    /// `dx = a·(dz − m1 − x̂·m2)` for one row, `dz = dy · act'(x·a + o)`, with
-    /// `k = [a, o, μ, istd, m1, m2]`; returns the values written.
-    fn dx_row<T: Real, A: ActFn>(act: A, x: &[T], dy: &[T], k: [T; 6], dx: &mut [MaybeUninit<T>]) -> usize {
-        let [a, o, mu, is, m1, m2] = k;
-        for ((d, &v), &g) in dx.iter_mut().zip(x).zip(dy) {
-            let z = act.df(v * a + o, g);
-            d.write(a * (z - m1 - (v - mu) * is * m2));
-        }
-        x.len().min(dy.len()).min(dx.len())
-    }
 }

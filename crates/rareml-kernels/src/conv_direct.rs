@@ -1,0 +1,592 @@
+//! Stride-1 convolution over (D, H, W) in f32 as an implicit GEMM with AVX-512: no im2col and no
+//! packing of the large operand.
+//!
+//! Each sample is copied once into a zero-padded volume of `(oD + kD − 1) × (oH + kH − 1) ×
+//! (oW + kW − 1)` per channel. Output positions are numbered on that padded grid (`q = (a·Hp + b)·Wp
+//! + x`), so tap `(i, j, l)` of channel `c` reads the padded input at `q + c·Vp + (i·Hp + j)·Wp + l`:
+//! one fixed offset per GEMM row. A register tile of 8 output channels × 48 consecutive positions
+//! (24 zmm accumulators) runs over all `Cin·kD·kH·kW` rows reading three vectors of the padded input
+//! and eight broadcast weights per row; the positions `x ≥ oW` of each grid row are computed and
+//! dropped (`kW − 1` per row). The input gradient of a stride-1 convolution is the same kernel on
+//! the output gradient with the weight transposed and flipped and padding `k − 1 − pad`.
+
+use crate::conv_kernel::ConvGeom;
+use rayon::prelude::*;
+
+/// Output channels per register tile.
+const MR: usize = 8;
+/// Positions per register tile (three 16-float vectors).
+const NR: usize = 48;
+
+/// True when this CPU can run the kernel (AVX-512F, and `RAREML_SIMD` allows it).
+pub(crate) fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        crate::cpu::has_avx512()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// True when the geometry suits the kernel at all: stride 1, padding below the kernel size and
+/// not a 1×1×1 convolution (that one is a plain GEMM).
+fn suits(g: &ConvGeom) -> bool {
+    g.stride == [1; 3] && (0..3).all(|a| g.pad[a] < g.k[a]) && g.k != [1; 3]
+}
+
+/// Which passes of a convolution the direct kernel should run: where it suits the geometry and
+/// beats im2col + GEMM (enough output channels to fill a tile, grid rows mostly valid, enough
+/// positions per depth slice; the weight gradient needs long position ranges to amortise its
+/// horizontal sums). Small spatial sizes stay on im2col + GEMM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Plan {
+    /// Forward pass.
+    pub forward: bool,
+    /// Input gradient.
+    pub input: bool,
+    /// Weight gradient.
+    pub weight: bool,
+}
+
+impl Plan {
+    /// The plan for `g` on this CPU.
+    pub(crate) fn of(g: &ConvGeom) -> Self {
+        if !(suits(g) && available()) {
+            return Plan {
+                forward: false,
+                input: false,
+                weight: false,
+            };
+        }
+        let fwd = Problem::forward(g);
+        let bwd = Problem::input_gradient(g);
+        Plan {
+            forward: fwd.tiles_pay(),
+            input: bwd.tiles_pay(),
+            weight: fwd.tiles_pay() && fwd.positions() >= WQ / 2,
+        }
+    }
+}
+
+/// The direct kernel's problem: `cin → cout` channels, input `dims`, kernel `k`, zero padding
+/// `pad` before each axis, output `out` (stride 1).
+#[derive(Debug, Clone, Copy)]
+struct Problem {
+    n: usize,
+    cin: usize,
+    cout: usize,
+    dims: [usize; 3],
+    k: [usize; 3],
+    pad: [usize; 3],
+    out: [usize; 3],
+}
+
+impl Problem {
+    /// The forward convolution of `g`.
+    fn forward(g: &ConvGeom) -> Self {
+        Problem {
+            n: g.n,
+            cin: g.cin,
+            cout: g.cout,
+            dims: g.dims,
+            k: g.k,
+            pad: g.pad,
+            out: g.out,
+        }
+    }
+
+    /// The input gradient of `g` as a convolution of the output gradient.
+    fn input_gradient(g: &ConvGeom) -> Self {
+        Problem {
+            n: g.n,
+            cin: g.cout,
+            cout: g.cin,
+            dims: g.out,
+            k: g.k,
+            pad: [0, 1, 2].map(|a| g.k[a] - 1 - g.pad[a]),
+            out: g.dims,
+        }
+    }
+
+    /// At least a full tile of output channels, ≥ 3/4 of each grid row valid and ≥ 4 tiles of
+    /// positions per depth slice.
+    fn tiles_pay(&self) -> bool {
+        let [_, _, gw] = self.grid();
+        self.cout >= MR && 4 * self.out[2] >= 3 * gw && self.out[1] * gw >= 4 * NR
+    }
+
+    /// Padded grid `(oD + kD − 1, oH + kH − 1, oW + kW − 1)`.
+    fn grid(&self) -> [usize; 3] {
+        [0, 1, 2].map(|a| self.out[a] + self.k[a] - 1)
+    }
+    fn vp(&self) -> usize {
+        self.grid().iter().product()
+    }
+    /// Distance between channels in the padded buffer.
+    fn stride_c(&self) -> usize {
+        self.vp()
+    }
+    /// Padded channels plus slack for the last tile's reads past the grid (at most
+    /// `NR + kW` values).
+    fn buffer_len(&self) -> usize {
+        self.cin * self.stride_c() + NR + self.grid()[2] + 16
+    }
+
+    /// Copies sample `x` (cin × dims) into `buf` on the padded grid.
+    fn pad_input(&self, x: &[f32], buf: &mut [f32]) {
+        let [gd, gh, gw] = self.grid();
+        let [d, h, w] = self.dims;
+        buf.fill(0.0);
+        // Grid index g reads input index g − pad when that lies in [0, len).
+        let src = |g: usize, a: usize, len: usize| g.checked_sub(self.pad[a]).filter(|&s| s < len);
+        for c in 0..self.cin {
+            for z in 0..gd {
+                let Some(sz) = src(z, 0, d) else { continue };
+                for y in 0..gh {
+                    let Some(sy) = src(y, 1, h) else { continue };
+                    // Columns x of the grid read input column x − pad.
+                    let x0 = self.pad[2];
+                    let len = w.min(gw.saturating_sub(x0));
+                    let src = ((c * d + sz) * h + sy) * w;
+                    let dst = c * self.stride_c() + (z * gh + y) * gw + x0;
+                    buf[dst..dst + len].copy_from_slice(&x[src..src + len]);
+                }
+            }
+        }
+    }
+
+    /// Offset of every GEMM row `(c, i, j, l)` into the padded buffer.
+    fn row_offsets(&self) -> Vec<usize> {
+        let [_, gh, gw] = self.grid();
+        let [kd, kh, kw] = self.k;
+        let mut off = Vec::with_capacity(self.cin * kd * kh * kw);
+        for c in 0..self.cin {
+            for i in 0..kd {
+                for j in 0..kh {
+                    for l in 0..kw {
+                        off.push(c * self.stride_c() + (i * gh + j) * gw + l);
+                    }
+                }
+            }
+        }
+        off
+    }
+
+    /// Runs the convolution of every sample; `w_packed` from [`pack`].
+    fn run(&self, x: &[f32], w_packed: &[f32]) -> Vec<f32> {
+        let pi = self.cin * self.dims.iter().product::<usize>();
+        let po: usize = self.out.iter().product();
+        let offsets = self.row_offsets();
+        let mut y = vec![0f32; self.n * self.cout * po];
+        y.par_chunks_mut(self.cout * po)
+            .zip(x.par_chunks(pi))
+            .for_each_init(
+                || vec![0f32; self.buffer_len()],
+                |buf, (ys, xs)| {
+                    self.pad_input(xs, buf);
+                    // SAFETY: the CPU has AVX-512F (callers check `available`); every read stays
+                    // inside `buf` (its slack covers the last tile) and `w_packed`.
+                    unsafe { self.sample(buf, w_packed, &offsets, ys) };
+                },
+            );
+        y
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn sample(&self, buf: &[f32], w: &[f32], offsets: &[usize], y: &mut [f32]) {
+        let [_, gh, gw] = self.grid();
+        let [od, oh, ow] = self.out;
+        let po = od * oh * ow;
+        let kk = offsets.len();
+        let blocks = self.cout.div_ceil(MR);
+        let mut tile = [0f32; MR * NR];
+        for a in 0..od {
+            let start = a * gh * gw;
+            let end = start + oh * gw;
+            let mut q0 = start;
+            while q0 < end {
+                let base = buf.as_ptr().add(q0);
+                for blk in 0..blocks {
+                    kernel(kk, w.as_ptr().add(blk * kk * MR), base, offsets, &mut tile);
+                    // Scatter the valid positions of the tile into the output.
+                    let rows = MR.min(self.cout - blk * MR);
+                    let mut t = 0;
+                    while t < NR && q0 + t < end {
+                        let local = q0 + t - start;
+                        let (b, xx) = (local / gw, local % gw);
+                        let run = (gw - xx).min(NR - t).min(end - q0 - t);
+                        if xx < ow {
+                            let len = run.min(ow - xx);
+                            for r in 0..rows {
+                                let dst = (blk * MR + r) * po + (a * oh + b) * ow + xx;
+                                y[dst..dst + len]
+                                    .copy_from_slice(&tile[r * NR + t..r * NR + t + len]);
+                            }
+                        }
+                        t += run;
+                    }
+                }
+                q0 += NR;
+            }
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    unsafe fn sample(&self, _: &[f32], _: &[f32], _: &[usize], _: &mut [f32]) {
+        unreachable!("the direct kernel runs only where `available()`")
+    }
+}
+
+/// The 8 × 48 register tile: `tile[r][t] = Σ_k w[k][r] · base[offsets[k] + t]`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn kernel(
+    kk: usize,
+    w: *const f32,
+    base: *const f32,
+    offsets: &[usize],
+    tile: &mut [f32; MR * NR],
+) {
+    use std::arch::x86_64::*;
+    let mut acc = [[_mm512_setzero_ps(); 3]; MR];
+    for (k, &off) in offsets.iter().enumerate().take(kk) {
+        let p = base.add(off);
+        let b0 = _mm512_loadu_ps(p);
+        let b1 = _mm512_loadu_ps(p.add(16));
+        let b2 = _mm512_loadu_ps(p.add(32));
+        let wk = w.add(k * MR);
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let wr = _mm512_set1_ps(*wk.add(r));
+            acc[0] = _mm512_fmadd_ps(wr, b0, acc[0]);
+            acc[1] = _mm512_fmadd_ps(wr, b1, acc[1]);
+            acc[2] = _mm512_fmadd_ps(wr, b2, acc[2]);
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        for (j, v) in acc.iter().enumerate() {
+            _mm512_storeu_ps(tile.as_mut_ptr().add(r * NR + 16 * j), *v);
+        }
+    }
+}
+
+/// Packs `w (cout × kk)` into blocks of 8 output channels, row k of a block holding its 8
+/// weights (zeros past `cout`).
+fn pack(cout: usize, kk: usize, w: impl Fn(usize, usize) -> f32) -> Vec<f32> {
+    let blocks = cout.div_ceil(MR);
+    let mut p = vec![0f32; blocks * kk * MR];
+    for blk in 0..blocks {
+        for k in 0..kk {
+            for r in 0..MR.min(cout - blk * MR) {
+                p[(blk * kk + k) * MR + r] = w(blk * MR + r, k);
+            }
+        }
+    }
+    p
+}
+
+/// Forward convolution `x (n × cin × dims) → y (n × cout × out)` with `w (cout × cin × k)`.
+pub(crate) fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
+    let kk = g.cin * g.k.iter().product::<usize>();
+    let packed = pack(g.cout, kk, |co, k| w[co * kk + k]);
+    Problem::forward(g).run(x, &packed)
+}
+
+/// Input gradient `dy (n × cout × out) → dx (n × cin × dims)`: the forward kernel on `dy` with
+/// the weight transposed (cin ← cout) and flipped, padding `k − 1 − pad`.
+pub(crate) fn backward_input(g: &ConvGeom, dy: &[f32], w: &[f32]) -> Vec<f32> {
+    let [kd, kh, kw] = g.k;
+    let taps = kd * kh * kw;
+    let kk = g.cout * taps;
+    // Row k = (co, i, j, l) of output channel c reads w[co][c][kd−1−i][kh−1−j][kw−1−l].
+    let packed = pack(g.cin, kk, |c, k| {
+        let (co, t) = (k / taps, k % taps);
+        let (i, j, l) = (t / (kh * kw), (t / kw) % kh, t % kw);
+        let flipped = ((kd - 1 - i) * kh + (kh - 1 - j)) * kw + (kw - 1 - l);
+        w[(co * g.cin + c) * taps + flipped]
+    });
+    Problem::input_gradient(g).run(dy, &packed)
+}
+
+/// Output channels per weight-gradient register tile.
+const WM: usize = 4;
+/// GEMM rows `(c, i, j, l)` per weight-gradient register tile. (4 × 4: sixteen accumulators, four
+/// output-gradient and one input vector stay in registers; the 4 × 6 tile spilled accumulators to
+/// the stack and ran the conv3d forward + backward bench at 256 instead of 432 GFLOP/s.)
+const WN: usize = 4;
+/// Grid positions per weight-gradient block (the output-gradient rows and input rows of a block
+/// stay in L2 across the tiles).
+const WQ: usize = 2048;
+
+impl Problem {
+    /// Length of the grid range that holds every output position, rounded up to whole vectors.
+    fn positions(&self) -> usize {
+        let [_, gh, gw] = self.grid();
+        let [od, oh, _] = self.out;
+        ((od - 1) * gh * gw + oh * gw).div_ceil(16) * 16
+    }
+
+    /// Copies `dy (cout × out)` onto the grid positions (zeros elsewhere), `rows` rows.
+    fn grid_output(&self, dy: &[f32], rows: usize, buf: &mut [f32]) {
+        let [_, gh, gw] = self.grid();
+        let [od, oh, ow] = self.out;
+        let lq = self.positions();
+        buf.fill(0.0);
+        for co in 0..self.cout.min(rows) {
+            for a in 0..od {
+                for b in 0..oh {
+                    let src = ((co * od + a) * oh + b) * ow;
+                    let dst = co * lq + (a * gh + b) * gw;
+                    buf[dst..dst + ow].copy_from_slice(&dy[src..src + ow]);
+                }
+            }
+        }
+    }
+
+    /// Weight gradient `Σ_samples dy · colᵀ` as `(cout × cin·k)`, f32.
+    fn weight_gradient(&self, x: &[f32], dy: &[f32]) -> Vec<f32> {
+        let pi = self.cin * self.dims.iter().product::<usize>();
+        let po: usize = self.out.iter().product();
+        let mut offsets = self.row_offsets();
+        let kk = offsets.len();
+        // Whole tiles: extra rows read offset 0 and are dropped.
+        offsets.resize(kk.div_ceil(WN) * WN, 0);
+        let rows = self.cout.div_ceil(WM) * WM;
+        let lq = self.positions();
+        let per = self.n.div_ceil(rayon::current_num_threads().max(1)).max(1);
+        let partial: Vec<Vec<f32>> = (0..self.n.div_ceil(per))
+            .into_par_iter()
+            .map(|t| {
+                let mut gw = vec![0f32; rows * offsets.len()];
+                let mut buf = vec![0f32; self.buffer_len()];
+                let mut grid_dy = vec![0f32; rows * lq];
+                for s in t * per..((t + 1) * per).min(self.n) {
+                    self.pad_input(&x[s * pi..(s + 1) * pi], &mut buf);
+                    self.grid_output(
+                        &dy[s * self.cout * po..(s + 1) * self.cout * po],
+                        rows,
+                        &mut grid_dy,
+                    );
+                    // SAFETY: AVX-512F is available (callers check); reads stay in `grid_dy` (lq
+                    // per row) and `buf` (offsets + lq ≤ its length, slack included).
+                    unsafe { self.weight_tiles(&buf, &grid_dy, lq, &offsets, &mut gw) };
+                }
+                gw
+            })
+            .collect();
+        let width = offsets.len();
+        let mut out = vec![0f32; self.cout * kk];
+        for p in &partial {
+            for co in 0..self.cout {
+                for (o, v) in out[co * kk..(co + 1) * kk]
+                    .iter_mut()
+                    .zip(&p[co * width..co * width + kk])
+                {
+                    *o += v;
+                }
+            }
+        }
+        out
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn weight_tiles(
+        &self,
+        buf: &[f32],
+        dy: &[f32],
+        lq: usize,
+        offsets: &[usize],
+        gw: &mut [f32],
+    ) {
+        let width = offsets.len();
+        let rows = gw.len() / width;
+        let mut q0 = 0;
+        while q0 < lq {
+            let vectors = (lq - q0).min(WQ) / 16;
+            for r0 in (0..rows).step_by(WM) {
+                let d: [*const f32; WM] =
+                    std::array::from_fn(|r| dy.as_ptr().add((r0 + r) * lq + q0));
+                for c0 in (0..width).step_by(WN) {
+                    let p: [*const f32; WN] =
+                        std::array::from_fn(|s| buf.as_ptr().add(offsets[c0 + s] + q0));
+                    let sums = weight_kernel(vectors, d, p);
+                    for (r, row) in sums.iter().enumerate() {
+                        for (s, v) in row.iter().enumerate() {
+                            gw[(r0 + r) * width + c0 + s] += v;
+                        }
+                    }
+                }
+            }
+            q0 += WQ;
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    unsafe fn weight_tiles(&self, _: &[f32], _: &[f32], _: usize, _: &[usize], _: &mut [f32]) {
+        unreachable!("the direct kernel runs only where `available()`")
+    }
+}
+
+/// `sums[r][s] = Σ_v d[r][16v..16v+16] · p[s][16v..16v+16]` for WM × WN rows.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn weight_kernel(
+    vectors: usize,
+    d: [*const f32; WM],
+    p: [*const f32; WN],
+) -> [[f32; WN]; WM] {
+    use std::arch::x86_64::*;
+    // No closures here: a closure is compiled without this function's AVX-512 target feature,
+    // so the final reductions had become calls (5 % of a NEWSnet training run in `perf`).
+    let mut acc = [[_mm512_setzero_ps(); WN]; WM];
+    for v in 0..vectors {
+        let o = 16 * v;
+        let mut dv = [_mm512_setzero_ps(); WM];
+        for r in 0..WM {
+            dv[r] = _mm512_loadu_ps(d[r].add(o));
+        }
+        for s in 0..WN {
+            let b = _mm512_loadu_ps(p[s].add(o));
+            for r in 0..WM {
+                acc[r][s] = _mm512_fmadd_ps(dv[r], b, acc[r][s]);
+            }
+        }
+    }
+    let mut sums = [[0f32; WN]; WM];
+    for r in 0..WM {
+        for s in 0..WN {
+            sums[r][s] = _mm512_reduce_add_ps(acc[r][s]);
+        }
+    }
+    sums
+}
+
+/// Weight gradient `(cout × cin × k)` from `x (n × cin × dims)` and `dy (n × cout × out)`.
+pub(crate) fn backward_weight(g: &ConvGeom, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    Problem::forward(g).weight_gradient(x, dy)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic values in [−1, 1).
+    fn values(len: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    fn geom(
+        n: usize,
+        cin: usize,
+        cout: usize,
+        dims: [usize; 3],
+        k: [usize; 3],
+        pad: [usize; 3],
+        after: [usize; 3],
+    ) -> ConvGeom {
+        let out = [0, 1, 2].map(|a| dims[a] + pad[a] + after[a] + 1 - k[a]);
+        ConvGeom {
+            n,
+            cin,
+            dims,
+            cout,
+            k,
+            stride: [1; 3],
+            pad,
+            out,
+        }
+    }
+
+    fn assert_close(what: &str, a: &[f32], b: &[f32]) {
+        assert_eq!(a.len(), b.len(), "{what}: length");
+        let scale = b.iter().fold(1f32, |m, v| m.max(v.abs()));
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!(
+                (x - y).abs() <= 2e-5 * scale,
+                "{what}[{i}]: direct {x} vs im2col {y}"
+            );
+        }
+    }
+
+    /// The three passes against im2col + GEMM on geometries with partial tiles (channels not a
+    /// multiple of 8 or 4, rows not a multiple of 48 or 6), several weight-gradient blocks, an
+    /// even kernel padded unevenly, a 1×3×3 kernel and a valid convolution.
+    #[test]
+    fn direct_kernels_match_im2col_gemm() {
+        if !available() {
+            eprintln!("no AVX-512F: the direct kernel is not used on this CPU");
+            return;
+        }
+        for g in [
+            geom(2, 3, 10, [4, 5, 7], [3, 3, 3], [1; 3], [1; 3]),
+            geom(1, 9, 11, [3, 12, 53], [3, 3, 3], [1; 3], [1; 3]),
+            geom(2, 2, 5, [6, 20, 30], [3, 3, 3], [1; 3], [1; 3]),
+            geom(1, 3, 8, [5, 6, 7], [2, 2, 2], [0; 3], [1; 3]),
+            geom(2, 4, 9, [1, 9, 17], [1, 3, 3], [0, 1, 1], [0, 1, 1]),
+            geom(1, 2, 16, [4, 5, 6], [3, 3, 3], [0; 3], [0; 3]),
+        ] {
+            let what = format!("{g:?}");
+            let x = values(g.n * g.cin * g.dims.iter().product::<usize>(), 1);
+            let w = values(g.cout * g.cin * g.k.iter().product::<usize>(), 2);
+            let dy = values(g.n * g.cout * g.out.iter().product::<usize>(), 3);
+            assert_close(&format!("{what} y"), &forward(&g, &x, &w), &g.fwd(&x, &w));
+            assert_close(
+                &format!("{what} dx"),
+                &backward_input(&g, &dy, &w),
+                &g.bwd_input(&dy, &w),
+            );
+            assert_close(
+                &format!("{what} dw"),
+                &backward_weight(&g, &x, &dy),
+                &g.bwd_weight(&x, &dy),
+            );
+        }
+    }
+
+    #[test]
+    fn plan_keeps_small_grids_on_gemm() {
+        if !available() {
+            return;
+        }
+        // NEWSnet's stem (9×40×40, 32 → 64): every pass direct.
+        let stem = geom(32, 32, 64, [9, 40, 40], [3; 3], [1; 3], [1; 3]);
+        assert_eq!(
+            Plan::of(&stem),
+            Plan {
+                forward: true,
+                input: true,
+                weight: true
+            }
+        );
+        // Its first layer (1 input channel): the input gradient would fill 1 row of 8.
+        let first = geom(32, 1, 32, [9, 40, 40], [3; 3], [1; 3], [1; 3]);
+        assert!(!Plan::of(&first).input);
+        // 2×10×10 grids are mostly padding: im2col + GEMM.
+        let small = geom(32, 64, 64, [2, 10, 10], [3; 3], [1; 3], [1; 3]);
+        assert_eq!(
+            Plan::of(&small),
+            Plan {
+                forward: false,
+                input: false,
+                weight: false
+            }
+        );
+        // Strided and 1×1×1 convolutions are never direct.
+        let mut strided = stem;
+        strided.stride = [2; 3];
+        assert!(!Plan::of(&strided).forward);
+        let point = geom(32, 64, 64, [9, 40, 40], [1; 3], [0; 3], [0; 3]);
+        assert!(!Plan::of(&point).forward);
+    }
+}
