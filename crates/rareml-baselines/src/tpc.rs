@@ -96,7 +96,10 @@ pub fn find_blobs<const D: usize>(
             reason: "no positive energy".into(),
         });
     }
-    let keys: Vec<[i64; D]> = vox.keys().copied().collect();
+    // Sorted: a HashMap iterates in a per-instance random order, and the graph walks below break
+    // ties by voxel index, so an unsorted order made the score differ from run to run.
+    let mut keys: Vec<[i64; D]> = vox.keys().copied().collect();
+    keys.sort_unstable();
     let index: HashMap<[i64; D], usize> = keys.iter().enumerate().map(|(i, k)| (*k, i)).collect();
     let energy: Vec<f64> = keys.iter().map(|k| vox[k].0).collect();
     let centre: Vec<[f64; D]> = keys
