@@ -49,10 +49,7 @@ pub fn barycentre(img: ArrayView2<'_, f32>) -> Option<[f64; 2]> {
 /// is ignored. `pixel_nm` is the pixel size (27.47 nm for NEWSdm scans).
 pub fn barycenter_shift(images: ArrayView3<'_, f32>, pixel_nm: f64) -> Result<BarycenterShift> {
     if !(pixel_nm.is_finite() && pixel_nm > 0.0) {
-        return Err(param(
-            "pixel_nm",
-            format!("{pixel_nm}: expected a finite size > 0"),
-        ));
+        return Err(param("pixel_nm", pixel_nm, "finite and > 0 nm"));
     }
     let p = images.len_of(Axis(0));
     let p = if p == 9 && images.index_axis(Axis(0), 8) == images.index_axis(Axis(0), 0) {
@@ -131,13 +128,10 @@ pub fn reference_threshold(
     seed: u64,
 ) -> Result<ShiftThreshold> {
     if !(quantile_q > 0.0 && quantile_q < 1.0) {
-        return Err(param(
-            "quantile",
-            format!("{quantile_q}: expected 0 < q < 1"),
-        ));
+        return Err(param("quantile", quantile_q, "in (0, 1)"));
     }
     if n_bootstrap < 2 {
-        return Err(param("n_bootstrap", format!("{n_bootstrap}: expected ≥ 2")));
+        return Err(param("n_bootstrap", n_bootstrap, "≥ 2"));
     }
     if reference_shifts_nm.len() < 2 {
         return Err(Error::Empty {
@@ -200,7 +194,7 @@ pub fn angular_distributions(
     n_bins: usize,
 ) -> Result<AngularDistributions> {
     if n_bins == 0 {
-        return Err(param("n_bins", "0"));
+        return Err(param("n_bins", n_bins, "≥ 1"));
     }
     let mut long = vec![0u64; n_bins];
     let mut short = vec![0u64; n_bins];
@@ -224,6 +218,20 @@ pub fn angular_distributions(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every parameter rule names its field.
+    #[test]
+    fn parameter_rules() {
+        let img = ndarray::Array3::<f32>::ones((8, 4, 4));
+        let e = barycenter_shift(img.view(), 0.0).unwrap_err().to_string();
+        assert!(e.contains("pixel_nm"), "{e}");
+        for (q, n, field) in [(1.0, 10, "quantile"), (0.95, 1, "n_bootstrap")] {
+            let e = reference_threshold(&[1.0, 2.0, 3.0], q, n, 0)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(field), "{field}: {e}");
+        }
+    }
     use ndarray::Array3;
 
     /// Two grains 10 px apart along x; grain A shines at polariser angle 0°, grain B at 90°

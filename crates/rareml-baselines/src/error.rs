@@ -29,12 +29,23 @@ pub enum Error {
         /// Position of the first one.
         index: usize,
     },
-    /// A hyper-parameter outside its domain (checked before any work).
-    #[error("invalid parameter {what}: {reason}")]
+    /// A parameter outside its allowed range (checked before any work).
+    #[error("invalid baseline parameter: {field} = {value} ({allowed})")]
     Param {
-        /// The parameter.
+        /// The offending field.
+        field: &'static str,
+        /// Its value.
+        value: String,
+        /// The allowed values.
+        allowed: &'static str,
+    },
+    /// Event data inconsistent with the detector description given (a strip absent from the
+    /// readout, a hit on a station beyond the geometry).
+    #[error("{what}: {reason}")]
+    Data {
+        /// The input.
         what: &'static str,
-        /// Why.
+        /// What is inconsistent.
         reason: String,
     },
     /// A linfa fit failed (e.g. singular design matrix).
@@ -50,9 +61,15 @@ pub enum Error {
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-pub(crate) fn param(what: &'static str, reason: impl Into<String>) -> Error {
+/// The [`Error::Param`] of `field = value`, allowed `allowed`.
+pub(crate) fn param(
+    field: &'static str,
+    value: impl std::fmt::Debug,
+    allowed: &'static str,
+) -> Error {
     Error::Param {
-        what,
-        reason: reason.into(),
+        field,
+        value: format!("{value:?}"),
+        allowed,
     }
 }

@@ -11,6 +11,8 @@
 //! Each returns per-event scores or estimates; `rareml-metrics` turns them into the same figures of
 //! merit as the networks'.
 
+#![warn(missing_docs)]
+
 pub mod emulsion;
 pub mod error;
 pub mod tpc;

@@ -25,6 +25,19 @@ pub struct BlobParams {
     pub radius_mm: f64,
 }
 
+impl BlobParams {
+    /// Checks the sizes: finite and > 0 mm.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.voxel_mm.is_finite() && self.voxel_mm > 0.0) {
+            return Err(param("voxel_mm", self.voxel_mm, "finite and > 0 mm"));
+        }
+        if !(self.radius_mm.is_finite() && self.radius_mm > 0.0) {
+            return Err(param("radius_mm", self.radius_mm, "finite and > 0 mm"));
+        }
+        Ok(())
+    }
+}
+
 impl Default for BlobParams {
     /// 3 mm voxels; 15 mm blobs (a Bragg blob of a MeV electron in 10 bar xenon is ≈ 1 cm across).
     fn default() -> Self {
@@ -58,12 +71,7 @@ pub fn find_blobs<const D: usize>(
     energies: &[f64],
     params: &BlobParams,
 ) -> Result<Blobs<D>> {
-    if !(params.voxel_mm > 0.0 && params.radius_mm > 0.0) {
-        return Err(param(
-            "blob parameters",
-            format!("{params:?}: expected positive sizes"),
-        ));
-    }
+    params.validate()?;
     if points.len() != energies.len() {
         return Err(Error::Shape {
             what: "deposits",
@@ -220,11 +228,9 @@ pub fn strip_event_score(
     let mm_per_sample = meta.drift_velocity_mm_per_us * meta.sampling_ns * 1e-3;
     let mut planes: [(Vec<[f64; 2]>, Vec<f64>); 2] = Default::default();
     for (strip, wave) in event.signals.iter() {
-        let (axis, pos) = readout.strip(strip).ok_or_else(|| {
-            param(
-                "readout",
-                format!("event {}: strip id {strip} is not in the readout", event.id),
-            )
+        let (axis, pos) = readout.strip(strip).ok_or_else(|| Error::Data {
+            what: "readout",
+            reason: format!("event {}: strip id {strip} is not in the readout", event.id),
         })?;
         let nb = BASELINE_SAMPLES.min(wave.len());
         let base = wave.iter().take(nb).map(|&v| v as f64).sum::<f64>() / nb.max(1) as f64;
@@ -257,6 +263,32 @@ pub fn strip_event_score(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every parameter rule names its field.
+    #[test]
+    fn blob_parameter_rules() {
+        let d = BlobParams::default;
+        for (p, field) in [
+            (
+                BlobParams {
+                    voxel_mm: 0.0,
+                    ..d()
+                },
+                "voxel_mm",
+            ),
+            (
+                BlobParams {
+                    radius_mm: f64::NAN,
+                    ..d()
+                },
+                "radius_mm",
+            ),
+        ] {
+            let e = p.validate().unwrap_err().to_string();
+            assert!(e.contains(field), "{field}: {e}");
+        }
+        assert!(d().validate().is_ok());
+    }
 
     /// A 120 mm straight track along x with 1 keV/mm, a 200 keV blob at x = 0 and `b2` keV at x = 120.
     fn track(b2: f64) -> (Vec<[f64; 3]>, Vec<f64>) {

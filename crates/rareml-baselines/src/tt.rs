@@ -42,13 +42,13 @@ fn check_event(e: &TtEvent, n_stations: usize) -> Result<()> {
             });
         }
         if h.station[i] as usize >= n_stations {
-            return Err(param(
-                "stations",
-                format!(
+            return Err(Error::Data {
+                what: "TT hit",
+                reason: format!(
                     "hit {i} is on station {} but {n_stations} stations were given",
                     h.station[i]
                 ),
-            ));
+            });
         }
     }
     Ok(())
@@ -161,7 +161,7 @@ impl MomentRegression {
     /// used (the study: 3 stations → 12 features).
     pub fn fit(events: &[TtEvent], stations: &[usize]) -> Result<Self> {
         if stations.is_empty() {
-            return Err(param("stations", "none given"));
+            return Err(param("stations", stations, "at least one station"));
         }
         let k = 4 * stations.len();
         if events.len() <= k {
@@ -220,6 +220,29 @@ pub struct DbscanVertexParams {
     pub max_stations: usize,
     /// Clusters kept per station, the most intense first (bounds the combinations).
     pub max_clusters: usize,
+}
+
+impl DbscanVertexParams {
+    /// Checks the parameters: ε > 0 cm, min_points ≥ 1, max_stations ≥ 2, max_clusters ≥ 1.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.eps_cm.is_finite() && self.eps_cm > 0.0) {
+            return Err(param("eps_cm", self.eps_cm, "finite and > 0 cm"));
+        }
+        if self.min_points == 0 {
+            return Err(param("min_points", self.min_points, "≥ 1"));
+        }
+        if self.max_stations < 2 {
+            return Err(param(
+                "max_stations",
+                self.max_stations,
+                "≥ 2 (a line needs two points)",
+            ));
+        }
+        if self.max_clusters == 0 {
+            return Err(param("max_clusters", self.max_clusters, "≥ 1"));
+        }
+        Ok(())
+    }
 }
 
 impl Default for DbscanVertexParams {
@@ -290,19 +313,7 @@ pub fn dbscan_vertex(
     station_z_cm: &[f32],
     params: &DbscanVertexParams,
 ) -> Result<Vertex> {
-    if params.eps_cm.is_nan()
-        || params.eps_cm <= 0.0
-        || params.min_points == 0
-        || params.max_stations < 2
-        || params.max_clusters == 0
-    {
-        return Err(param(
-            "DBSCAN vertex",
-            format!(
-                "{params:?}: expected eps > 0, min_points ≥ 1, max_stations ≥ 2, max_clusters ≥ 1"
-            ),
-        ));
-    }
+    params.validate()?;
     check_event(event, station_z_cm.len())?;
     let h = &event.hits;
     if h.is_empty() {
@@ -321,7 +332,10 @@ pub fn dbscan_vertex(
     let dbscan = Dbscan::params(params.min_points)
         .tolerance(params.eps_cm)
         .check()
-        .map_err(|e| param("DBSCAN", e.to_string()))?;
+        .map_err(|e| Error::Fit {
+            what: "DBSCAN parameters",
+            reason: e.to_string(),
+        })?;
     for &st in order.iter().take(params.max_stations) {
         let idx: Vec<usize> = (0..h.len())
             .filter(|&i| h.station[i] as usize == st)
@@ -436,6 +450,40 @@ fn line_fit(pts: &[(f64, f64, f64, f64)]) -> (f64, [f64; 4]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every parameter rule names its field.
+    #[test]
+    fn dbscan_parameter_rules() {
+        let d = DbscanVertexParams::default;
+        for (p, field) in [
+            (DbscanVertexParams { eps_cm: 0.0, ..d() }, "eps_cm"),
+            (
+                DbscanVertexParams {
+                    min_points: 0,
+                    ..d()
+                },
+                "min_points",
+            ),
+            (
+                DbscanVertexParams {
+                    max_stations: 1,
+                    ..d()
+                },
+                "max_stations",
+            ),
+            (
+                DbscanVertexParams {
+                    max_clusters: 0,
+                    ..d()
+                },
+                "max_clusters",
+            ),
+        ] {
+            let e = p.validate().unwrap_err().to_string();
+            assert!(e.contains(field), "{field}: {e}");
+        }
+        assert!(d().validate().is_ok());
+    }
     use rareml_io::tt::Hits;
 
     fn push(h: &mut Hits, x: f64, y: f64, st: u8, e: f32) {

@@ -5,6 +5,8 @@
 //! One module per detector ([`emulsion`], [`tpc`], [`tt`]) plus [`decay0`]; [`inspect`] tells what a
 //! file holds. Formats are specified in `docs/data-formats.md`.
 
+#![warn(missing_docs)]
+
 pub mod decay0;
 pub mod emulsion;
 pub mod error;

@@ -112,6 +112,9 @@ impl<A> BlockCache<A> {
 // request, alignment ALIGN ≥ the request's) or such blocks returned earlier and not in use;
 // every block of a class is given back to `inner` with the class layout it was allocated with.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for BlockCache<A> {
+    /// # Safety
+    ///
+    /// As [`GlobalAlloc::alloc`].
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         match class(layout) {
             None => self.inner.alloc(layout),
@@ -127,6 +130,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for BlockCache<A> {
         }
     }
 
+    /// # Safety
+    ///
+    /// As [`GlobalAlloc::alloc_zeroed`].
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         match class(layout) {
             None => self.inner.alloc_zeroed(layout),
@@ -143,6 +149,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for BlockCache<A> {
         }
     }
 
+    /// # Safety
+    ///
+    /// As [`GlobalAlloc::dealloc`].
     unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
         match class(layout) {
             None => self.inner.dealloc(p, layout),
@@ -155,6 +164,9 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for BlockCache<A> {
         }
     }
 
+    /// # Safety
+    ///
+    /// As [`GlobalAlloc::realloc`].
     unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let new = Layout::from_size_align_unchecked(new_size, layout.align());
         match (class(layout), class(new)) {

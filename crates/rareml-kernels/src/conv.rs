@@ -34,7 +34,7 @@ impl Pad {
     }
 }
 
-/// Configuration of a [`Conv3d`]: per-axis (D, H, W) stride and padding.
+/// Configuration of a 3D convolution ([`conv3d`]): per-axis (D, H, W) stride and padding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conv3dConfig {
     /// Stride per axis (D, H, W).
@@ -356,6 +356,16 @@ pub fn conv3d_reference(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stride_rule() {
+        let e = Conv3dConfig::uniform(0, 1)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("stride"), "{e}");
+        assert!(Conv3dConfig::default().validate().is_ok());
+    }
     use candle_core::Var;
 
     /// The fast kernel and the candle composition agree in value and gradients.

@@ -192,6 +192,13 @@ impl Problem {
         y
     }
 
+    /// One sample's output channels into `y` (`cout × out` values) from its padded input `buf`.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have AVX-512F; `buf` must be [`Problem::buffer_len`] long (the slack past the
+    /// grid covers the last tile's reads), `w` packed by [`pack`] for this problem, `offsets`
+    /// [`Problem::row_offsets`].
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
     unsafe fn sample(&self, buf: &[f32], w: &[f32], offsets: &[usize], y: &mut [f32]) {
@@ -232,6 +239,9 @@ impl Problem {
         }
     }
 
+    /// # Safety
+    ///
+    /// Never called: the direct kernel exists only on x86-64.
     #[cfg(not(target_arch = "x86_64"))]
     unsafe fn sample(&self, _: &[f32], _: &[f32], _: &[usize], _: &mut [f32]) {
         unreachable!("the direct kernel runs only where `available()`")
@@ -239,6 +249,11 @@ impl Problem {
 }
 
 /// The 8 × 48 register tile: `tile[r][t] = Σ_k w[k][r] · base[offsets[k] + t]`.
+///
+/// # Safety
+///
+/// The CPU must have AVX-512F; `w` must point to `kk × 8` readable values and
+/// `base + offsets[k] + 47` be readable for every `k < kk`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[inline]
@@ -390,6 +405,13 @@ impl Problem {
         out
     }
 
+    /// Adds the weight-gradient sums of one sample's rows into `gw` (`rows × offsets.len()`).
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have AVX-512F; `dy` must hold `rows × lq` values and `buf` be readable at
+    /// `offsets[c] + q` for every column `c` and every `q` below `lq` rounded up to a whole tile
+    /// (the padded buffer's slack); `rows` must be a multiple of `WM` and `offsets.len()` of `WN`.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
     unsafe fn weight_tiles(
@@ -423,6 +445,9 @@ impl Problem {
         }
     }
 
+    /// # Safety
+    ///
+    /// Never called: the direct kernel exists only on x86-64.
     #[cfg(not(target_arch = "x86_64"))]
     unsafe fn weight_tiles(&self, _: &[f32], _: &[f32], _: usize, _: &[usize], _: &mut [f32]) {
         unreachable!("the direct kernel runs only where `available()`")
@@ -430,6 +455,11 @@ impl Problem {
 }
 
 /// `sums[r][s] = Σ_v d[r][16v..16v+16] · p[s][16v..16v+16]` for WM × WN rows.
+///
+/// # Safety
+///
+/// The CPU must have AVX-512F; every `d[r]` and `p[s]` must point to `16 · vectors` readable
+/// values.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[inline]

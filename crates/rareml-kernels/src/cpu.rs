@@ -219,11 +219,17 @@ macro_rules! simd_fn {
             fn imp<$($g: $b),*>($($a: $t),*) $(-> $r)? $body
             #[cfg(target_arch = "x86_64")]
             {
+                /// # Safety
+                ///
+                /// The CPU must have AVX2 and FMA.
                 #[target_feature(enable = "avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
                 unsafe fn avx2<$($g: $b),*>($($a: $t),*) $(-> $r)? {
                     imp($($a),*)
                 }
+                /// # Safety
+                ///
+                /// The CPU must have AVX-512F, AVX-512VL, AVX2 and FMA.
                 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
                 #[allow(clippy::too_many_arguments)]
                 unsafe fn avx512<$($g: $b),*>($($a: $t),*) $(-> $r)? {

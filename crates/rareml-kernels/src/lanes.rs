@@ -114,6 +114,10 @@ mod avx512 {
     use std::arch::x86_64::*;
 
     /// Transposes the 16×16 matrix whose rows are `r` in place (64 shuffles).
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have AVX-512F.
     #[inline]
     #[target_feature(enable = "avx512f")]
     unsafe fn transpose(r: &mut [__m512; 16]) {
@@ -150,7 +154,13 @@ mod avx512 {
         ((1u32 << m) - 1) as __mmask16
     }
 
-    /// See [`super::Lanes::to_lanes`]; the caller has checked the bounds.
+    /// See [`super::Lanes::to_lanes`].
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have the enabled features; `src` must be readable at `l·stride + k` and `dst`
+    /// writable at `k·16 + l` for every channel `l < cl` and position `k < n` (the caller checks
+    /// the slices against these bounds).
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn to_lanes(
         src: *const f32,
@@ -176,7 +186,13 @@ mod avx512 {
         }
     }
 
-    /// See [`super::Lanes::from_lanes`]; the caller has checked the bounds.
+    /// See [`super::Lanes::from_lanes`].
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have the enabled features; `src` must be readable at `k·16 + l` and `dst`
+    /// writable at `l·stride + k` for every channel `l < cl` and position `k < n` (the caller checks
+    /// the slices against these bounds).
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn from_lanes(
         src: *const f32,
@@ -209,6 +225,10 @@ mod avx2 {
     use std::arch::x86_64::*;
 
     /// Transposes the 8×8 matrix whose rows are `r` in place (24 shuffles).
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have AVX2.
     #[inline]
     #[target_feature(enable = "avx2")]
     unsafe fn transpose(r: &mut [__m256; 8]) {
@@ -233,6 +253,10 @@ mod avx2 {
     }
 
     /// Lanes `0..m` of a load/store mask.
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have AVX2.
     #[inline]
     #[target_feature(enable = "avx2")]
     unsafe fn mask(m: usize) -> __m256i {
@@ -240,7 +264,13 @@ mod avx2 {
         _mm256_cmpgt_epi32(_mm256_set1_epi32(m as i32), idx)
     }
 
-    /// See [`super::Lanes::to_lanes`]; the caller has checked the bounds.
+    /// See [`super::Lanes::to_lanes`].
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have the enabled features; `src` must be readable at `l·stride + k` and `dst`
+    /// writable at `k·16 + l` for every channel `l < cl` and position `k < n` (the caller checks
+    /// the slices against these bounds).
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn to_lanes(
         src: *const f32,
@@ -271,7 +301,13 @@ mod avx2 {
         }
     }
 
-    /// See [`super::Lanes::from_lanes`]; the caller has checked the bounds.
+    /// See [`super::Lanes::from_lanes`].
+    ///
+    /// # Safety
+    ///
+    /// The CPU must have the enabled features; `src` must be readable at `k·16 + l` and `dst`
+    /// writable at `l·stride + k` for every channel `l < cl` and position `k < n` (the caller checks
+    /// the slices against these bounds).
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn from_lanes(
         src: *const f32,

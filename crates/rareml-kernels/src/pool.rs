@@ -338,6 +338,31 @@ fn pool3d_composed(x: &Tensor, op: &PoolOp) -> Result<Tensor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_and_stride_rules() {
+        let d = || Pool3dConfig::max(2, PoolPadding::Valid);
+        for (c, field) in [
+            (
+                Pool3dConfig {
+                    kernel: [2, 0, 2],
+                    ..d()
+                },
+                "kernel",
+            ),
+            (
+                Pool3dConfig {
+                    stride: [0, 2, 2],
+                    ..d()
+                },
+                "stride",
+            ),
+        ] {
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(field), "{field}: {e}");
+        }
+        assert!(d().validate().is_ok());
+    }
     use candle_core::Device;
 
     #[test]

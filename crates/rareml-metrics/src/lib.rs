@@ -8,7 +8,7 @@
 //!   validation, per-class efficiencies and reduction factors on test.
 //! - [`intervals`]: Clopper–Pearson, Student-t quantiles, ensemble mean ± t·s/√K.
 //! - [`regression`]: bias, RMSE, resolution, binned in truth, fits of σ_E/E = a/√E ⊕ b.
-//! - [`histogram`]: fixed or quantile bins for plots.
+//! - [`histogram`](mod@histogram): fixed or quantile bins for plots.
 //!
 //! Inputs are slices, `Vec`s, arrays or ndarray 1-D views ([`Values`]) of f32 or f64 scores and of
 //! binary labels (bool or integer 0/1). Degenerate input — empty, mismatched lengths, NaN, one class

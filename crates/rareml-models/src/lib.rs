@@ -26,6 +26,9 @@ pub mod newsnet;
 pub mod params;
 pub mod sndnet;
 
+#[cfg(test)]
+mod config_tests;
+
 pub use ctx::Ctx;
 pub use efficientnet::{EfficientNet, EfficientNetConfig, GlobalPool};
 pub use error::{Error, Result};

@@ -72,6 +72,44 @@ impl Default for EmulsionConfig {
     }
 }
 
+impl EmulsionConfig {
+    /// Checks every field: brightness and ADC gain > 0, read noise ≥ 0, a pedestal range
+    /// min ≤ max (all finite); the error names the first offending field.
+    pub fn validate(&self) -> Result<()> {
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        if !positive(self.grain_brightness_adc) {
+            return Err(config(
+                "grain_brightness_adc",
+                self.grain_brightness_adc,
+                "finite and > 0",
+            ));
+        }
+        if !positive(self.adc_per_photoelectron) {
+            return Err(config(
+                "adc_per_photoelectron",
+                self.adc_per_photoelectron,
+                "finite and > 0",
+            ));
+        }
+        if !(self.read_noise_adc.is_finite() && self.read_noise_adc >= 0.0) {
+            return Err(config(
+                "read_noise_adc",
+                self.read_noise_adc,
+                "finite and ≥ 0",
+            ));
+        }
+        let (lo, hi) = self.pedestal_adc;
+        if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+            return Err(config(
+                "pedestal_adc",
+                self.pedestal_adc,
+                "finite (min, max) with min ≤ max",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A generated cluster class (the file groups of the NEWSdm layout).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Sample {
@@ -298,18 +336,13 @@ pub fn generate(
     first: u64,
     n: usize,
 ) -> Result<ClusterBatch<u8>> {
-    if !(cfg.grain_brightness_adc > 0.0
-        && cfg.adc_per_photoelectron > 0.0
-        && cfg.read_noise_adc >= 0.0
-        && cfg.pedestal_adc.0 <= cfg.pedestal_adc.1)
-    {
-        return Err(config("emulsion generator", format!("{cfg:?}")));
-    }
+    cfg.validate()?;
     if let Sample::Carbon(e) = sample {
         if ![30, 60, 100].contains(&e) {
             return Err(config(
                 "sample",
-                format!("carbon {e} keV: expected 30, 60 or 100"),
+                sample,
+                "carbon of 30, 60 or 100 keV, fog or gamma",
             ));
         }
     }
@@ -351,6 +384,7 @@ pub fn write(
     opts: &crate::WriteOptions,
     mut progress: impl FnMut(usize),
 ) -> Result<()> {
+    opts.validate()?;
     let w = EmulsionWriter::create_with(path, opts.compression)?;
     let mut sets = Vec::with_capacity(samples.len());
     for &s in samples {
@@ -414,5 +448,44 @@ mod tests {
             "{pos:?}"
         );
         assert!(generate(&cfg, Sample::Carbon(45), 1, 0, 1).is_err());
+    }
+
+    /// Every rule names its field.
+    #[test]
+    fn bad_configuration_is_rejected() {
+        let d = EmulsionConfig::default;
+        let bad = |c: EmulsionConfig, field: &str| {
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(field), "{field}: {e}");
+        };
+        bad(
+            EmulsionConfig {
+                grain_brightness_adc: 0.0,
+                ..d()
+            },
+            "grain_brightness_adc",
+        );
+        bad(
+            EmulsionConfig {
+                adc_per_photoelectron: f64::INFINITY,
+                ..d()
+            },
+            "adc_per_photoelectron",
+        );
+        bad(
+            EmulsionConfig {
+                read_noise_adc: -1.0,
+                ..d()
+            },
+            "read_noise_adc",
+        );
+        bad(
+            EmulsionConfig {
+                pedestal_adc: (30.0, 20.0),
+                ..d()
+            },
+            "pedestal_adc",
+        );
+        assert!(d().validate().is_ok());
     }
 }

@@ -3,13 +3,15 @@
 /// Why a generator cannot run.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A configuration value outside its domain (checked before generating).
-    #[error("invalid configuration: {what}: {reason}")]
+    /// A configuration value outside its allowed range (checked before generating).
+    #[error("invalid generator configuration: {field} = {value} ({allowed})")]
     Config {
-        /// The parameter.
-        what: &'static str,
-        /// Why.
-        reason: String,
+        /// The offending field.
+        field: &'static str,
+        /// Its value.
+        value: String,
+        /// The allowed values.
+        allowed: &'static str,
     },
     /// Writing the output failed.
     #[error(transparent)]
@@ -19,9 +21,15 @@ pub enum Error {
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-pub(crate) fn config(what: &'static str, reason: impl Into<String>) -> Error {
+/// The [`Error::Config`] of `field = value`, allowed `allowed`.
+pub(crate) fn config(
+    field: &'static str,
+    value: impl std::fmt::Debug,
+    allowed: &'static str,
+) -> Error {
     Error::Config {
-        what,
-        reason: reason.into(),
+        field,
+        value: format!("{value:?}"),
+        allowed,
     }
 }

@@ -6,6 +6,8 @@
 //! - [`tpc`]: PandaX-III 0νββ and gamma-background tracks → `rareml.tpc.v1` strip waveforms.
 //! - [`tt`]: SHiP target-tracker electromagnetic showers → `rareml.tt.v1` hits.
 
+#![warn(missing_docs)]
+
 pub mod emulsion;
 pub mod error;
 pub mod rng;
@@ -31,6 +33,25 @@ impl Default for WriteOptions {
             batch: 360,
             compression: rareml_io::Compression::default(),
         }
+    }
+}
+
+impl WriteOptions {
+    /// Checks the options: a batch of at least one event, a deflate level 1–9.
+    pub fn validate(&self) -> Result<()> {
+        if self.batch == 0 {
+            return Err(crate::error::config("batch", self.batch, "≥ 1 event"));
+        }
+        if let rareml_io::Compression::Deflate(l) = self.compression {
+            if !(1..=9).contains(&l) {
+                return Err(crate::error::config(
+                    "compression",
+                    self.compression,
+                    "none or deflate 1–9",
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -70,4 +91,29 @@ pub(crate) fn pipelined<J: Sync, B: Send>(
         pending = next_job.zip(next?);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every rule names its field.
+    #[test]
+    fn write_option_rules() {
+        let d = WriteOptions::default;
+        for (o, field) in [
+            (WriteOptions { batch: 0, ..d() }, "batch"),
+            (
+                WriteOptions {
+                    compression: rareml_io::Compression::Deflate(12),
+                    ..d()
+                },
+                "compression",
+            ),
+        ] {
+            let e = o.validate().unwrap_err().to_string();
+            assert!(e.contains(field), "{field}: {e}");
+        }
+        assert!(d().validate().is_ok());
+    }
 }

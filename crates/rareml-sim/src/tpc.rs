@@ -110,20 +110,38 @@ impl Default for TpcConfig {
 impl TpcConfig {
     /// Checks the configuration.
     pub fn validate(&self) -> Result<()> {
-        let ok = (0.0..=1.0).contains(&self.signal_fraction)
-            && self.drift_mm.0 > 0.0
-            && self.drift_mm.1 >= self.drift_mm.0
-            && self.vertex_half_mm > 0.0
-            && self.vertex_half_mm < 90.0
-            && self.step_mm > 0.0
-            && self.adc_per_kev > 0.0
-            && self.suppression_sigma >= 0.0
-            && (1..=8).contains(&self.modules_per_side);
-        if ok {
-            Ok(())
-        } else {
-            Err(config("TPC generator", format!("{self:?}")))
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        if !(0.0..=1.0).contains(&self.signal_fraction) {
+            return Err(config("signal_fraction", self.signal_fraction, "in [0, 1]"));
         }
+        let (d0, d1) = self.drift_mm;
+        if !(positive(d0) && d1.is_finite() && d1 >= d0) {
+            return Err(config("drift_mm", self.drift_mm, "0 < min ≤ max mm"));
+        }
+        if !(positive(self.vertex_half_mm) && self.vertex_half_mm < 90.0) {
+            return Err(config(
+                "vertex_half_mm",
+                self.vertex_half_mm,
+                "in (0, 90) mm",
+            ));
+        }
+        if !positive(self.step_mm) {
+            return Err(config("step_mm", self.step_mm, "finite and > 0 mm"));
+        }
+        if !positive(self.adc_per_kev) {
+            return Err(config("adc_per_kev", self.adc_per_kev, "finite and > 0"));
+        }
+        if !(self.suppression_sigma.is_finite() && self.suppression_sigma >= 0.0) {
+            return Err(config(
+                "suppression_sigma",
+                self.suppression_sigma,
+                "finite and ≥ 0",
+            ));
+        }
+        if !(1..=8).contains(&self.modules_per_side) {
+            return Err(config("modules_per_side", self.modules_per_side, "1–8"));
+        }
+        Ok(())
     }
 }
 
@@ -437,6 +455,7 @@ pub fn write(
     opts: &crate::WriteOptions,
     mut progress: impl FnMut(usize),
 ) -> Result<()> {
+    opts.validate()?;
     cfg.validate()?;
     let mut w = TpcWriter::create_with(
         path,
@@ -459,6 +478,73 @@ pub fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every rule names its field.
+    #[test]
+    fn bad_configuration_is_rejected() {
+        let d = TpcConfig::default;
+        let bad = |c: TpcConfig, field: &str| {
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(field), "{field}: {e}");
+        };
+        bad(
+            TpcConfig {
+                signal_fraction: 1.5,
+                ..d()
+            },
+            "signal_fraction",
+        );
+        bad(
+            TpcConfig {
+                drift_mm: (0.0, 10.0),
+                ..d()
+            },
+            "drift_mm",
+        );
+        bad(
+            TpcConfig {
+                drift_mm: (10.0, 5.0),
+                ..d()
+            },
+            "drift_mm",
+        );
+        bad(
+            TpcConfig {
+                vertex_half_mm: 90.0,
+                ..d()
+            },
+            "vertex_half_mm",
+        );
+        bad(
+            TpcConfig {
+                step_mm: 0.0,
+                ..d()
+            },
+            "step_mm",
+        );
+        bad(
+            TpcConfig {
+                adc_per_kev: f64::NAN,
+                ..d()
+            },
+            "adc_per_kev",
+        );
+        bad(
+            TpcConfig {
+                suppression_sigma: -1.0,
+                ..d()
+            },
+            "suppression_sigma",
+        );
+        bad(
+            TpcConfig {
+                modules_per_side: 0,
+                ..d()
+            },
+            "modules_per_side",
+        );
+        assert!(d().validate().is_ok());
+    }
 
     #[test]
     fn stopping_power_rises_as_the_electron_slows() {

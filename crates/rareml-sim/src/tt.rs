@@ -90,28 +90,45 @@ impl TtConfig {
         if !(e0 > LEAD_CRITICAL_ENERGY_GEV * 10.0 && e1 >= e0 && e1.is_finite()) {
             return Err(config(
                 "energy_gev",
-                format!("{:?}: expected 0.0743 < min ≤ max", self.energy_gev),
+                self.energy_gev,
+                "0.0743 < min ≤ max GeV (10 × lead's critical energy)",
             ));
         }
         let (d0, d1) = self.distance_cm;
         if !(d0 >= -BRICK_THICKNESS_CM && d0 <= d1 && d1 <= 0.0) {
             return Err(config(
                 "distance_cm",
-                format!("{:?}: expected −7.5 ≤ min ≤ max ≤ 0", self.distance_cm),
+                self.distance_cm,
+                "−7.5 ≤ min ≤ max ≤ 0 cm (one brick)",
             ));
         }
-        if self.geometry.n_stations() == 0 || self.geometry.n_stations() > 256 {
+        if !(1..=256).contains(&self.geometry.n_stations()) {
             return Err(config(
-                "geometry",
-                format!("{} stations", self.geometry.n_stations()),
+                "geometry.station_z_cm",
+                self.geometry.n_stations(),
+                "1–256 stations",
             ));
         }
         let [hx, hy] = self.geometry.half_size_cm;
-        let margin_ok = self.vertex_margin_cm >= 0.0 && self.vertex_margin_cm < hx.min(hy);
-        if !(margin_ok && self.slope_sigma >= 0.0) {
+        if !(hx.is_finite() && hy.is_finite() && hx > 0.0 && hy > 0.0) {
             return Err(config(
-                "vertex margin / slope",
-                format!("{} cm, {} rad", self.vertex_margin_cm, self.slope_sigma),
+                "geometry.half_size_cm",
+                self.geometry.half_size_cm,
+                "finite and > 0 cm",
+            ));
+        }
+        if !(self.vertex_margin_cm >= 0.0 && self.vertex_margin_cm < hx.min(hy)) {
+            return Err(config(
+                "vertex_margin_cm",
+                self.vertex_margin_cm,
+                "≥ 0 and below the smaller half size",
+            ));
+        }
+        if !(self.slope_sigma.is_finite() && self.slope_sigma >= 0.0) {
+            return Err(config(
+                "slope_sigma",
+                self.slope_sigma,
+                "finite and ≥ 0 rad",
             ));
         }
         Ok(())
@@ -279,6 +296,7 @@ pub fn write(
     opts: &crate::WriteOptions,
     mut progress: impl FnMut(usize),
 ) -> Result<()> {
+    opts.validate()?;
     cfg.validate()?;
     let mut w = TtWriter::create_with(path, &cfg.geometry, opts.compression)?;
     crate::pipelined(
@@ -328,26 +346,62 @@ mod tests {
         }
     }
 
+    /// Every rule names its field.
     #[test]
     fn bad_configuration_is_rejected() {
-        assert!(TtConfig {
-            energy_gev: (0.0, 10.0),
-            ..TtConfig::default()
-        }
-        .validate()
-        .is_err());
-        assert!(TtConfig {
-            distance_cm: (-8.0, 0.0),
-            ..TtConfig::default()
-        }
-        .validate()
-        .is_err());
-        assert!(TtConfig {
-            vertex_margin_cm: 10.0,
-            ..TtConfig::default()
-        }
-        .validate()
-        .is_err());
-        assert!(TtConfig::default().validate().is_ok());
+        let d = TtConfig::default;
+        let bad = |c: TtConfig, field: &str| {
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(field), "{field}: {e}");
+        };
+        bad(
+            TtConfig {
+                energy_gev: (0.0, 10.0),
+                ..d()
+            },
+            "energy_gev",
+        );
+        bad(
+            TtConfig {
+                energy_gev: (10.0, 5.0),
+                ..d()
+            },
+            "energy_gev",
+        );
+        bad(
+            TtConfig {
+                distance_cm: (-8.0, 0.0),
+                ..d()
+            },
+            "distance_cm",
+        );
+        bad(
+            TtConfig {
+                distance_cm: (-1.0, 0.5),
+                ..d()
+            },
+            "distance_cm",
+        );
+        let mut g = d();
+        g.geometry.station_z_cm.clear();
+        bad(g, "geometry.station_z_cm");
+        let mut g = d();
+        g.geometry.half_size_cm = [0.0, 5.0];
+        bad(g, "geometry.half_size_cm");
+        bad(
+            TtConfig {
+                vertex_margin_cm: 10.0,
+                ..d()
+            },
+            "vertex_margin_cm",
+        );
+        bad(
+            TtConfig {
+                slope_sigma: -0.1,
+                ..d()
+            },
+            "slope_sigma",
+        );
+        assert!(d().validate().is_ok());
     }
 }

@@ -663,7 +663,11 @@ mod tests {
         }
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx") {
-            // SAFETY: AVX was detected; the helper only loads, transposes and stores.
+            /// Loads, transposes and stores `b` with AVX.
+            ///
+            /// # Safety
+            ///
+            /// The CPU must support AVX (the caller detected it).
             #[target_feature(enable = "avx")]
             unsafe fn avx_transpose(b: &mut [[f32; 8]; 8]) {
                 let mut v = [Avx8::splat(0.0); 8];
