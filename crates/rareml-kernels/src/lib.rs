@@ -55,3 +55,8 @@ pub use depthwise::depthwise_conv2d;
 pub use error::{Error, Result};
 pub use norm::{batch_norm, batch_norm_supported, BatchStatistics, Statistics};
 pub use pool::{max_pool2d, pool2d, pool3d, Pool3dConfig, PoolKind, PoolPadding};
+
+/// The README's example, run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

@@ -79,6 +79,14 @@ pub(crate) fn bin_index(edges: &[f64], x: f64) -> std::result::Result<usize, boo
 
 /// Quantile `q` ∈ [0, 1] of values sorted in increasing order, with numpy's default (linear)
 /// interpolation; NaN for an empty slice.
+///
+/// # Examples
+///
+/// ```
+/// // numpy.quantile's default (linear) interpolation.
+/// assert_eq!(rareml_metrics::quantile_sorted(&[1.0, 2.0, 3.0, 4.0], 0.5), 2.5);
+/// assert!(rareml_metrics::quantile_sorted(&[], 0.5).is_nan());
+/// ```
 pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -95,6 +103,15 @@ pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
 
 /// Histogram of `values` (errors on NaN or infinite values, empty input, bad bins, and quantile bins
 /// whose edges coincide because too many values are equal).
+///
+/// # Examples
+///
+/// ```
+/// use rareml_metrics::{histogram, Bins};
+/// let h = histogram(&[0.1, 0.5, 0.9, 1.0, 1.5], &Bins::Fixed { n: 2, lo: 0.0, hi: 1.0 }).unwrap();
+/// // numpy's convention: the last bin includes its upper edge.
+/// assert_eq!((h.counts.clone(), h.overflow), (vec![1, 3], 1));
+/// ```
 pub fn histogram<S: Real, V: Values<S> + ?Sized>(values: &V, bins: &Bins) -> Result<Histogram> {
     let v = finite_f64("values", &values.values())?;
     if v.is_empty() {

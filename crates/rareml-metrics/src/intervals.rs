@@ -39,6 +39,17 @@ impl Efficiency {
 
 /// Central Clopper–Pearson interval for k successes in n trials at confidence level `cl`:
 /// `lower = B⁻¹((1−cl)/2; k, n−k+1)` (0 when k = 0), `upper = B⁻¹(1−(1−cl)/2; k+1, n−k)` (1 when k = n).
+///
+/// # Examples
+///
+/// ```
+/// // scipy: beta.ppf(0.025, 5, 6), beta.ppf(0.975, 6, 5)
+/// let (lo, hi) = rareml_metrics::clopper_pearson(5, 10, 0.95).unwrap();
+/// assert!((lo - 0.187086).abs() < 1e-6 && (hi - 0.812914).abs() < 1e-6);
+/// // The edges: 0 below at k = 0, 1 above at k = n; n = 0 is an error.
+/// assert_eq!(rareml_metrics::clopper_pearson(0, 10, 0.95).unwrap().0, 0.0);
+/// assert!(rareml_metrics::clopper_pearson(0, 0, 0.95).is_err());
+/// ```
 pub fn clopper_pearson(k: u64, n: u64, cl: f64) -> Result<(f64, f64)> {
     check_cl(cl)?;
     if n == 0 {
@@ -76,6 +87,13 @@ pub fn clopper_pearson(k: u64, n: u64, cl: f64) -> Result<(f64, f64)> {
 
 /// Quantile `p` of Student's t distribution with `dof` degrees of freedom (e.g. p = 0.975 for a
 /// two-sided 95 % interval).
+///
+/// # Examples
+///
+/// ```
+/// let t = rareml_metrics::student_t_quantile(0.975, 9.0).unwrap();
+/// assert!((t - 2.262157).abs() < 1e-6);
+/// ```
 pub fn student_t_quantile(p: f64, dof: f64) -> Result<f64> {
     if !(p > 0.0 && p < 1.0) {
         return Err(Error::InvalidArgument {
@@ -109,6 +127,17 @@ pub struct EnsembleInterval {
 }
 
 /// The ensemble interval of `values` (one working-point figure per model) at level `cl`.
+///
+/// # Examples
+///
+/// ```
+/// let e = rareml_metrics::ensemble_interval(&[0.90, 0.92, 0.94], 0.95).unwrap();
+/// assert!((e.mean - 0.92).abs() < 1e-12 && (e.std - 0.02).abs() < 1e-12);
+/// // t(0.975, 2 dof) = 4.3027: half-width 4.3027 · 0.02 / √3.
+/// assert!((e.half_width - 4.302653 * 0.02 / 3f64.sqrt()).abs() < 1e-6);
+/// // One model gives no interval.
+/// assert!(rareml_metrics::ensemble_interval(&[0.9], 0.95).is_err());
+/// ```
 pub fn ensemble_interval(values: &[f64], cl: f64) -> Result<EnsembleInterval> {
     check_cl(cl)?;
     let k = values.len();

@@ -12,6 +12,14 @@ use crate::intervals::Efficiency;
 use crate::roc::{choose_threshold, upper_limit_zero, Bound, Criterion};
 
 /// Score = Σ over `signal_classes` of the class probabilities, per row of `probs (N, C)`.
+///
+/// # Examples
+///
+/// ```
+/// let p = ndarray::array![[0.7f32, 0.1, 0.1, 0.1], [0.0, 0.0, 0.2, 0.8]];
+/// let s = rareml_metrics::signal_score(&p, &[0, 1, 2]).unwrap();
+/// assert!((s[0] - 0.9).abs() < 1e-6 && (s[1] - 0.2).abs() < 1e-6);
+/// ```
 pub fn signal_score<S: Data<Elem = f32>>(
     probs: &ArrayBase<S, Ix2>,
     signal_classes: &[usize],
@@ -45,6 +53,13 @@ pub fn signal_score<S: Data<Elem = f32>>(
 }
 
 /// The highest threshold that keeps at least `target` of the signal on a (validation) sample.
+///
+/// # Examples
+///
+/// ```
+/// let thr = rareml_metrics::threshold_for_efficiency(&[1, 0, 1, 0], &[0.9, 0.8, 0.7, 0.1], 1.0);
+/// assert_eq!(thr.unwrap(), 0.7);
+/// ```
 pub fn threshold_for_efficiency<L, S, YT, YS>(y_true: &YT, y_score: &YS, target: f64) -> Result<f64>
 where
     L: BinaryLabel,
@@ -73,6 +88,20 @@ pub struct ClassSelection {
 
 /// Applies `score >= threshold` to a (test) sample and reports each class; classes absent from the
 /// sample are skipped. `class_names[k]` names class k; `signal_classes` lists the signal ones.
+///
+/// # Examples
+///
+/// ```
+/// use rareml_metrics::{per_class_selection, Bound};
+/// let names = ["C30", "C60", "C100", "fog", "gamma"];
+/// let rows = per_class_selection(&[0.9, 0.2, 0.7, 0.1], &[0, 3, 2, 4], &names, &[0, 1, 2], 0.5, 0.95)
+///     .unwrap();
+/// // C60 is absent from the sample, so it has no row.
+/// assert_eq!(rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["C30", "C100", "fog", "gamma"]);
+/// assert_eq!(rows[0].selected.value, 1.0);
+/// // No fog cluster passes: its rejection is a lower limit.
+/// assert!(matches!(rows[2].rejection, Some(Bound::LowerLimit(_))));
+/// ```
 pub fn per_class_selection<S: Real>(
     scores: &[S],
     classes: &[usize],

@@ -63,6 +63,18 @@ fn inputs<S: Real, T: Real>(truth: &[S], pred: &[T]) -> Result<(Vec<f64>, Vec<f6
 }
 
 /// Bias, RMSE, σ of differences and relative resolution of `pred` against `truth`.
+///
+/// # Examples
+///
+/// ```
+/// let s = rareml_metrics::regression_summary(&[10.0, 20.0], &[11.0, 18.0]).unwrap();
+/// // p − t = (1, −2): bias −0.5, RMSE √2.5; (t − p)/t = (−0.1, 0.1): σ = 0.1.
+/// assert_eq!(s.bias, -0.5);
+/// assert!((s.rmse - 2.5f64.sqrt()).abs() < 1e-12);
+/// assert!((s.resolution.unwrap() - 0.1).abs() < 1e-12);
+/// // A true value of 0 leaves the relative resolution undefined, not infinite.
+/// assert_eq!(rareml_metrics::regression_summary(&[0.0, 1.0], &[1.0, 1.0]).unwrap().resolution, None);
+/// ```
 pub fn regression_summary<S, T, YT, YP>(truth: &YT, pred: &YP) -> Result<RegressionSummary>
 where
     S: Real,
@@ -91,6 +103,16 @@ pub struct ResolutionBin {
 
 /// Statistics in bins of the true value with the given (increasing) edges; items outside the edges
 /// are counted in the returned `(below, above)`.
+///
+/// # Examples
+///
+/// ```
+/// let t = [5.0, 6.0, 15.0, 16.0, 30.0];
+/// let p = [5.5, 5.4, 15.0, 17.6, 31.0];
+/// let (bins, (below, above)) = rareml_metrics::binned_resolution(&t, &p, &[0.0, 10.0, 20.0]).unwrap();
+/// assert_eq!((bins[0].n, bins[1].n, below, above), (2, 2, 0, 1));
+/// assert!((bins[0].summary.unwrap().resolution.unwrap() - 0.1).abs() < 1e-12);
+/// ```
 pub fn binned_resolution<S, T, YT, YP>(
     truth: &YT,
     pred: &YP,
@@ -168,6 +190,17 @@ pub struct ResolutionFit {
 /// Weighted least-squares fit of `resolution` (σ_E/E) versus `energy` with errors `resolution_err`.
 /// The two-parameter model is solved by Gauss–Newton with Levenberg–Marquardt damping, started from
 /// the linear fit of (σ_E/E)² = a²·(1/E) + b².
+///
+/// # Examples
+///
+/// ```
+/// use rareml_metrics::{fit_resolution, ResolutionModel};
+/// // Points on σ/E = √(0.5²/E + 0.05²) recover a = 0.5 √GeV, b = 0.05.
+/// let e: Vec<f64> = [5.0, 10.0, 20.0, 50.0, 100.0].to_vec();
+/// let r: Vec<f64> = e.iter().map(|e| (0.25 / e + 0.0025f64).sqrt()).collect();
+/// let f = fit_resolution(&e, &r, &vec![0.001; 5], ResolutionModel::StochasticAndConstant).unwrap();
+/// assert!((f.a - 0.5).abs() < 1e-6 && (f.b - 0.05).abs() < 1e-6);
+/// ```
 pub fn fit_resolution(
     energy: &[f64],
     resolution: &[f64],

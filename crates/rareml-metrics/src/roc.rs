@@ -285,6 +285,21 @@ impl Roc {
 /// Errors on empty input, a length mismatch, a label other than 0/1, a NaN or infinite score, one
 /// class only, and scores that are all equal (scikit-learn would return the diagonal; a constant
 /// score is reported instead so that a collapsed model is noticed).
+///
+/// # Examples
+///
+/// scikit-learn's own example (labels 0/1 instead of 1/2):
+///
+/// ```
+/// use rareml_metrics::roc_curve;
+/// let roc = roc_curve(&[0, 0, 1, 1], &[0.1, 0.4, 0.35, 0.8], true).unwrap();
+/// assert_eq!(roc.fpr, [0.0, 0.0, 0.5, 0.5, 1.0]);
+/// assert_eq!(roc.tpr, [0.0, 0.5, 0.5, 1.0, 1.0]);
+/// assert_eq!(roc.thresholds, [f64::INFINITY, 0.8, 0.4, 0.35, 0.1]);
+/// // One class only, NaN scores or constant scores are errors, not NaN curves.
+/// assert!(roc_curve(&[1, 1], &[0.1, 0.2], true).is_err());
+/// assert!(roc_curve(&[0, 1], &[0.3, 0.3], true).is_err());
+/// ```
 pub fn roc_curve<L, S, YT, YS>(y_true: &YT, y_score: &YS, drop_intermediate: bool) -> Result<Roc>
 where
     L: BinaryLabel,
@@ -305,6 +320,15 @@ where
 }
 
 /// `sklearn.metrics.roc_auc_score(y_true, y_score)` for binary labels.
+///
+/// # Examples
+///
+/// ```
+/// let auc = rareml_metrics::roc_auc_score(&[0, 0, 1, 1], &[0.1, 0.4, 0.35, 0.8]).unwrap();
+/// assert_eq!(auc, 0.75);
+/// // Ties count one half, exactly (the pair (0.5, 0.5) below).
+/// assert_eq!(rareml_metrics::roc_auc_score(&[0, 1, 1], &[0.5, 0.5, 0.9]).unwrap(), 0.75);
+/// ```
 pub fn roc_auc_score<L, S, YT, YS>(y_true: &YT, y_score: &YS) -> Result<f64>
 where
     L: BinaryLabel,
@@ -331,6 +355,15 @@ pub struct Significance {
 }
 
 /// Ξ = max over thresholds of εs/√εb, on the full curve.
+///
+/// # Examples
+///
+/// ```
+/// let s = rareml_metrics::significance(&[0, 0, 1, 1], &[0.1, 0.4, 0.35, 0.8]).unwrap();
+/// // εs = 1 at εb = 0.5 (threshold 0.35): Ξ = 1/√0.5; the point εb = 0 has no Ξ.
+/// assert_eq!(s.threshold, 0.35);
+/// assert!((s.xi - 2f64.sqrt()).abs() < 1e-12);
+/// ```
 pub fn significance<L, S, YT, YS>(y_true: &YT, y_score: &YS) -> Result<Significance>
 where
     L: BinaryLabel,
@@ -438,6 +471,20 @@ impl WorkingPoint {
 }
 
 /// The working point of a fixed threshold (select `score >= threshold`), intervals at level `cl`.
+///
+/// # Examples
+///
+/// ```
+/// use rareml_metrics::{working_point, Bound};
+/// let y = [0, 0, 1, 1];
+/// let s = [0.1, 0.4, 0.35, 0.8];
+/// let wp = working_point(&y, &s, 0.35, 0.95).unwrap();
+/// assert_eq!((wp.signal.value, wp.background.value), (1.0, 0.5));
+/// assert_eq!(wp.rejection, Bound::Value(2.0));
+/// // No background selected: the rejection and Ξ are lower limits (95 % CL, one-sided).
+/// let tight = working_point(&y, &s, 0.8, 0.95).unwrap();
+/// assert!(matches!(tight.rejection, Bound::LowerLimit(r) if r > 1.0 && r.is_finite()));
+/// ```
 pub fn working_point<L, S, YT, YS>(
     y_true: &YT,
     y_score: &YS,
@@ -505,6 +552,16 @@ where
 
 /// Background rejection at a target signal efficiency: the highest threshold whose εs ≥ `target`
 /// (the smallest such index of the full ROC curve), with intervals at level `cl`.
+///
+/// # Examples
+///
+/// ```
+/// use rareml_metrics::{rejection_at_efficiency, Bound};
+/// let wp = rejection_at_efficiency(&[0, 0, 1, 1], &[0.1, 0.4, 0.35, 0.8], 1.0, 0.95).unwrap();
+/// assert_eq!((wp.threshold, wp.rejection), (0.35, Bound::Value(2.0)));
+/// // An efficiency above 1 is an error.
+/// assert!(rejection_at_efficiency(&[0, 1], &[0.1, 0.2], 1.5, 0.95).is_err());
+/// ```
 pub fn rejection_at_efficiency<L, S, YT, YS>(
     y_true: &YT,
     y_score: &YS,
@@ -532,6 +589,16 @@ where
 
 /// Signal efficiency at a target background rejection R: the lowest threshold whose εb ≤ 1/R, with
 /// intervals at level `cl`. Errors when only "select nothing" reaches R.
+///
+/// # Examples
+///
+/// ```
+/// use rareml_metrics::efficiency_at_rejection;
+/// let wp = efficiency_at_rejection(&[0, 0, 1, 1], &[0.1, 0.4, 0.35, 0.8], 2.0, 0.95).unwrap();
+/// assert_eq!((wp.threshold, wp.signal.value), (0.35, 1.0));
+/// // A rejection below 1 is an error.
+/// assert!(efficiency_at_rejection(&[0, 1], &[0.1, 0.2], 0.5, 0.95).is_err());
+/// ```
 pub fn efficiency_at_rejection<L, S, YT, YS>(
     y_true: &YT,
     y_score: &YS,

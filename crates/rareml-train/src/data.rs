@@ -55,6 +55,19 @@ pub trait Source: Sync {
     fn fill(&self, indices: &[usize], augment_seed: Option<u64>, out: &mut [f32]) -> Result<()>;
 }
 
+/// Values per item of shape `item`, after checking that `out` holds one item per index.
+fn check_buffer(item: &[usize], indices: &[usize], out: &[f32]) -> Result<usize> {
+    let per: usize = item.iter().product();
+    if out.len() != indices.len() * per {
+        return Err(Error::Data(format!(
+            "batch buffer of {} values for {} events of {per}",
+            out.len(),
+            indices.len()
+        )));
+    }
+    Ok(per)
+}
+
 /// An augmentation: modifies one event's input in place given a seed unique to (epoch seed, event).
 pub type Augment = Box<dyn Fn(&mut [f32], u64) + Send + Sync>;
 
@@ -126,14 +139,7 @@ impl Source for InMemory {
     }
 
     fn fill(&self, indices: &[usize], augment_seed: Option<u64>, out: &mut [f32]) -> Result<()> {
-        let per: usize = self.item.iter().product();
-        if out.len() != indices.len() * per {
-            return Err(Error::Data(format!(
-                "batch buffer of {} values for {} events of {per}",
-                out.len(),
-                indices.len()
-            )));
-        }
+        let per = check_buffer(&self.item, indices, out)?;
         if let Some(&i) = indices.iter().find(|&&i| i >= self.len()) {
             return Err(Error::Data(format!(
                 "event {i} out of range (source has {})",
@@ -200,14 +206,7 @@ impl Source for FnSource<'_> {
     }
 
     fn fill(&self, indices: &[usize], augment_seed: Option<u64>, out: &mut [f32]) -> Result<()> {
-        let per: usize = self.item.iter().product();
-        if out.len() != indices.len() * per {
-            return Err(Error::Data(format!(
-                "batch buffer of {} values for {} events of {per}",
-                out.len(),
-                indices.len()
-            )));
-        }
+        check_buffer(&self.item, indices, out)?;
         (self.fill)(indices, augment_seed, out).map_err(Error::Source)
     }
 }
