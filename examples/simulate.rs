@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example simulate -- --detector emulsion|tpc|tt --events N --seed S --out FILE.h5
+//! cargo run --release --example simulate -- --detector tt --events 1000000 --shard 3/8 --out part3.h5
 //! ```
 
 use std::path::PathBuf;
@@ -50,10 +51,21 @@ struct Args {
     /// TPC only: a DECAY0 file with the 0νββ kinematics (default: the built-in two-electron spectrum).
     #[arg(long)]
     decay0: Option<PathBuf>,
+    /// Write only shard I of N of the events (events ⌊I·n/N⌋ .. ⌊(I+1)·n/N⌋; for emulsion, of each
+    /// sample's). Events are seeded by their index, so the N files hold, in order, the events of one
+    /// unsharded run. Without it, SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT are honoured.
+    #[arg(long)]
+    shard: Option<rareml::io::Shard>,
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    let bar = ProgressBar::new(args.events as u64);
+    let shard = match args.shard {
+        Some(s) => s,
+        None => rareml::io::Shard::from_slurm()?.unwrap_or(rareml::io::Shard::ALL),
+    };
+    let range = shard.range(args.events);
+    let events = range.len();
+    let bar = ProgressBar::new(events as u64);
     bar.set_style(ProgressStyle::with_template(
         "{bar:40} {pos}/{len} events  {per_sec}  eta {eta}",
     )?);
@@ -62,13 +74,14 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let opts = WriteOptions {
         batch: args.batch,
         compression: args.compression,
+        first: range.start as u64,
     };
     match args.detector {
         Detector::Tt => tt::write(
             &args.out,
             &tt::TtConfig::default(),
             args.seed,
-            args.events,
+            events,
             &opts,
             progress,
         )?,
@@ -82,7 +95,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 &tpc::TpcConfig::default(),
                 decay0.as_deref(),
                 args.seed,
-                args.events,
+                events,
                 &opts,
                 progress,
             )?
@@ -95,13 +108,13 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 emulsion::Sample::Fog,
                 emulsion::Sample::Gamma,
             ];
-            bar.set_length((args.events * samples.len()) as u64);
+            bar.set_length((events * samples.len()) as u64);
             emulsion::write(
                 &args.out,
                 &emulsion::EmulsionConfig::default(),
                 &samples,
                 args.seed,
-                args.events,
+                events,
                 &opts,
                 progress,
             )?
@@ -111,7 +124,9 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let total = bar.length().unwrap_or(0);
     let secs = t0.elapsed().as_secs_f64();
     eprintln!(
-        "{total} events in {secs:.2} s ({:.0} events/s) → {}",
+        "{total} events (shard {shard}: events {}..{}) in {secs:.2} s ({:.0} events/s) → {}",
+        range.start,
+        range.end,
         total as f64 / secs,
         args.out.display()
     );

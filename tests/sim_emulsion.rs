@@ -120,6 +120,7 @@ fn every_compression_stores_the_same_clusters_reproducibly() {
             &WriteOptions {
                 batch: 36,
                 compression: c,
+                ..Default::default()
             },
             |_| {},
         )

@@ -36,7 +36,7 @@ fn emulsion_clusters_stream_from_hdf5() {
     let clusters = ClusterSource::open(&path, pipeline).unwrap();
     assert_eq!(clusters.len(), 24);
     assert_eq!(clusters.item_shape(), vec![1, 9, 40, 40]);
-    let labels = clusters.labels().to_vec();
+    let labels = clusters.labels().unwrap().to_vec();
     // The trainer reads it through a source defined by its filler.
     let src = FnSource::new(
         clusters.item_shape(),
@@ -62,6 +62,18 @@ fn emulsion_clusters_stream_from_hdf5() {
         .copied()
         .collect();
     assert_eq!(got, w);
+    // A contiguous range reads each group's part at once: the same items, and the grain ids.
+    let mut by_range = vec![0f32; 24 * 9 * 40 * 40];
+    let ids = clusters.fill_range(0..24, &mut by_range).unwrap();
+    let mut by_index = vec![0f32; by_range.len()];
+    clusters
+        .fill(&(0..24).collect::<Vec<_>>(), None, &mut by_index)
+        .unwrap();
+    assert_eq!(by_range, by_index);
+    assert_eq!(ids[..3], [0, 1, 2], "grain ids of the first group");
+    assert!(clusters
+        .fill_range(20..25, &mut vec![0f32; 5 * 9 * 40 * 40])
+        .is_err());
     // Augmented batches differ (rotations) but are reproducible for a seed.
     let (mut a, mut b) = (vec![0f32; got.len()], vec![0f32; got.len()]);
     src.fill(&[15, 17], Some(7), &mut a).unwrap();

@@ -7,6 +7,7 @@
 pub mod newsdm;
 pub mod pandax3;
 pub mod pipeline;
+pub mod predict;
 pub mod ship_tt;
 
 use candle_core::Device;

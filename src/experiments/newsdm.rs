@@ -4,25 +4,28 @@
 use super::pipeline::{
     self, Ensemble, Experiment, NetworkSpec, NetworkSummary, Run, Scored, TrainingSummary,
 };
+use super::predict::{EventKeys, EventReader, Outputs};
 use super::{setting_err, Error, Options, Preset, Result};
 use crate::baselines::emulsion::barycenter_shift;
 use crate::io::emulsion::{ClusterClass, EmulsionFile, PIXEL_SIZE_NM};
+use crate::io::scores::SCORED;
 use crate::metrics::{
     choose_threshold, ensemble_interval, per_class_selection, roc_curve, working_point, Bound,
     ClassSelection, Criterion, EnsembleInterval, Roc, WorkingPoint,
 };
 use crate::models::{ModelConfig, NewsNetConfig, NewsNetStage};
-use crate::preprocess::emulsion::{EmulsionPipeline, RandomRotation, Rotation};
+use crate::preprocess::emulsion::{ClusterSource, EmulsionPipeline, RandomRotation, Rotation};
 use crate::report::plot::{histogram_png, roc_png};
 use crate::report::{fmt, markdown_table, Report};
 use crate::sim::emulsion::{EmulsionConfig, Sample};
 use crate::train::{AdamConfig, InMemory, Schedule, Source, Split, Targets, Task, TrainConfig};
 use ndarray::{s, ArrayView3};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
 use std::path::Path;
 
 /// Sizes and choices of a NEWSdm run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     /// The preset these settings started from.
     pub preset: Preset,
@@ -138,10 +141,37 @@ const CARBON: [usize; 3] = [0, 1, 2];
 const CL: f64 = 0.95;
 
 /// The NEWSdm experiment.
-struct Newsdm(Settings);
+pub(crate) struct Newsdm(Settings);
+
+/// The experiment of `settings` (for applying a trained run).
+pub(crate) fn experiment(settings: Settings) -> Newsdm {
+    Newsdm(settings)
+}
+
+/// The network's classes (its outputs) and the signal ones.
+const CLASSES: [&str; 4] = ["C30", "C60", "C100", "background"];
+
+/// Clusters of a file streamed for prediction (the training pipeline's preprocessing).
+struct ClusterReader(ClusterSource);
+
+impl EventReader for ClusterReader {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn item_shape(&self) -> Vec<usize> {
+        self.0.item_shape()
+    }
+
+    fn read(&self, range: Range<usize>, out: &mut [f32]) -> Result<Vec<(i64, u8)>> {
+        let ids = self.0.fill_range(range, out)?;
+        Ok(ids.into_iter().map(|id| (id, SCORED)).collect())
+    }
+}
 
 /// Clusters as loaded: preprocessed images with class targets, and each cluster's sample.
-struct Clusters {
+pub(crate) struct Clusters {
+    keys: EventKeys,
     src: InMemory,
     item: [usize; 4],
     sample: Vec<usize>,
@@ -149,7 +179,7 @@ struct Clusters {
 }
 
 /// Barycenter shifts (nm) of the validation and test clusters.
-struct Shifts {
+pub(crate) struct Shifts {
     val: Vec<f64>,
     test: Vec<f64>,
     undefined: usize,
@@ -247,7 +277,32 @@ impl Experiment for Newsdm {
             train: self.0.train_config(run.options.seed, run.options.progress),
             checkpoints: "checkpoints".into(),
             predict_batch: 64,
+            ensemble: Ensemble::Last,
         }])
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        serde_json::to_value(&self.0).expect("settings serialise")
+    }
+
+    fn outputs(&self) -> Outputs {
+        Outputs::Classes {
+            names: CLASSES.iter().map(|c| c.to_string()).collect(),
+            signal: CARBON.to_vec(),
+        }
+    }
+
+    fn criterion(&self) -> Option<Criterion> {
+        Some(Criterion::Efficiency(self.0.signal_efficiency))
+    }
+
+    fn keys<'d>(&self, data: &'d Clusters) -> &'d EventKeys {
+        &data.keys
+    }
+
+    fn reader<'a>(&'a self, path: &Path) -> Result<Box<dyn EventReader + 'a>> {
+        let src = ClusterSource::open_unlabelled(path, EmulsionPipeline::default())?;
+        Ok(Box::new(ClusterReader(src)))
     }
 
     fn report(
@@ -309,8 +364,11 @@ fn load_clusters(path: &Path, per_sample: usize, seed: u64, rotations: bool) -> 
     let file = EmulsionFile::open(path)?;
     let pipeline = EmulsionPipeline::default();
     let (mut images, mut sample, mut item, mut cuts) = (Vec::new(), Vec::new(), [0; 4], 0);
+    let (mut keys, mut base) = (EventKeys::default(), 0);
     for cs in file.sets()? {
         let n = cs.len().min(per_sample);
+        let set_base = base;
+        base += cs.len();
         if n == 0 {
             continue;
         }
@@ -338,6 +396,9 @@ fn load_clusters(path: &Path, per_sample: usize, seed: u64, rotations: bool) -> 
                 ClusterClass::Background => 4,
             });
             images.extend(input.images.slice(s![j, .., .., .., ..]).iter());
+            keys.index.push(set_base + k);
+            keys.id
+                .push(batch.pol_ids.as_ref().map_or(-1, |p| p[[k, 2]] as i64));
         }
     }
     let carbon = sample.iter().filter(|&&s| s < 3).count();
@@ -360,6 +421,7 @@ fn load_clusters(path: &Path, per_sample: usize, seed: u64, rotations: bool) -> 
         }));
     }
     Ok(Clusters {
+        keys,
         src,
         item,
         sample,
@@ -559,6 +621,10 @@ fn reduction(r: Option<f64>, limit: Option<f64>, [p, n]: [u64; 2]) -> String {
 }
 
 impl Report for NewsdmReport {
+    fn threshold(&self) -> Option<f64> {
+        Some(self.network.figures.working_point.threshold)
+    }
+
     fn markdown(&self) -> String {
         let row = |name: &str, f: &Figures| {
             vec![

@@ -5,24 +5,28 @@
 use super::pipeline::{
     self, Ensemble, Experiment, NetworkSpec, NetworkSummary, Run, Scored, TrainingSummary,
 };
+use super::predict::{EventKeys, EventReader, Outputs};
 use super::{setting_err, Error, Options, Preset, Result};
 use crate::baselines::tpc::{strip_event_score, BlobParams};
+use crate::io::scores::{SCORED, SET_ASIDE};
 use crate::io::tpc::{EventLabel, Readout, TpcEvent, TpcFile, TpcMeta};
 use crate::metrics::{
     choose_threshold, roc_curve, working_point, Bound, Criterion, Roc, WorkingPoint,
 };
 use crate::models::{EfficientNetConfig, GlobalPool, ModelConfig};
-use crate::preprocess::batch::{build_batch_skipping_empty, TpcImages};
+use crate::preprocess::batch::{build_batch_skipping_empty, fill_batch_skipping_empty, TpcImages};
 use crate::preprocess::tpc::{RandomFlips, TpcImageConfig};
 use crate::report::plot::{histogram_png, roc_png};
 use crate::report::{fmt, markdown_table, Report};
 use crate::sim::tpc::TpcConfig;
 use crate::train::{AdamConfig, InMemory, Schedule, Source, Split, Targets, Task, TrainConfig};
-use serde::Serialize;
+use ndarray::ArrayViewMutD;
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
 use std::path::Path;
 
 /// Sizes and choices of a PandaX-III run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     /// The preset these settings started from.
     pub preset: Preset,
@@ -143,10 +147,69 @@ pub fn run(options: &Options, settings: &Settings) -> Result<Pandax3Report> {
 const CL: f64 = 0.95;
 
 /// The PandaX-III experiment.
-struct Pandax3(Settings);
+pub(crate) struct Pandax3(Settings);
+
+/// The experiment of `settings` (for applying a trained run).
+pub(crate) fn experiment(settings: Settings) -> Pandax3 {
+    Pandax3(settings)
+}
+
+/// Percent of the event's charge: image values of order 1, like BatchNorm's initial running
+/// variance, so eval mode is sensible from the first epochs.
+const IMAGE_SCALE: f32 = 100.0;
+
+impl Pandax3 {
+    /// The image conversion of training and prediction alike.
+    fn images<'r>(&self, readout: &'r Readout, meta: TpcMeta, seed: u64) -> TpcImages<'r> {
+        TpcImages {
+            readout,
+            meta,
+            config: self.0.image,
+            seed,
+            scale: IMAGE_SCALE,
+        }
+    }
+}
+
+/// A TPC file's events streamed for prediction: XZ/YZ images, empty events set aside.
+struct TpcReader<'a> {
+    experiment: &'a Pandax3,
+    file: TpcFile,
+    readout: Readout,
+    meta: TpcMeta,
+}
+
+impl EventReader for TpcReader<'_> {
+    fn len(&self) -> usize {
+        self.file.len()
+    }
+
+    fn item_shape(&self) -> Vec<usize> {
+        let side = self.experiment.0.image.size * self.experiment.0.image.upsample;
+        vec![2, side, side]
+    }
+
+    fn read(&self, range: Range<usize>, out: &mut [f32]) -> Result<Vec<(i64, u8)>> {
+        let events = self.file.read(range.clone())?;
+        let mut shape = vec![events.len()];
+        shape.extend(self.item_shape());
+        let view = ArrayViewMutD::from_shape(shape, out).map_err(|e| Error::Data {
+            path: self.file.path().to_path_buf(),
+            reason: format!("batch buffer: {e}"),
+        })?;
+        let images = self.experiment.images(&self.readout, self.meta, 0);
+        let reports = fill_batch_skipping_empty(&images, &events, range.start as u64, view)?;
+        Ok(events
+            .iter()
+            .zip(reports)
+            .map(|(e, r)| (e.id, if r.is_some() { SCORED } else { SET_ASIDE }))
+            .collect())
+    }
+}
 
 /// Labelled events with an image, their images and labels.
-struct Events {
+pub(crate) struct Events {
+    keys: EventKeys,
     readout: Readout,
     meta: TpcMeta,
     events: Vec<TpcEvent>,
@@ -156,7 +219,7 @@ struct Events {
 }
 
 /// The Bragg-blob score of the validation and test events.
-struct Blobs {
+pub(crate) struct Blobs {
     val: Vec<f64>,
     test: Vec<f64>,
 }
@@ -198,20 +261,13 @@ impl Experiment for Pandax3 {
         let file = TpcFile::open(path)?;
         let n = self.0.events.min(file.len());
         let (readout, meta) = (file.readout().clone(), *file.meta());
-        let labelled: Vec<TpcEvent> = file
+        let (positions, labelled): (Vec<usize>, Vec<TpcEvent>) = file
             .read(0..n)?
             .into_iter()
-            .filter(|e| e.label != EventLabel::Unknown)
-            .collect();
-        // Percent of the event's charge: values of order 1, like BatchNorm's initial running
-        // variance, so eval mode is sensible from the first epochs.
-        let images = TpcImages {
-            readout: &readout,
-            meta,
-            config: self.0.image,
-            seed: run.options.seed,
-            scale: 100.0,
-        };
+            .enumerate()
+            .filter(|(_, e)| e.label != EventLabel::Unknown)
+            .unzip();
+        let images = self.images(&readout, meta, run.options.seed);
         let kept = build_batch_skipping_empty(&images, &labelled, 0).map_err(|e| Error::Data {
             path: path.into(),
             reason: format!("no labelled event gives an image: {e}"),
@@ -219,6 +275,10 @@ impl Experiment for Pandax3 {
         let set_aside = kept.set_aside.len();
         let mut events: Vec<Option<TpcEvent>> = labelled.into_iter().map(Some).collect();
         let events: Vec<TpcEvent> = kept.kept.iter().filter_map(|&i| events[i].take()).collect();
+        let keys = EventKeys {
+            index: kept.kept.iter().map(|&i| positions[i]).collect(),
+            id: events.iter().map(|e| e.id).collect(),
+        };
         let labels: Vec<u32> = events
             .iter()
             .map(|e| (e.label == EventLabel::Signal) as u32)
@@ -241,6 +301,7 @@ impl Experiment for Pandax3 {
                     .expect("slot of the flips' image size")
             }));
         Ok(Events {
+            keys,
             readout,
             meta,
             events,
@@ -298,8 +359,39 @@ impl Experiment for Pandax3 {
                     format!("checkpoints-n{}", width_name(top))
                 },
                 predict_batch: 64,
+                ensemble: Ensemble::Mean,
             })
             .collect())
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        serde_json::to_value(&self.0).expect("settings serialise")
+    }
+
+    fn outputs(&self) -> Outputs {
+        Outputs::Classes {
+            names: vec!["signal".into()],
+            signal: vec![0],
+        }
+    }
+
+    fn criterion(&self) -> Option<Criterion> {
+        Some(Criterion::MaxSignificance)
+    }
+
+    fn keys<'d>(&self, data: &'d Events) -> &'d EventKeys {
+        &data.keys
+    }
+
+    fn reader<'a>(&'a self, path: &Path) -> Result<Box<dyn EventReader + 'a>> {
+        let file = TpcFile::open(path)?;
+        let (readout, meta) = (file.readout().clone(), *file.meta());
+        Ok(Box::new(TpcReader {
+            experiment: self,
+            file,
+            readout,
+            meta,
+        }))
     }
 
     fn report(
@@ -510,6 +602,10 @@ pub struct Pandax3Report {
 }
 
 impl Report for Pandax3Report {
+    fn threshold(&self) -> Option<f64> {
+        Some(self.network.working_point.threshold)
+    }
+
     fn markdown(&self) -> String {
         let row = |name: String, f: &BinaryFigures| {
             vec![

@@ -11,11 +11,16 @@
 //! stages; [`train`] and [`score`] are separate, so a trained run can score other data without
 //! training again.
 
+use super::predict::{
+    code_version, score_rows, EventKeys, EventReader, NetworkRecord, Outputs, RunManifest,
+    RUN_FORMAT,
+};
 use super::{Error, Options, Result};
+use crate::io::scores::{ScoresMeta, ScoresWriter, SCORED};
 use crate::report::{write_report, Report};
 use candle_core::Device;
 use ndarray::Array2;
-use rareml_metrics::{ensemble_mean, signal_scores};
+use rareml_metrics::{ensemble_mean, signal_scores, Criterion};
 use rareml_models::{Model, ModelConfig, Params};
 use rareml_train::{predict_ensemble, EpochRecord, Source, Split, Task, TrainConfig, Trainer};
 use serde::{Deserialize, Serialize};
@@ -55,6 +60,20 @@ pub trait Experiment {
         networks: &[Scored],
         baseline: Self::Baseline,
     ) -> Result<Self::Report>;
+
+    /// The settings, as `run.json` stores them (to apply the run elsewhere).
+    fn settings(&self) -> serde_json::Value;
+    /// What the network's outputs are.
+    fn outputs(&self) -> Outputs;
+    /// How the working point is chosen on validation (`None` for a regression).
+    fn criterion(&self) -> Option<Criterion>;
+    /// Turns a batch of regression outputs into physical units in place (identity by default).
+    fn decode(&self, _outputs: &mut Array2<f32>) {}
+    /// The file index and id of each loaded event.
+    fn keys<'d>(&self, data: &'d Self::Data) -> &'d EventKeys;
+    /// Streams the events of `path` as network inputs, preprocessed as [`load`](Self::load) does,
+    /// in contiguous ranges (for prediction).
+    fn reader<'a>(&'a self, path: &Path) -> Result<Box<dyn EventReader + 'a>>;
 }
 
 /// Runs `experiment` end to end; writes `report.json`, `report.md`, the plots and the checkpoints
@@ -75,7 +94,103 @@ pub fn run<E: Experiment>(experiment: &E, options: &Options) -> Result<E::Report
         .collect::<Result<Vec<_>>>()?;
     let report = experiment.report(&run, &data, &split, &networks, baseline)?;
     write_report(&run.out, &report)?;
+    let net = &networks[0];
+    let manifest = manifest(experiment, &run, net, report.threshold())?;
+    manifest.write(&run.out)?;
+    write_test_scores(experiment, &run, &data, &split, net, &manifest)?;
     Ok(report)
+}
+
+/// The run's `run.json`: the headline network with its kept checkpoints and working point.
+fn manifest<E: Experiment>(
+    experiment: &E,
+    run: &Run,
+    net: &Scored,
+    threshold: Option<f64>,
+) -> Result<RunManifest> {
+    let t = &net.trained;
+    let checkpoints = t
+        .kept
+        .iter()
+        .map(|p| {
+            p.strip_prefix(&run.out)
+                .map(|r| r.display().to_string())
+                .map_err(|_| Error::File {
+                    path: p.clone(),
+                    reason: format!("checkpoint outside the run directory {}", run.out.display()),
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RunManifest {
+        format: RUN_FORMAT.into(),
+        experiment: E::NAME.into(),
+        code_version: code_version(),
+        seed: run.options.seed,
+        data: run.data_description("generated"),
+        settings: experiment.settings(),
+        network: NetworkRecord {
+            label: t.spec.label.clone(),
+            config: t.spec.config.clone(),
+            task: t.spec.task,
+            checkpoints,
+            ensemble: t.spec.ensemble,
+            outputs: experiment.outputs(),
+            criterion: experiment.criterion(),
+            threshold,
+            predict_batch: t.spec.predict_batch,
+        },
+    })
+}
+
+/// `test_scores.h5`: the headline network's scores on the test events, in the scores format
+/// (`shard = "test"`; `/events/index` gives each event's position in the input file).
+fn write_test_scores<E: Experiment>(
+    experiment: &E,
+    run: &Run,
+    data: &E::Data,
+    split: &Split,
+    net: &Scored,
+    manifest: &RunManifest,
+) -> Result<()> {
+    let keys = experiment.keys(data);
+    let rec = &manifest.network;
+    let n = split.test.len();
+    let meta = ScoresMeta {
+        experiment: E::NAME.into(),
+        run: run.out.display().to_string(),
+        run_id: String::new(),
+        code_version: manifest.code_version.clone(),
+        source: run.data_description("generated"),
+        source_events: keys
+            .index
+            .iter()
+            .max()
+            .map_or(0, |&m| m as u64 + 1)
+            .max(n as u64),
+        first_event: 0,
+        end_event: n as u64,
+        shard: "test".into(),
+        columns: rec.outputs.names().to_vec(),
+        members: net.test.0.len(),
+        ensemble: serde_json::to_value(rec.ensemble)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        threshold: rec.threshold,
+    };
+    let rows = score_rows(
+        &rec.outputs,
+        &|v| experiment.decode(v),
+        &net.test.0,
+        rec.ensemble,
+        rec.threshold,
+        split.test.iter().map(|&i| keys.index[i] as i64).collect(),
+        split.test.iter().map(|&i| keys.id[i]).collect(),
+        vec![SCORED; n],
+    )?;
+    let mut w = ScoresWriter::create(run.out.join("test_scores.h5"), &meta)?;
+    w.append(&rows)?;
+    Ok(w.finish()?)
 }
 
 /// One pipeline run's context: its options, output directory, device and temporary directory.
@@ -152,6 +267,8 @@ pub struct NetworkSpec {
     pub checkpoints: String,
     /// Events per batch in evaluation.
     pub predict_batch: usize,
+    /// How the kept checkpoints make its headline score.
+    pub ensemble: Ensemble,
 }
 
 /// A network after training: its parameters (the last epoch's), history and kept checkpoints.

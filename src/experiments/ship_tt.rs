@@ -5,11 +5,14 @@
 use super::pipeline::{
     self, Ensemble, Experiment, NetworkSpec, NetworkSummary, Run, Scored, TrainingSummary,
 };
+use super::predict::{EventKeys, EventReader, Outputs};
 use super::{setting_err, Error, Options, Preset, Result};
 use crate::baselines::tt::{
     dbscan_vertex, weighted_mean_xy, DbscanVertexParams, MomentRegression, NHitsEnergy, Vertex,
 };
+use crate::io::scores::{SCORED, SET_ASIDE};
 use crate::io::tt::{TtEvent, TtFile, TtGeometry};
+use crate::metrics::Criterion;
 use crate::metrics::{
     binned_resolution, fit_resolution, regression_summary, ResolutionFit, ResolutionModel,
 };
@@ -19,12 +22,13 @@ use crate::preprocess::tt::{scale_energy, unscale_energy, HitMapConfig};
 use crate::report::plot::resolution_png;
 use crate::report::{fmt, markdown_table, Report};
 use crate::train::{AdamConfig, InMemory, Schedule, Source, Split, Targets, Task, TrainConfig};
-use ndarray::ArrayViewMutD;
-use serde::Serialize;
+use ndarray::{Array2, ArrayViewMutD};
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
 use std::path::Path;
 
 /// Sizes and choices of a SHiP TT run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     /// The preset these settings started from.
     pub preset: Preset,
@@ -145,10 +149,63 @@ pub fn run(options: &Options, settings: &Settings) -> Result<ShipTtReport> {
 }
 
 /// The SHiP TT experiment.
-struct ShipTt(Settings);
+pub(crate) struct ShipTt(Settings);
+
+/// The experiment of `settings` (for applying a trained run).
+pub(crate) fn experiment(settings: Settings) -> ShipTt {
+    ShipTt(settings)
+}
+
+impl ShipTt {
+    /// The hit maps of training and prediction alike, on the file's geometry.
+    fn maps(&self, geometry: &TtGeometry) -> TtMaps {
+        TtMaps {
+            n_stations: geometry.n_stations(),
+            config: HitMapConfig {
+                pixel_cm: self.0.pixel_cm,
+                half_size_cm: geometry.half_size_cm,
+                ..Default::default()
+            },
+            coordinates: false,
+        }
+    }
+}
+
+/// A TT file's showers streamed for prediction: hit maps, showers without hits set aside.
+struct TtReader {
+    file: TtFile,
+    maps: TtMaps,
+}
+
+impl EventReader for TtReader {
+    fn len(&self) -> usize {
+        self.file.len()
+    }
+
+    fn item_shape(&self) -> Vec<usize> {
+        self.maps.item_shape()
+    }
+
+    fn read(&self, range: Range<usize>, out: &mut [f32]) -> Result<Vec<(i64, u8)>> {
+        let events = self.file.read(range.clone())?;
+        let mut shape = vec![events.len()];
+        shape.extend(self.item_shape());
+        let view = ArrayViewMutD::from_shape(shape, out).map_err(|e| Error::Data {
+            path: self.file.path().to_path_buf(),
+            reason: format!("batch buffer: {e}"),
+        })?;
+        fill_batch(&self.maps, &events, range.start as u64, view)?;
+        // A shower without hits has no map (the training pipeline sets it aside too).
+        Ok(events
+            .iter()
+            .map(|e| (-1, if e.hits.is_empty() { SET_ASIDE } else { SCORED }))
+            .collect())
+    }
+}
 
 /// Showers with hits, their maps and targets.
-struct Showers {
+pub(crate) struct Showers {
+    keys: EventKeys,
     events: Vec<TtEvent>,
     geometry: TtGeometry,
     without_hits: usize,
@@ -158,7 +215,7 @@ struct Showers {
 }
 
 /// The classical methods' estimates on the test events.
-struct Classical {
+pub(crate) struct Classical {
     nhits_fit: NHitsEnergy,
     nhits_e: Vec<f64>,
     moments: (Vec<f64>, Vec<f64>),
@@ -199,7 +256,11 @@ impl Experiment for ShipTt {
         let all = file.read(0..n)?;
         let read = all.len();
         // Events without hits have no map and no moments: set aside and counted.
-        let events: Vec<TtEvent> = all.into_iter().filter(|e| !e.hits.is_empty()).collect();
+        let (positions, events): (Vec<usize>, Vec<TtEvent>) = all
+            .into_iter()
+            .enumerate()
+            .filter(|(_, e)| !e.hits.is_empty())
+            .unzip();
         if events.len() < 20 {
             return Err(Error::Data {
                 path: path.into(),
@@ -210,15 +271,7 @@ impl Experiment for ShipTt {
             });
         }
         let geometry = file.geometry().clone();
-        let maps = TtMaps {
-            n_stations: geometry.n_stations(),
-            config: HitMapConfig {
-                pixel_cm: self.0.pixel_cm,
-                half_size_cm: geometry.half_size_cm,
-                ..Default::default()
-            },
-            coordinates: false,
-        };
+        let maps = self.maps(&geometry);
         let item = maps.item_shape();
         let shape = [item[0], item[1], item[2]];
         let mut inputs = vec![0f32; events.len() * shape.iter().product::<usize>()];
@@ -247,6 +300,10 @@ impl Experiment for ShipTt {
             },
         )?;
         Ok(Showers {
+            keys: EventKeys {
+                id: vec![-1; positions.len()],
+                index: positions,
+            },
             without_hits: read - events.len(),
             events,
             geometry,
@@ -301,7 +358,38 @@ impl Experiment for ShipTt {
             train: self.0.train_config(run.options.seed, run.options.progress),
             checkpoints: "checkpoints".into(),
             predict_batch: self.0.batch,
+            ensemble: Ensemble::Last,
         }])
+    }
+
+    fn settings(&self) -> serde_json::Value {
+        serde_json::to_value(&self.0).expect("settings serialise")
+    }
+
+    fn outputs(&self) -> Outputs {
+        Outputs::Values {
+            names: vec!["energy_gev".into(), "distance_cm".into()],
+        }
+    }
+
+    fn criterion(&self) -> Option<Criterion> {
+        None
+    }
+
+    fn decode(&self, outputs: &mut Array2<f32>) {
+        outputs
+            .column_mut(0)
+            .mapv_inplace(|t| self.0.energy(t as f64) as f32);
+    }
+
+    fn keys<'d>(&self, data: &'d Showers) -> &'d EventKeys {
+        &data.keys
+    }
+
+    fn reader<'a>(&'a self, path: &Path) -> Result<Box<dyn EventReader + 'a>> {
+        let file = TtFile::open(path)?;
+        let maps = self.maps(file.geometry());
+        Ok(Box::new(TtReader { file, maps }))
     }
 
     fn report(

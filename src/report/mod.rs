@@ -30,6 +30,11 @@ pub(crate) fn file_err(path: &Path, reason: impl std::fmt::Display) -> Error {
 pub trait Report: Serialize {
     /// The markdown summary (the results table as the paper lays it out).
     fn markdown(&self) -> String;
+    /// The headline network's working-point threshold on its signal score, chosen on validation
+    /// (`None` for a regression).
+    fn threshold(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// A markdown table.

@@ -2,8 +2,8 @@
 //! waveforms and SHiP target-tracker hits in HDF5 (readers, streaming batch readers and writers),
 //! the DECAY0 generator text format, and NPY export for numpy users.
 //!
-//! One module per detector ([`emulsion`], [`tpc`], [`tt`]) plus [`decay0`]; [`inspect`] tells what a
-//! file holds. Formats are specified in `docs/data-formats.md`.
+//! One module per detector ([`emulsion`], [`tpc`], [`tt`]) plus [`decay0`]; [`scores`] holds a
+//! trained network's outputs on a file's events; [`inspect`] tells what a file holds. Formats are specified in `docs/data-formats.md`.
 
 #![warn(missing_docs)]
 
@@ -13,8 +13,11 @@ pub mod error;
 mod h5;
 pub mod inspect;
 pub mod npy;
+pub mod scores;
+pub mod shard;
 pub mod tpc;
 pub mod tt;
 
 pub use error::{Error, Result};
 pub use h5::{Compression, H5File};
+pub use shard::Shard;

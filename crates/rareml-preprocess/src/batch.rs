@@ -127,6 +127,29 @@ pub struct Kept<R> {
     pub set_aside: Vec<(usize, Error)>,
 }
 
+/// As [`fill_batch`], but an event whose transform finds it empty ([`Error::EmptyEvent`]) leaves
+/// its slot zeroed and reports `None` instead of failing the batch; any other error fails it.
+pub fn fill_batch_skipping_empty<E: Sync, T: Transform<E>>(
+    transform: &T,
+    events: &[E],
+    first_index: u64,
+    mut out: ArrayViewMutD<'_, f32>,
+) -> Result<Vec<Option<T::Report>>> {
+    let outcomes = fill_each(transform, events, first_index, out.view_mut())?;
+    let mut reports = Vec::with_capacity(outcomes.len());
+    for (i, o) in outcomes.into_iter().enumerate() {
+        match o {
+            Ok(r) => reports.push(Some(r)),
+            Err(Error::EmptyEvent { .. }) => {
+                out.index_axis_mut(Axis(0), i).fill(0.0);
+                reports.push(None);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(reports)
+}
+
 /// As [`build_batch`], but an event whose transform finds it empty ([`Error::EmptyEvent`]: no
 /// charge above threshold, no hits) is set aside and listed instead of failing the batch; any other
 /// error fails it. Errors when every event is set aside.

@@ -41,6 +41,7 @@ fn emulsion(c: &mut Criterion) {
                     &WriteOptions {
                         batch: 360,
                         compression,
+                        ..Default::default()
                     },
                     |_| {},
                 )

@@ -399,7 +399,7 @@ pub fn write(
     // generated while the previous one is written.
     let jobs: Vec<(usize, u64, usize)> = (0..samples.len())
         .flat_map(|k| {
-            crate::batches(n, opts.batch)
+            crate::batches(opts.first, n, opts.batch)
                 .into_iter()
                 .map(move |(f, b)| (k, f, b))
         })

@@ -24,6 +24,10 @@ pub struct WriteOptions {
     pub batch: usize,
     /// Dataset compression.
     pub compression: rareml_io::Compression,
+    /// Index of the first event written (per sample for emulsion): events are seeded by their
+    /// index, so the files of `first` = ⌊I·n/N⌋ for I = 0 … N−1 hold, in order, the events of one
+    /// unsharded run (`simulate --shard I/N`).
+    pub first: u64,
 }
 
 impl Default for WriteOptions {
@@ -32,6 +36,7 @@ impl Default for WriteOptions {
         Self {
             batch: 360,
             compression: rareml_io::Compression::default(),
+            first: 0,
         }
     }
 }
@@ -55,12 +60,12 @@ impl WriteOptions {
     }
 }
 
-/// Consecutive batches `(first, count)` of at most `batch` of `n` events.
-pub(crate) fn batches(n: usize, batch: usize) -> Vec<(u64, usize)> {
+/// Consecutive batches `(first, count)` of at most `batch` of the `n` events from `start`.
+pub(crate) fn batches(start: u64, n: usize, batch: usize) -> Vec<(u64, usize)> {
     let batch = batch.max(1);
     (0..n)
         .step_by(batch)
-        .map(|first| (first as u64, batch.min(n - first)))
+        .map(|k| (start + k as u64, batch.min(n - k)))
         .collect()
 }
 

@@ -465,7 +465,7 @@ pub fn write(
         opts.compression,
     )?;
     crate::pipelined(
-        &crate::batches(n, opts.batch),
+        &crate::batches(opts.first, n, opts.batch),
         |&(_, b)| b,
         &mut progress,
         |&(first, b)| generate(cfg, decay0, seed, first, b),

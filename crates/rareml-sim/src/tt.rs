@@ -300,7 +300,7 @@ pub fn write(
     cfg.validate()?;
     let mut w = TtWriter::create_with(path, &cfg.geometry, opts.compression)?;
     crate::pipelined(
-        &crate::batches(n, opts.batch),
+        &crate::batches(opts.first, n, opts.batch),
         |&(_, b)| b,
         &mut progress,
         |&(first, b)| generate(cfg, seed, first, b),
