@@ -239,6 +239,7 @@ fn classification_runs_reproduce_their_test_scores() {
     let meta = ScoresFile::open(&scores).unwrap().meta().clone();
     assert_eq!((meta.members, meta.ensemble.as_str()), (3, "mean"));
     assert!(meta.threshold.is_some());
+    assert_onnx_export(&run, dir.path(), &[2, 64, 64], 3);
 
     // NEWSdm: Σ P(carbon) of the last checkpoint, four classes.
     let clusters = dir.path().join("clusters.h5");
@@ -270,6 +271,86 @@ fn classification_runs_reproduce_their_test_scores() {
     let rows = f.read(0..f.len()).unwrap();
     for r in rows.value.rows() {
         assert!((r.sum() - 1.0).abs() < 1e-5, "class probabilities sum to 1");
+    }
+    assert_onnx_export(&run, dir.path(), &[1, 9, 40, 40], 1);
+}
+
+/// A run exported to ONNX: one file per ensemble member the run's rule uses, its run id and
+/// checkpoint in the metadata, and tract's outputs equal to the checkpoint's candle outputs on
+/// random inputs of `item` shape.
+fn assert_onnx_export(run: &Path, dir: &Path, item: &[usize], files: usize) {
+    use tract_onnx::prelude::{tvec, Framework, InferenceModelExt, IntoRunnable, IntoTValue};
+    let out = dir.join("net.onnx");
+    let written = rareml::experiments::predict::export_onnx(run, &out).unwrap();
+    assert_eq!(written.len(), files);
+    let (manifest, run_id) = RunManifest::read(run).unwrap();
+    let first = manifest.network.checkpoints.len() - files;
+    for (k, (path, _)) in written.iter().enumerate() {
+        let bytes = std::fs::read(path).unwrap();
+        let proto = tract_onnx::onnx()
+            .proto_model_for_read(&mut &bytes[..])
+            .unwrap();
+        let meta: std::collections::BTreeMap<_, _> = proto
+            .metadata_props
+            .iter()
+            .map(|p| (p.key.as_str(), p.value.as_str()))
+            .collect();
+        assert_eq!(meta["rareml.run_id"], run_id);
+        let checkpoint = &manifest.network.checkpoints[first + k];
+        assert_eq!(meta["rareml.checkpoint"], checkpoint);
+        let params = rareml::models::Params::new(0);
+        let model = rareml::models::Model::new(
+            &manifest.network.config,
+            &params,
+            &candle_core::Device::Cpu,
+        )
+        .unwrap();
+        params.load(&run.join(checkpoint), &[]).unwrap();
+        let mut shape = vec![5];
+        shape.extend_from_slice(item);
+        let n: usize = shape.iter().product();
+        let data: Vec<f32> = (0..n)
+            .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
+            .collect();
+        let x = candle_core::Tensor::from_vec(
+            data.clone(),
+            shape.as_slice(),
+            &candle_core::Device::Cpu,
+        )
+        .unwrap();
+        let ours: Vec<f32> = model
+            .forward(&x, &rareml::models::Ctx::eval())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        let runnable = tract_onnx::onnx()
+            .model_for_read(&mut &bytes[..])
+            .unwrap()
+            .into_optimized()
+            .unwrap()
+            .into_runnable()
+            .unwrap();
+        let input = tract_onnx::prelude::Tensor::from_shape(&shape, &data).unwrap();
+        let out = runnable.run(tvec!(input.into_tvalue())).unwrap();
+        let theirs: Vec<f32> = out[0]
+            .to_plain_array_view::<f32>()
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        let scale = ours.iter().fold(0f32, |a, v| a.max(v.abs()));
+        let diff = ours
+            .iter()
+            .zip(&theirs)
+            .fold(0f32, |a, (p, q)| a.max((p - q).abs()));
+        assert_eq!(ours.len(), theirs.len());
+        assert!(
+            diff <= 1e-4 * scale,
+            "{}: {diff} of {scale}",
+            path.display()
+        );
     }
 }
 

@@ -522,3 +522,56 @@ fn progress_bar(on: bool, n: usize) -> Option<ProgressBar> {
 pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<ScoresMeta> {
     Ok(crate::io::scores::merge(out, shards)?)
 }
+
+/// Writes a trained run's networks as ONNX files ([`crate::models::onnx`]): with
+/// [`Ensemble::Last`] the last kept checkpoint to `out`; with [`Ensemble::Mean`] every kept
+/// checkpoint, member k to `out` with `.k` before the extension (`model.onnx` → `model.0.onnx`,
+/// …), to be averaged as the run does (its `ensemble` metadata says how). Each file's metadata
+/// names the run (`rareml.run_id`, `rareml.experiment`, `rareml.code_version`), the checkpoint and
+/// member, the working point (`rareml.threshold`), the outputs and the model configuration.
+pub fn export_onnx(dir: &Path, out: &Path) -> Result<Vec<(PathBuf, crate::models::onnx::Export)>> {
+    let (manifest, run_id) = RunManifest::read(dir)?;
+    let net = &manifest.network;
+    let members = members(&manifest, dir, &Device::Cpu)?;
+    let chosen: Vec<usize> = match net.ensemble {
+        Ensemble::Last => vec![members.len() - 1],
+        Ensemble::Mean => (0..members.len()).collect(),
+    };
+    let mut written = Vec::new();
+    for &k in &chosen {
+        let path = if chosen.len() == 1 {
+            out.to_path_buf()
+        } else {
+            let stem = out.file_stem().unwrap_or_default().to_string_lossy();
+            let ext = out
+                .extension()
+                .map_or("onnx".into(), |e| e.to_string_lossy());
+            out.with_file_name(format!("{stem}.{k}.{ext}"))
+        };
+        let meta: Vec<(String, String)> = [
+            ("rareml.run_id", run_id.clone()),
+            ("rareml.experiment", manifest.experiment.clone()),
+            ("rareml.code_version", manifest.code_version.clone()),
+            ("rareml.network", net.label.clone()),
+            ("rareml.checkpoint", net.checkpoints[k].clone()),
+            ("rareml.member", format!("{k} of {}", members.len())),
+            ("rareml.ensemble", json(&net.ensemble)),
+            ("rareml.threshold", json(&net.threshold)),
+            ("rareml.outputs", json(&net.outputs)),
+            ("rareml.task", json(&net.task)),
+            ("rareml.model_config", json(&net.config)),
+        ]
+        .into_iter()
+        .map(|(a, b)| (a.to_string(), b))
+        .collect();
+        let export = crate::models::onnx::export(&members[k].0, &meta)?;
+        std::fs::write(&path, &export.bytes).map_err(|e| file_err(&path, e))?;
+        written.push((path, export));
+    }
+    Ok(written)
+}
+
+/// A value as compact JSON (for the ONNX metadata).
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}

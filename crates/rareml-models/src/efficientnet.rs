@@ -5,9 +5,10 @@
 use crate::ctx::Ctx;
 use crate::error::{config_err, Error, Result};
 use crate::layers::{
-    dropout, global_avg_pool, global_max_pool, stochastic_depth, Act, Conv2d, DepthwiseConv2d,
-    Linear, Norm, SqueezeExcitation,
+    dropout, global_avg_pool, global_max_pool, global_pool_onnx, stochastic_depth, Act, Conv2d,
+    DepthwiseConv2d, Linear, Norm, PoolKind, SqueezeExcitation,
 };
+use crate::onnx::{Graph, Value};
 use candle_core::Tensor;
 use candle_nn::{Init, VarBuilder};
 use serde::{Deserialize, Serialize};
@@ -182,6 +183,12 @@ impl ConvNormAct {
         let act = if self.act { Act::Silu } else { Act::Identity };
         self.bn.forward_act(&self.conv.forward(x)?, ctx, act)
     }
+
+    fn onnx(&self, g: &mut Graph, x: &Value) -> Result<Value> {
+        let act = if self.act { Act::Silu } else { Act::Identity };
+        let y = self.conv.onnx(g, x)?;
+        self.bn.onnx(g, &y, act)
+    }
 }
 
 struct MbConv {
@@ -272,6 +279,22 @@ impl MbConv {
         }
         Ok(y)
     }
+
+    fn onnx(&self, g: &mut Graph, x: &Value, name: &str) -> Result<Value> {
+        let mut y = match &self.expand {
+            Some(e) => e.onnx(g, x)?,
+            None => x.clone(),
+        };
+        y = self.dw.onnx(g, &y)?;
+        y = self.dw_bn.onnx(g, &y, Act::Silu)?;
+        y = self.se.onnx(g, &y)?;
+        y = self.project.onnx(g, &y)?;
+        if self.residual {
+            let out = g.op("Add", &format!("{name}.add"), &[&y.name, &x.name], &[]);
+            y = y.renamed(out);
+        }
+        Ok(y)
+    }
 }
 
 /// EfficientNet with torchvision's parameter names and initialisation (convolutions Kaiming normal
@@ -281,6 +304,7 @@ pub struct EfficientNet {
     cfg: EfficientNetConfig,
     stem: ConvNormAct,
     blocks: Vec<MbConv>,
+    block_names: Vec<String>,
     top: ConvNormAct,
     classifier: Linear,
 }
@@ -300,6 +324,7 @@ impl EfficientNet {
         )?;
         let total: usize = STAGES.iter().map(|s| cfg.layers(s.5)).sum();
         let mut blocks = Vec::new();
+        let mut block_names = Vec::new();
         let mut id = 0;
         let mut last = c0;
         for (si, &(e, k, s, cin, cout, n)) in STAGES.iter().enumerate() {
@@ -308,6 +333,7 @@ impl EfficientNet {
                 let sd = cfg.stochastic_depth * id as f64 / total as f64;
                 let (bin, bs) = if b == 0 { (cin, s) } else { (cout, 1) };
                 let vbb = f.pp((si + 1).to_string()).pp(b.to_string()).pp("block");
+                block_names.push(vbb.prefix());
                 blocks.push(MbConv::new(bin, cout, e, k, bs, sd, cfg, vbb)?);
                 id += 1;
             }
@@ -327,6 +353,7 @@ impl EfficientNet {
             cfg: cfg.clone(),
             stem,
             blocks,
+            block_names,
             top,
             classifier,
         })
@@ -357,5 +384,20 @@ impl EfficientNet {
         };
         y = dropout(&y, self.cfg.dropout, ctx)?;
         self.classifier.forward(&y)
+    }
+
+    /// Adds the network (evaluation mode) to an ONNX graph; see [`crate::onnx`].
+    pub(crate) fn onnx(&self, g: &mut Graph, x: Value) -> Result<Value> {
+        let mut y = self.stem.onnx(g, &x)?;
+        for (b, name) in self.blocks.iter().zip(&self.block_names) {
+            y = b.onnx(g, &y, name)?;
+        }
+        y = self.top.onnx(g, &y)?;
+        let kind = match self.cfg.pooling {
+            GlobalPool::Max => PoolKind::Max,
+            GlobalPool::Avg => PoolKind::Avg,
+        };
+        let pooled = global_pool_onnx(g, &y, kind, "avgpool");
+        self.classifier.onnx(g, &pooled)
     }
 }

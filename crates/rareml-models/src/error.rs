@@ -53,6 +53,14 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A layer the ONNX exporter cannot express (named by its parameter path).
+    #[error("cannot export {layer} to ONNX: {reason}")]
+    Export {
+        /// The layer (its parameter path) or model.
+        layer: String,
+        /// Why, and what would make it exportable.
+        reason: String,
+    },
     /// A loss or metric that became NaN or infinite.
     #[error("{what} is not finite ({value})")]
     NotFinite {

@@ -23,6 +23,7 @@ pub mod layers;
 pub mod loss;
 pub mod model;
 pub mod newsnet;
+pub mod onnx;
 pub mod params;
 pub mod sndnet;
 

@@ -4,8 +4,10 @@
 use crate::ctx::Ctx;
 use crate::error::{config_err, Error, Result};
 use crate::layers::{
-    dropout, pool3d, silu, Act, Conv3d, Conv3dConfig, Linear, Norm, Pad, Pool3dConfig, PoolPadding,
+    dropout, pool3d, pool_onnx, silu, Act, Conv3d, Conv3dConfig, Linear, Norm, Pad, Pool3dConfig,
+    PoolPadding,
 };
+use crate::onnx::{Graph, Value};
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
@@ -195,6 +197,11 @@ impl ConvBn {
     fn forward(&self, x: &Tensor, ctx: &Ctx, act: Act) -> Result<Tensor> {
         self.bn.forward_act(&self.conv.forward(x)?, ctx, act)
     }
+
+    fn onnx(&self, g: &mut Graph, x: &Value, act: Act) -> Result<Value> {
+        let y = self.conv.onnx(g, x)?;
+        self.bn.onnx(g, &y, act)
+    }
 }
 
 struct Bottleneck {
@@ -255,6 +262,19 @@ impl Bottleneck {
             None => x.clone(),
         };
         silu(&(y + s)?)
+    }
+
+    fn onnx(&self, g: &mut Graph, x: &Value, name: &str) -> Result<Value> {
+        let y = self.c1.onnx(g, x, Act::Silu)?;
+        let y = self.c2.onnx(g, &y, Act::Silu)?;
+        let y = self.c3.onnx(g, &y, Act::Identity)?;
+        let s = match &self.shortcut {
+            Some(sc) => sc.onnx(g, x, Act::Identity)?,
+            None => x.clone(),
+        };
+        let sum = g.op("Add", &format!("{name}.add"), &[&y.name, &s.name], &[]);
+        let out = g.act(&sum, Act::Silu, name);
+        Ok(y.renamed(out))
     }
 }
 
@@ -359,5 +379,35 @@ impl NewsNet {
             }
         }
         self.head.forward(&y.flatten_from(1)?)
+    }
+
+    /// Adds the network (evaluation mode) to an ONNX graph; see [`crate::onnx`].
+    pub(crate) fn onnx(&self, g: &mut Graph, x: Value) -> Result<Value> {
+        let mut y = x;
+        for (i, conv) in self.stem.iter().enumerate() {
+            y = conv.onnx(g, &y)?;
+            y = match &self.stem_bn {
+                Some(bn) => bn[i].onnx(g, &y, Act::Silu)?,
+                None => {
+                    let out = g.act(&y.name, Act::Silu, &format!("stem.conv{}", i + 1));
+                    y.renamed(out)
+                }
+            };
+        }
+        let pool = |g: &mut Graph, y: &Value, padding, name: &str| {
+            let c = Pool3dConfig::max(2, padding);
+            pool_onnx(g, y, c.kind, &c.kernel, &c.stride, c.padding, name)
+        };
+        y = pool(g, &y, PoolPadding::Valid, "stem.pool")?;
+        for (i, blocks) in self.stages.iter().enumerate() {
+            if i > 0 {
+                y = pool(g, &y, PoolPadding::Same, &format!("stage{}.pool", i + 1))?;
+            }
+            for (b, block) in blocks.iter().enumerate() {
+                y = block.onnx(g, &y, &format!("stage{}.{b}", i + 1))?;
+            }
+        }
+        let flat = g.flatten(&y, "flatten");
+        self.head.onnx(g, &flat)
     }
 }

@@ -3,7 +3,11 @@
 
 use crate::ctx::Ctx;
 use crate::error::{config_err, Error, Result};
-use crate::layers::{add_coordinates, max_pool2d, Act, Conv2d, Linear, Norm};
+use crate::layers::{
+    add_coordinates, add_coordinates_onnx, max_pool2d, pool_onnx, Act, Conv2d, Linear, Norm,
+    PoolKind, PoolPadding,
+};
+use crate::onnx::{Graph, Value};
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
@@ -187,5 +191,29 @@ impl SndNet {
             y = b.bn.forward_act(&y, ctx, Act::Relu)?;
         }
         self.head.forward(&y.flatten_from(1)?)
+    }
+
+    /// Adds the network (evaluation mode) to an ONNX graph; see [`crate::onnx`].
+    pub(crate) fn onnx(&self, g: &mut Graph, x: Value) -> Result<Value> {
+        let mut y = x;
+        for (i, b) in self.blocks.iter().enumerate() {
+            let name = format!("model.{i}.block");
+            y = add_coordinates_onnx(g, &y, &format!("{name}.conv"))?;
+            y = b.conv.onnx(g, &y)?;
+            if b.pool {
+                y = pool_onnx(
+                    g,
+                    &y,
+                    PoolKind::Max,
+                    &[2, 2],
+                    &[2, 2],
+                    PoolPadding::Valid,
+                    &format!("{name}.pool"),
+                )?;
+            }
+            y = b.bn.onnx(g, &y, Act::Relu)?;
+        }
+        let flat = g.flatten(&y, &format!("model.{}", self.blocks.len()));
+        self.head.onnx(g, &flat)
     }
 }

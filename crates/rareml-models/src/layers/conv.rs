@@ -2,9 +2,10 @@
 //! computed by the `rareml-kernels` CPU kernels.
 
 use crate::error::{config_err, Error, Result};
+use crate::onnx::{out_len, pads_attr, Attr, Graph, Value};
 use candle_core::Tensor;
 use candle_nn::{Init, VarBuilder};
-use rareml_kernels::{add_channel_bias, conv2d, conv3d, Conv3dConfig};
+use rareml_kernels::{add_channel_bias, conv2d, conv3d, Conv3dConfig, Pad};
 
 /// PyTorch's default init of a convolution of fan-in `fan_in`.
 fn default_init(fan_in: usize) -> Init {
@@ -22,6 +23,7 @@ pub struct Conv2d {
     bias: Option<Tensor>,
     stride: usize,
     pad: usize,
+    name: String,
 }
 
 impl Conv2d {
@@ -62,6 +64,7 @@ impl Conv2d {
             bias,
             stride,
             pad,
+            name: vb.prefix(),
         })
     }
 
@@ -81,6 +84,71 @@ impl Conv2d {
             None => y,
         })
     }
+
+    /// Adds this convolution to an ONNX graph (`Conv`, weights under the layer's names).
+    pub(crate) fn onnx(&self, g: &mut Graph, x: &Value) -> Result<Value> {
+        let (_, _, k, _) = self.weight.dims4()?;
+        let p = (self.pad, self.pad);
+        conv_node(
+            g,
+            x,
+            &self.name,
+            (&self.weight, self.bias.as_ref()),
+            &[k, k],
+            &[self.stride; 2],
+            &[p, p],
+            1,
+        )
+    }
+}
+
+/// A `Conv` node over `x` with `weight` (and `bias`) stored as `{name}.weight` / `{name}.bias`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv_node(
+    g: &mut Graph,
+    x: &Value,
+    name: &str,
+    (weight, bias): (&Tensor, Option<&Tensor>),
+    kernel: &[usize],
+    strides: &[usize],
+    pads: &[(usize, usize)],
+    group: usize,
+) -> Result<Value> {
+    let cin = x.channels(name)?;
+    let wdims = weight.dims();
+    if wdims[1] * group != cin {
+        return Err(Error::Export {
+            layer: name.into(),
+            reason: format!(
+                "the weight {wdims:?} (groups {group}) does not take {cin} input channels"
+            ),
+        });
+    }
+    let w = g.init(&format!("{name}.weight"), weight, None)?;
+    let b = bias
+        .map(|b| g.init(&format!("{name}.bias"), b, None))
+        .transpose()?;
+    let mut inputs = vec![x.name.as_str(), w.as_str()];
+    if let Some(b) = &b {
+        inputs.push(b);
+    }
+    let ints = |v: &[usize]| v.iter().map(|&d| d as i64).collect::<Vec<_>>();
+    let out = g.op(
+        "Conv",
+        name,
+        &inputs,
+        &[
+            Attr::Ints("kernel_shape", ints(kernel)),
+            Attr::Ints("strides", ints(strides)),
+            pads_attr(pads),
+            Attr::Int("group", group as i64),
+        ],
+    );
+    let mut shape = vec![Some(wdims[0])];
+    for a in 0..kernel.len() {
+        shape.push(out_len(x.shape[1 + a], pads[a], kernel[a], strides[a]));
+    }
+    Ok(Value { name: out, shape })
 }
 
 /// A 3D convolution layer with weight `(Cout, Cin, kD, kH, kW)` and optional bias `(Cout)`.
@@ -89,6 +157,7 @@ pub struct Conv3d {
     weight: Tensor,
     bias: Option<Tensor>,
     cfg: Conv3dConfig,
+    name: String,
 }
 
 impl Conv3d {
@@ -128,7 +197,12 @@ impl Conv3d {
         } else {
             None
         };
-        Ok(Self { weight, bias, cfg })
+        Ok(Self {
+            weight,
+            bias,
+            cfg,
+            name: vb.prefix(),
+        })
     }
 
     /// The weight `(Cout, Cin, kD, kH, kW)`.
@@ -139,5 +213,48 @@ impl Conv3d {
     /// Applies the convolution to `(N, Cin, D, H, W)`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(conv3d(x, &self.weight, self.bias.as_ref(), &self.cfg)?)
+    }
+
+    /// Adds this convolution to an ONNX graph: circular axes padded by `Slice` + `Concat`, then
+    /// `Conv` with the zero (or `same`) padding.
+    pub(crate) fn onnx(&self, g: &mut Graph, x: &Value) -> Result<Value> {
+        let dims = self.weight.dims();
+        let kernel = [dims[2], dims[3], dims[4]];
+        let wrap: Vec<(usize, usize)> = (0..3)
+            .filter_map(|a| match self.cfg.padding[a] {
+                Pad::Circular(n) => Some((a, n)),
+                _ => None,
+            })
+            .collect();
+        let x = g.circular_pad(x, &wrap, &self.name)?;
+        let mut pads = [(0, 0); 3];
+        for a in 0..3 {
+            pads[a] = match self.cfg.padding[a] {
+                Pad::Circular(_) => (0, 0),
+                Pad::Zeros(n) => (n, n),
+                Pad::Same => {
+                    let len =
+                        x.shape
+                            .get(1 + a)
+                            .copied()
+                            .flatten()
+                            .ok_or_else(|| Error::Export {
+                                layer: self.name.clone(),
+                                reason: "`same` padding needs the input length".into(),
+                            })?;
+                    Pad::Same.amounts(len, kernel[a], self.cfg.stride[a])
+                }
+            };
+        }
+        conv_node(
+            g,
+            &x,
+            &self.name,
+            (&self.weight, self.bias.as_ref()),
+            &kernel,
+            &self.cfg.stride,
+            &pads,
+            1,
+        )
     }
 }

@@ -1,6 +1,7 @@
 //! CoordConv's coordinate channels (public SHiP code).
 
 use crate::error::{Error, Result};
+use crate::onnx::{Attr, Graph, Value};
 use candle_core::Tensor;
 
 /// Prepends the public SHiP code's CoordConv channels `[y, x, r]` to `(N, C, H, W)`:
@@ -46,4 +47,62 @@ pub fn coordinate_channels(h: usize, w: usize) -> Vec<f32> {
         }
     }
     out
+}
+
+/// Adds the coordinate channels to an ONNX graph: the `[y, x, r]` planes as a constant
+/// `{name}.coords` of shape `(1, 3, H, W)`, broadcast to the batch (`Shape`, `Slice`, `Concat`,
+/// `Expand`) and concatenated in front of `x`.
+pub(crate) fn add_coordinates_onnx(g: &mut Graph, x: &Value, name: &str) -> Result<Value> {
+    let (c, h, w) = match x.shape[..] {
+        [Some(c), Some(h), Some(w)] => (c, h, w),
+        _ => {
+            return Err(Error::Export {
+                layer: name.into(),
+                reason: format!(
+                    "coordinate channels need a known (C, H, W), got {:?}",
+                    x.shape
+                ),
+            })
+        }
+    };
+    let coords = g.constant_f32(
+        &format!("{name}.coords"),
+        &[1, 3, h, w],
+        &coordinate_channels(h, w),
+    );
+    let shape = g.op("Shape", &format!("{name}.input_shape"), &[&x.name], &[]);
+    let (start, end, axes) = (
+        g.constant_i64(&format!("{name}.batch_start"), &[0]),
+        g.constant_i64(&format!("{name}.batch_end"), &[1]),
+        g.constant_i64(&format!("{name}.batch_axes"), &[0]),
+    );
+    let n = g.op(
+        "Slice",
+        &format!("{name}.batch"),
+        &[&shape, &start, &end, &axes],
+        &[],
+    );
+    let rest = g.constant_i64(&format!("{name}.coords_dims"), &[3, h as i64, w as i64]);
+    let full = g.op(
+        "Concat",
+        &format!("{name}.coords_shape"),
+        &[&n, &rest],
+        &[Attr::Int("axis", 0)],
+    );
+    let batch = g.op(
+        "Expand",
+        &format!("{name}.coords_batch"),
+        &[&coords, &full],
+        &[],
+    );
+    let out = g.op(
+        "Concat",
+        &format!("{name}.with_coords"),
+        &[&batch, &x.name],
+        &[Attr::Int("axis", 1)],
+    );
+    Ok(Value {
+        name: out,
+        shape: vec![Some(c + 3), Some(h), Some(w)],
+    })
 }

@@ -1,6 +1,8 @@
 //! The depthwise convolution layer of MBConv (torchvision's names and padding).
 
 use crate::error::{config_err, Result};
+use crate::layers::conv::conv_node;
+use crate::onnx::{Graph, Value};
 use candle_core::Tensor;
 use candle_nn::{Init, VarBuilder};
 use rareml_kernels::{add_channel_bias, depthwise_conv2d};
@@ -13,6 +15,7 @@ pub struct DepthwiseConv2d {
     bias: Option<Tensor>,
     stride: usize,
     pad: usize,
+    name: String,
 }
 
 impl DepthwiseConv2d {
@@ -63,6 +66,7 @@ impl DepthwiseConv2d {
             bias,
             stride,
             pad: (k - 1) / 2,
+            name: vb.prefix(),
         })
     }
 
@@ -73,5 +77,21 @@ impl DepthwiseConv2d {
             Some(b) => add_channel_bias(&y, b)?,
             None => y,
         })
+    }
+
+    /// Adds this convolution to an ONNX graph (`Conv` with one group per channel).
+    pub(crate) fn onnx(&self, g: &mut Graph, x: &Value) -> Result<Value> {
+        let (c, _, k, _) = self.weight.dims4()?;
+        let p = (self.pad, self.pad);
+        conv_node(
+            g,
+            x,
+            &self.name,
+            (&self.weight, self.bias.as_ref()),
+            &[k, k],
+            &[self.stride; 2],
+            &[p, p],
+            c,
+        )
     }
 }

@@ -3,7 +3,7 @@
 //! BatchNorm, dense layers, squeeze-excitation, coordinate channels, global pooling, seeded
 //! dropout and stochastic depth.
 
-mod conv;
+pub(crate) mod conv;
 mod coords;
 mod depthwise;
 mod linear;
@@ -11,6 +11,7 @@ mod norm;
 mod se;
 
 pub use conv::{Conv2d, Conv3d};
+pub(crate) use coords::add_coordinates_onnx;
 pub use coords::{add_coordinates, coordinate_channels};
 pub use depthwise::DepthwiseConv2d;
 pub use linear::Linear;
@@ -23,6 +24,7 @@ pub use se::SqueezeExcitation;
 
 use crate::ctx::Ctx;
 use crate::error::{config_err, Error, Result};
+use crate::onnx::{pads_attr, Attr, Graph, Value};
 use candle_core::{DType, Tensor, D};
 
 /// `x · sigmoid(x)` (SiLU, Keras' swish); one fused pass each way on CPU.
@@ -81,3 +83,77 @@ pub fn stochastic_depth(x: &Tensor, p: f64, ctx: &Ctx) -> Result<Tensor> {
 
 /// Dtype used for every model's parameters unless stated.
 pub const DEFAULT_DTYPE: DType = DType::F32;
+
+/// Adds a max or average pooling over the spatial axes of `x` to an ONNX graph (`MaxPool` /
+/// `AveragePool`), the padding rule turned into explicit pads. Average pooling is exported only
+/// without padding (its padded windows' divisor has no single ONNX spelling).
+pub(crate) fn pool_onnx(
+    g: &mut Graph,
+    x: &Value,
+    kind: PoolKind,
+    kernel: &[usize],
+    stride: &[usize],
+    padding: PoolPadding,
+    name: &str,
+) -> Result<Value> {
+    let err = |reason: String| Error::Export {
+        layer: name.into(),
+        reason,
+    };
+    let mut pads = Vec::new();
+    let mut shape = vec![x.shape[0]];
+    for (a, (&k, &s)) in kernel.iter().zip(stride).enumerate() {
+        let len = x.shape.get(1 + a).copied().flatten();
+        let (p, out) = match (padding, len) {
+            (PoolPadding::Valid, _) => ((0, 0), crate::onnx::out_len(len, (0, 0), k, s)),
+            (_, None) => return Err(err("padded pooling needs the input length".into())),
+            (PoolPadding::Ceil, Some(l)) if l < k => {
+                return Err(err(format!("window {k} longer than the axis ({l})")))
+            }
+            (PoolPadding::Ceil, Some(l)) => {
+                let out = (l - k).div_ceil(s) + 1;
+                ((0, (out - 1) * s + k - l), Some(out))
+            }
+            (PoolPadding::Same, Some(l)) => (Pad::Same.amounts(l, k, s), Some(l.div_ceil(s))),
+        };
+        pads.push(p);
+        shape.push(out);
+    }
+    let (op, padded) = match kind {
+        PoolKind::Max => ("MaxPool", false),
+        PoolKind::Avg => ("AveragePool", pads.iter().any(|p| *p != (0, 0))),
+    };
+    if padded {
+        return Err(err(
+            "average pooling with padding (only unpadded windows are exported)".into(),
+        ));
+    }
+    let ints = |v: &[usize]| v.iter().map(|&d| d as i64).collect::<Vec<_>>();
+    let out = g.op(
+        op,
+        name,
+        &[&x.name],
+        &[
+            Attr::Ints("kernel_shape", ints(kernel)),
+            Attr::Ints("strides", ints(stride)),
+            pads_attr(&pads),
+        ],
+    );
+    Ok(Value { name: out, shape })
+}
+
+/// Adds global max or average pooling and the flattening to `(N, C)` to an ONNX graph.
+pub(crate) fn global_pool_onnx(g: &mut Graph, x: &Value, kind: PoolKind, name: &str) -> Value {
+    let op = match kind {
+        PoolKind::Max => "GlobalMaxPool",
+        PoolKind::Avg => "GlobalAveragePool",
+    };
+    let pooled = g.op(op, name, &[&x.name], &[]);
+    g.flatten(
+        &Value {
+            name: pooled,
+            shape: vec![x.shape[0]],
+        },
+        &format!("{name}.flatten"),
+    )
+}

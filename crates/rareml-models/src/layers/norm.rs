@@ -4,6 +4,7 @@
 
 use crate::ctx::Ctx;
 use crate::error::{config_err, Error, Result};
+use crate::onnx::{Attr, Graph, Value};
 use candle_core::{DType, Tensor, Var};
 use candle_nn::{BatchNorm, BatchNormConfig, ModuleT, VarBuilder};
 use rareml_kernels::{batch_norm, batch_norm_supported, Act, Statistics};
@@ -20,6 +21,7 @@ pub struct Norm {
     running_var: Var,
     momentum: f64,
     eps: f64,
+    name: String,
 }
 
 impl Norm {
@@ -47,6 +49,7 @@ impl Norm {
             affine: true,
             momentum,
         };
+        let name = vb.prefix();
         let bn = candle_nn::batch_norm(channels, cfg, vb)?;
         let (weight, bias) = bn
             .weight_and_bias()
@@ -63,6 +66,7 @@ impl Norm {
             running_var,
             momentum,
             eps,
+            name,
         })
     }
 
@@ -112,6 +116,45 @@ impl Norm {
             update(&self.running_var, &s.var, count / (count - 1.0))?;
         }
         Ok(y)
+    }
+}
+
+impl Norm {
+    /// Adds this BatchNorm (evaluation mode: the running statistics) and `act` to an ONNX graph
+    /// (`BatchNormalization`, the four tensors under their PyTorch names).
+    pub(crate) fn onnx(&self, g: &mut Graph, x: &Value, act: Act) -> Result<Value> {
+        let c = self.weight.dim(0)?;
+        if x.channels(&self.name)? != c {
+            return Err(Error::Export {
+                layer: self.name.clone(),
+                reason: format!("normalises {c} channels, its input has {:?}", x.shape[0]),
+            });
+        }
+        let n = &self.name;
+        let inputs = [
+            x.name.clone(),
+            g.init(&format!("{n}.weight"), &self.weight, None)?,
+            g.init(&format!("{n}.bias"), &self.bias, None)?,
+            g.init(
+                &format!("{n}.running_mean"),
+                self.running_mean.as_tensor(),
+                None,
+            )?,
+            g.init(
+                &format!("{n}.running_var"),
+                self.running_var.as_tensor(),
+                None,
+            )?,
+        ];
+        let ins: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        let y = g.op(
+            "BatchNormalization",
+            n,
+            &ins,
+            &[Attr::Float("epsilon", self.eps as f32)],
+        );
+        let y = g.act(&y, act, n);
+        Ok(x.renamed(y))
     }
 }
 

@@ -2,10 +2,13 @@
 //! sigmoid → channel-wise scale.
 
 use crate::error::{config_err, Result};
+use crate::layers::conv::conv_node;
 use crate::layers::{global_avg_pool, silu, Linear};
+use crate::onnx::{Graph, Value};
 use candle_core::Tensor;
 use candle_nn::{Init, VarBuilder};
 use rareml_kernels::scale_planes;
+use rareml_kernels::Act;
 
 /// Squeeze-excitation (torchvision): global average → `fc1` (1×1 conv) → SiLU → `fc2` (1×1
 /// conv) → sigmoid → channel-wise scale of the input.
@@ -42,10 +45,7 @@ impl SqueezeExcitation {
             let (wi, bi) = init(cin, cout);
             let w = vb.get_with_hints((cout, cin, 1, 1), "weight", wi)?;
             let b = vb.get_with_hints(cout, "bias", bi)?;
-            Ok(Linear(candle_nn::Linear::new(
-                w.reshape((cout, cin))?,
-                Some(b),
-            )))
+            Ok(Linear::from_parts(w.reshape((cout, cin))?, b, vb.prefix()))
         };
         if channels == 0 || squeeze == 0 {
             return Err(config_err(
@@ -71,5 +71,48 @@ impl SqueezeExcitation {
         let s = candle_nn::ops::sigmoid(&self.fc2.forward(&s)?)?;
         debug_assert_eq!(s.dims(), [n, c]);
         Ok(scale_planes(x, &s)?)
+    }
+
+    /// Adds squeeze-excitation to an ONNX graph: `GlobalAveragePool`, the two 1×1 `Conv`s with
+    /// PyTorch's `(out, in, 1, 1)` weights, SiLU, `Sigmoid`, `Mul` with the input.
+    pub(crate) fn onnx(&self, g: &mut Graph, x: &Value) -> Result<Value> {
+        let base = self.fc1.name().trim_end_matches(".fc1").to_string();
+        let pooled = g.op(
+            "GlobalAveragePool",
+            &format!("{base}.avgpool"),
+            &[&x.name],
+            &[],
+        );
+        let mut s = Value {
+            name: pooled,
+            shape: vec![Some(self.fc_shapes[0]), Some(1), Some(1)],
+        };
+        for (i, fc) in [&self.fc1, &self.fc2].into_iter().enumerate() {
+            let (w, b) = fc.parts();
+            let (cout, cin) = w.dims2()?;
+            let w4 = w.reshape((cout, cin, 1, 1))?;
+            s = conv_node(
+                g,
+                &s,
+                fc.name(),
+                (&w4, Some(b)),
+                &[1, 1],
+                &[1, 1],
+                &[(0, 0); 2],
+                1,
+            )?;
+            s.name = if i == 0 {
+                g.act(&s.name, Act::Silu, fc.name())
+            } else {
+                g.op(
+                    "Sigmoid",
+                    &format!("{base}.scale_activation"),
+                    &[&s.name],
+                    &[],
+                )
+            };
+        }
+        let out = g.op("Mul", &format!("{base}.scale"), &[&x.name, &s.name], &[]);
+        Ok(x.renamed(out))
     }
 }
