@@ -10,11 +10,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// Print what a NEWSdm, rareml.tpc.v1 or rareml.tt.v1 HDF5 file holds.
+/// Print what a NEWSdm, rareml.tpc.v1 or rareml.tt.v1 HDF5 file or a REST ROOT file holds.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
-    /// The HDF5 file to inspect.
+    /// The HDF5 or ROOT file to inspect.
     file: PathBuf,
     /// Print JSON instead of text.
     #[arg(long)]

@@ -36,6 +36,8 @@ pub enum Format {
     TtV1,
     /// An HDF5 file of no known layout.
     Hdf5,
+    /// A REST-for-Physics ROOT file (`restManager` output).
+    RestRoot,
 }
 
 impl fmt::Display for Format {
@@ -47,6 +49,7 @@ impl fmt::Display for Format {
             Format::TpcV1 => "PandaX-III TPC strip waveforms (rareml.tpc.v1)",
             Format::TtV1 => "SHiP target-tracker hits (rareml.tt.v1)",
             Format::Hdf5 => "HDF5 of unknown layout",
+            Format::RestRoot => "REST-for-Physics ROOT file",
         })
     }
 }
@@ -143,6 +146,28 @@ pub enum Details {
         /// Number of stations.
         stations: usize,
     },
+    /// A REST ROOT file.
+    Rest {
+        /// Objects of the top directory: (name, class).
+        objects: Vec<(String, String)>,
+        /// Entries of `EventTree`.
+        entries: u64,
+        /// Its event branches (`TRest…EventBranch`).
+        event_branches: Vec<String>,
+        /// Raw-signal events read (every one, to validate the file); 0 without the branch.
+        raw_signal_events: usize,
+        /// Signals over all raw-signal events.
+        signals: usize,
+        /// Fewest and most signals in one event.
+        signals_per_event: (usize, usize),
+        /// Samples per signal (the first event's; every event is checked against its own).
+        samples_per_signal: usize,
+        /// Smallest and largest DAQ signal id.
+        signal_ids: (i32, i32),
+        /// Readout objects in the file: (name, class). Not decoded yet: `convert` takes a readout
+        /// map (`--readout`).
+        readouts: Vec<(String, String)>,
+    },
     /// Nothing known.
     None,
 }
@@ -171,6 +196,9 @@ fn counts(pairs: impl IntoIterator<Item = (&'static str, usize)>) -> ClassCounts
 /// streamed batches for the 9th-polarisation copy and NaN pixels.
 pub fn inspect(path: impl AsRef<Path>) -> Result<FileSummary> {
     let path = path.as_ref();
+    if crate::rest::is_root_file(path) {
+        return inspect_rest(path);
+    }
     let h5 = H5File::open(path)?;
     let mut datasets = Vec::new();
     for p in h5.dataset_paths()? {
@@ -275,6 +303,72 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<FileSummary> {
     })
 }
 
+fn inspect_rest(path: &Path) -> Result<FileSummary> {
+    let mut f = crate::rest::RestFile::open(path)?;
+    let objects: Vec<(String, String)> = f
+        .objects()
+        .iter()
+        .map(|o| (o.name.clone(), o.class.clone()))
+        .collect();
+    let readouts = objects
+        .iter()
+        .filter(|(_, c)| c.ends_with("Readout"))
+        .cloned()
+        .collect();
+    let has_tree = objects
+        .iter()
+        .any(|(n, c)| n == crate::rest::EVENT_TREE && c == "TTree");
+    let (entries, event_branches) = if has_tree {
+        f.event_branches()?
+    } else {
+        (0, Vec::new())
+    };
+    let (mut events, mut signals, mut spe, mut ids) = (0, 0, (usize::MAX, 0), (i32::MAX, i32::MIN));
+    let mut samples = 0;
+    if event_branches
+        .iter()
+        .any(|b| b == crate::rest::RAW_SIGNAL_BRANCH)
+    {
+        f.for_each_raw_signal_batch(STREAM_BATCH, |batch| {
+            for e in batch {
+                if events == 0 {
+                    samples = e.samples_per_signal;
+                }
+                events += 1;
+                signals += e.signal_ids.len();
+                spe = (spe.0.min(e.signal_ids.len()), spe.1.max(e.signal_ids.len()));
+                for &id in &e.signal_ids {
+                    ids = (ids.0.min(id), ids.1.max(id));
+                }
+            }
+            Ok(())
+        })?;
+    }
+    if events == 0 {
+        spe = (0, 0);
+    }
+    if signals == 0 {
+        ids = (0, 0);
+    }
+    Ok(FileSummary {
+        file: path.display().to_string(),
+        format: Format::RestRoot,
+        attrs: BTreeMap::new(),
+        datasets: Vec::new(),
+        details: Details::Rest {
+            objects,
+            entries,
+            event_branches,
+            raw_signal_events: events,
+            signals,
+            signals_per_event: spe,
+            samples_per_signal: samples,
+            signal_ids: ids,
+            readouts,
+        },
+    })
+}
+
 fn class_counts(c: [usize; 4]) -> ClassCounts {
     ClassCounts(
         ClusterClass::ALL
@@ -301,7 +395,9 @@ impl fmt::Display for FileSummary {
                 writeln!(f, "  {k} = {v}")?;
             }
         }
-        writeln!(f, "datasets:")?;
+        if !self.datasets.is_empty() {
+            writeln!(f, "datasets:")?;
+        }
         let w = self
             .datasets
             .iter()
@@ -354,6 +450,43 @@ impl fmt::Display for FileSummary {
                 stations,
             } => {
                 writeln!(f, "events: {events}, hits: {hits}, stations: {stations}")?;
+            }
+            Details::Rest {
+                objects,
+                entries,
+                event_branches,
+                raw_signal_events,
+                signals,
+                signals_per_event,
+                samples_per_signal,
+                signal_ids,
+                readouts,
+            } => {
+                writeln!(f, "objects:")?;
+                for (name, class) in objects {
+                    writeln!(f, "  {name} ({class})")?;
+                }
+                writeln!(
+                    f,
+                    "EventTree: {entries} entries, event branches: {}",
+                    event_branches.join(", ")
+                )?;
+                writeln!(
+                    f,
+                    "raw-signal events: {raw_signal_events}, signals: {signals} ({}–{} per event) × {samples_per_signal} samples, signal ids {}–{}",
+                    signals_per_event.0, signals_per_event.1, signal_ids.0, signal_ids.1
+                )?;
+                let names: Vec<String> =
+                    readouts.iter().map(|(n, c)| format!("{n} ({c})")).collect();
+                writeln!(
+                    f,
+                    "readout: {} (not decoded by this version: convert takes --readout MAP)",
+                    if names.is_empty() {
+                        "none in the file".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                )?;
             }
             Details::None => writeln!(f, "no rareml or NEWSdm layout recognised")?,
         }

@@ -13,6 +13,7 @@ pub mod error;
 mod h5;
 pub mod inspect;
 pub mod npy;
+pub mod rest;
 pub mod scores;
 pub mod shard;
 pub mod tpc;
