@@ -96,6 +96,15 @@ fn crops(rng: &mut SplitMix, b: usize, side: usize, pedestal: f64) -> Array4<f32
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    for (flag, v) in [
+        ("--batch", args.batch),
+        ("--clusters", args.clusters),
+        ("--passes", args.passes),
+    ] {
+        if v == 0 {
+            return Err(format!("{flag} 0: expected at least 1").into());
+        }
+    }
     let tmp = tempfile::tempdir()?;
     let dir = args.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(&dir)?;

@@ -150,6 +150,7 @@ impl Decay0Reader<BufReader<File>> {
     /// Opens a file and parses its header.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
+        crate::error::regular_file(path)?;
         let f = File::open(path).map_err(|source| Error::Open {
             file: path.to_path_buf(),
             source,
@@ -163,6 +164,9 @@ fn parse_real(s: &str) -> Option<f64> {
     let v: f64 = s.replace(['D', 'd'], "E").parse().ok()?;
     v.is_finite().then_some(v)
 }
+
+/// Particles reserved ahead per event (DECAY0 events hold a handful; more grow as read).
+const MAX_PREALLOCATED_PARTICLES: usize = 1024;
 
 const HEADER_END: &str = "first event and full number of events";
 
@@ -273,7 +277,9 @@ impl<R: BufRead> Decay0Reader<R> {
                 line.trim()
             )));
         };
-        let mut particles = Vec::with_capacity(n);
+        // Reserve by the header's count only up to a bound: a damaged count (10¹⁴, 2⁶⁴−1) must
+        // end in the truncation error below, not in an allocation failure.
+        let mut particles = Vec::with_capacity(n.min(MAX_PREALLOCATED_PARTICLES));
         for k in 0..n {
             let Some(pl) = self.next_nonblank()? else {
                 return Err(self.err(format!(
@@ -331,6 +337,10 @@ impl<R: BufRead> Iterator for Decay0Reader<R> {
                 self.done = true;
                 return None;
             }
+            Ok(Some(_)) if self.read >= self.header.n_events => Err(self.err(format!(
+                "more events than the {} the header announces",
+                self.header.n_events
+            ))),
             Ok(Some(line)) => self.parse_event(&line),
         };
         match &r {
@@ -354,6 +364,33 @@ mod tests {
     use super::*;
 
     const SAMPLE: &str = " DECAY0 generated file: test\n\n event type: Xe136\n\n First event and full number of events:\n 1 2\n\n       1  0.00000       2\n  3  -1.06680     -0.991185      0.563944      0.00000\n  3  0.938544       1.20043     -0.887485      0.00000\n       2  0.00000       1\n  1  1.0D0  -0.163710E-01  0.0   1.5e-9\n";
+
+    #[test]
+    fn huge_particle_counts_end_as_truncation_not_allocation() {
+        for n in ["18446744073709551615", "100000000000000"] {
+            let text = format!(
+                " First event and full number of events:\n 1 1\n 1 0.0 {n}\n 1 1.0 0.0 0.0 0.0\n"
+            );
+            let e = reader(&text).next().unwrap().unwrap_err().to_string();
+            assert!(
+                e.contains("truncated") && e.contains("after 1 of its"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn more_events_than_the_header_announces_is_an_error() {
+        let text = SAMPLE.replace(" 1 2\n", " 1 1\n");
+        let r: Vec<_> = reader(&text).collect();
+        assert!(r[0].is_ok());
+        let e = r[1].as_ref().unwrap_err().to_string();
+        assert!(
+            e.contains("more events than the 1 the header announces"),
+            "{e}"
+        );
+        assert_eq!(r.len(), 2);
+    }
 
     fn reader(s: &str) -> Decay0Reader<std::io::Cursor<&[u8]>> {
         Decay0Reader::new(std::io::Cursor::new(s.as_bytes()), "mem.dat").unwrap()

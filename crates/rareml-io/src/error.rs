@@ -15,6 +15,16 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The path is not a regular file (a directory, FIFO, socket or device): refused before
+    /// anything is read from it (reading a FIFO would block).
+    #[error("{file}: not a regular file ({kind}): expected a data file")]
+    NotRegular {
+        /// The path asked for.
+        file: PathBuf,
+        /// What it is instead.
+        kind: &'static str,
+    },
+
     /// The file exists but carries no HDF5 signature.
     #[error("{file}: not an HDF5 file (no HDF5 signature found)")]
     NotHdf5 {
@@ -139,3 +149,31 @@ pub enum Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Checks that `path` is a regular file (following symbolic links) before it is opened: missing
+/// paths are [`Error::Open`], directories, FIFOs, sockets and devices [`Error::NotRegular`].
+pub(crate) fn regular_file(path: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = std::fs::metadata(path).map_err(|source| Error::Open {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    let t = meta.file_type();
+    let kind = if t.is_file() {
+        return Ok(());
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else {
+        "not a file"
+    };
+    Err(Error::NotRegular {
+        file: path.to_path_buf(),
+        kind,
+    })
+}

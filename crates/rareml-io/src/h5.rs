@@ -91,10 +91,20 @@ fn has_hdf5_signature(path: &Path) -> std::io::Result<bool> {
     Ok(false)
 }
 
+/// Deepest group nesting the listing follows.
+pub const MAX_GROUP_DEPTH: usize = 64;
+
+/// State of one group listing: the groups on the current path and every group listed.
+struct Walk {
+    ancestors: Vec<(String, hdf5::LocationToken)>,
+    seen: Vec<hdf5::LocationToken>,
+}
+
 impl H5File {
     /// Opens an existing file read-only, distinguishing "missing", "not HDF5" and "corrupt".
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
+        crate::error::regular_file(&path)?;
         match has_hdf5_signature(&path) {
             Err(source) => return Err(Error::Open { file: path, source }),
             Ok(false) => return Err(Error::NotHdf5 { file: path }),
@@ -251,31 +261,73 @@ impl H5File {
         )
     }
 
-    /// All dataset paths in the file (without leading '/'), sorted.
+    /// All dataset paths in the file (without leading '/'), sorted. Every member's object header
+    /// is read: one that cannot be read is an error naming it (never skipped); a link back to a
+    /// group being listed (a cycle, hard or soft) and nesting deeper than [`MAX_GROUP_DEPTH`]
+    /// are errors; a group reached twice by other links is listed once.
     pub fn dataset_paths(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
         let root = self.ctx("/", "opening the root group", self.file.group("/"))?;
-        self.walk(&root, "", &mut out)?;
+        let token = self
+            .ctx("/", "reading the root group's header", root.loc_info())?
+            .token;
+        let mut walk = Walk {
+            ancestors: vec![("/".to_string(), token)],
+            seen: vec![token],
+        };
+        self.walk(&root, "", &mut out, &mut walk)?;
         out.sort();
         Ok(out)
     }
 
-    fn walk(&self, g: &hdf5::Group, prefix: &str, out: &mut Vec<String>) -> Result<()> {
-        let names = self.ctx(
-            if prefix.is_empty() { "/" } else { prefix },
-            "listing members",
-            g.member_names(),
-        )?;
+    fn walk(
+        &self,
+        g: &hdf5::Group,
+        prefix: &str,
+        out: &mut Vec<String>,
+        w: &mut Walk,
+    ) -> Result<()> {
+        let here = if prefix.is_empty() { "/" } else { prefix };
+        if w.ancestors.len() > MAX_GROUP_DEPTH {
+            return Err(self.invalid(
+                here,
+                format!("groups nested deeper than {MAX_GROUP_DEPTH} levels"),
+            ));
+        }
+        let names = self.ctx(here, "listing members", g.member_names())?;
         for name in names {
             let full = if prefix.is_empty() {
                 name.clone()
             } else {
                 format!("{prefix}/{name}")
             };
-            if let Ok(sub) = g.group(&name) {
-                self.walk(&sub, &full, out)?;
-            } else if g.dataset(&name).is_ok() {
-                out.push(full);
+            let kind = self.ctx(
+                &full,
+                "reading the object header (damaged object or dangling link?)",
+                g.loc_type_by_name(&name),
+            )?;
+            match kind {
+                hdf5::LocationType::Group => {
+                    let sub = self.ctx(&full, "opening the group", g.group(&name))?;
+                    let token = self
+                        .ctx(&full, "reading the group's header", sub.loc_info())?
+                        .token;
+                    if let Some((a, _)) = w.ancestors.iter().find(|(_, t)| *t == token) {
+                        return Err(self.invalid(
+                            &full,
+                            format!("link cycle: this group is its ancestor {a:?}"),
+                        ));
+                    }
+                    if w.seen.contains(&token) {
+                        continue;
+                    }
+                    w.seen.push(token);
+                    w.ancestors.push((full.clone(), token));
+                    self.walk(&sub, &full, out, w)?;
+                    w.ancestors.pop();
+                }
+                hdf5::LocationType::Dataset => out.push(full),
+                _ => {}
             }
         }
         Ok(())

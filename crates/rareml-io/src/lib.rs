@@ -20,5 +20,5 @@ pub mod tpc;
 pub mod tt;
 
 pub use error::{Error, Result};
-pub use h5::{Compression, H5File};
+pub use h5::{Compression, H5File, MAX_GROUP_DEPTH};
 pub use shard::Shard;

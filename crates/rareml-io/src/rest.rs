@@ -151,9 +151,10 @@ fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
 pub fn is_root_file(path: &Path) -> bool {
     use std::io::Read;
     let mut magic = [0u8; 4];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .is_ok()
+    std::fs::metadata(path).is_ok_and(|m| m.is_file())
+        && std::fs::File::open(path)
+            .and_then(|mut f| f.read_exact(&mut magic))
+            .is_ok()
         && &magic == b"root"
 }
 
@@ -162,12 +163,7 @@ impl RestFile {
     /// truncated one or a damaged header is an error naming the file.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        if let Err(source) = std::fs::metadata(&path) {
-            return Err(Error::Open {
-                file: path.clone(),
-                source,
-            });
-        }
+        crate::error::regular_file(&path)?;
         if !is_root_file(&path) {
             return Err(Error::Invalid {
                 file: path.clone(),

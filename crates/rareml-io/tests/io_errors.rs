@@ -550,3 +550,89 @@ fn writers_reject_inconsistent_events() {
     assert!(msg.contains("expected (2, 512)"), "{msg}");
     assert_eq!(w.len(), 0, "nothing written");
 }
+
+#[test]
+fn group_link_cycles_are_errors_not_endless_listings() {
+    use rareml_io::inspect::inspect;
+    // A hard link from a group back to its parent, and a soft link to the root.
+    for (label, edit) in [
+        (
+            "hard",
+            Box::new(|f: &hdf5::File| {
+                f.group("Carbon")
+                    .unwrap()
+                    .link_hard("/Carbon", "loop")
+                    .unwrap();
+            }) as Box<dyn Fn(&hdf5::File)>,
+        ),
+        (
+            "soft",
+            Box::new(|f: &hdf5::File| {
+                f.group("Carbon").unwrap().link_soft("/", "up").unwrap();
+            }),
+        ),
+    ] {
+        let (_d, path) = edited("newsdm_raw.h5", |f| edit(f));
+        let e = inspect(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("newsdm_raw.h5") && e.contains("link cycle"),
+            "{label}: {e}"
+        );
+        let e = EmulsionFile::open(&path)
+            .and_then(|f| f.groups())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("link cycle"), "{label}: {e}");
+    }
+    // The same group reached twice without a cycle is listed once.
+    let (_d, path) = edited("newsdm_raw.h5", |f| {
+        let first = f.member_names().unwrap()[0].clone();
+        f.link_hard(&format!("/{first}"), "alias").unwrap();
+    });
+    let groups = EmulsionFile::open(&path).unwrap().groups().unwrap();
+    let mut unique = groups.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), groups.len(), "{groups:?}");
+}
+
+#[test]
+fn a_dangling_soft_link_is_named_not_skipped() {
+    let (_d, path) = edited("newsdm_raw.h5", |f| {
+        f.link_soft("/nowhere", "dangling").unwrap();
+    });
+    let e = rareml_io::inspect::inspect(&path).unwrap_err().to_string();
+    assert!(e.contains("dangling") && e.contains("object header"), "{e}");
+}
+
+#[test]
+fn fifos_and_directories_are_refused_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.h5");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "mkfifo");
+    // Each of these would block forever reading the FIFO.
+    let msgs = [
+        rareml_io::inspect::inspect(&fifo).unwrap_err().to_string(),
+        TpcFile::open(&fifo).err().unwrap().to_string(),
+        Decay0Reader::open(&fifo).err().unwrap().to_string(),
+        rareml_io::rest::RestFile::open(&fifo)
+            .err()
+            .unwrap()
+            .to_string(),
+    ];
+    for m in msgs {
+        assert!(
+            m.contains("pipe.h5") && m.contains("not a regular file (a FIFO)"),
+            "{m}"
+        );
+    }
+    let e = rareml_io::inspect::inspect(dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("a directory"), "{e}");
+}
