@@ -397,40 +397,10 @@ fn apply<E: Experiment>(
     let net = &manifest.network;
     let reader = experiment.reader(&options.data)?;
     let item = reader.item_shape();
-    let want = input_shape(&net.config);
-    if !item.starts_with(&want) {
-        return Err(Error::Data {
-            path: options.data.clone(),
-            reason: format!(
-                "its events give network inputs {item:?}, the run's network ({}) takes {want:?}: an input of another experiment or other preprocessing",
-                manifest.experiment
-            ),
-        });
-    }
+    check_input(manifest, &item, &options.data)?;
     let nets = members(manifest, &options.run, &device)?;
     let range = options.shard.range(reader.len());
-    let meta = ScoresMeta {
-        experiment: manifest.experiment.clone(),
-        run: options.run.display().to_string(),
-        run_id: run_id.to_string(),
-        code_version: code_version(),
-        source: options.data.display().to_string(),
-        source_events: reader.len() as u64,
-        first_event: range.start as u64,
-        end_event: range.end as u64,
-        shard: if options.shard == Shard::ALL {
-            "all".into()
-        } else {
-            options.shard.to_string()
-        },
-        columns: net.outputs.names().to_vec(),
-        members: nets.len(),
-        ensemble: serde_json::to_value(net.ensemble)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
-        threshold: net.threshold,
-    };
+    let meta = scores_meta(manifest, run_id, options, reader.len(), &range, nets.len());
     let mut writer = ScoresWriter::create(&options.out, &meta)?;
     let batch = options.batch.unwrap_or(net.predict_batch).max(1);
     let per: usize = item.iter().product();
@@ -495,16 +465,65 @@ fn apply<E: Experiment>(
         b.finish_and_clear();
     }
     if options.progress {
-        let secs = t0.elapsed().as_secs_f64();
+        let secs = t0.elapsed().as_secs_f64().max(1e-9);
+        let n = range.len();
         eprintln!(
-            "{} events × {} networks in {secs:.1} s ({:.1} events/s) → {}",
-            range.len(),
+            "{n} events × {} networks in {secs:.1} s ({:.1} events/s) → {}",
             nets.len(),
-            range.len() as f64 / secs.max(1e-9),
+            n as f64 / secs,
             options.out.display()
         );
     }
     Ok(meta)
+}
+
+/// Checks that a reader's events give the inputs the run's network takes.
+fn check_input(manifest: &RunManifest, item: &[usize], data: &Path) -> Result<()> {
+    let want = input_shape(&manifest.network.config);
+    if !item.starts_with(&want) {
+        return Err(Error::Data {
+            path: data.to_path_buf(),
+            reason: format!(
+                "its events give network inputs {item:?}, the run's network ({}) takes {want:?}: an input of another experiment or other preprocessing",
+                manifest.experiment
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The attributes of a scores file written by [`apply`].
+fn scores_meta(
+    manifest: &RunManifest,
+    run_id: &str,
+    options: &PredictOptions,
+    source_events: usize,
+    range: &Range<usize>,
+    members: usize,
+) -> ScoresMeta {
+    let net = &manifest.network;
+    ScoresMeta {
+        experiment: manifest.experiment.clone(),
+        run: options.run.display().to_string(),
+        run_id: run_id.to_string(),
+        code_version: code_version(),
+        source: options.data.display().to_string(),
+        source_events: source_events as u64,
+        first_event: range.start as u64,
+        end_event: range.end as u64,
+        shard: if options.shard == Shard::ALL {
+            "all".into()
+        } else {
+            options.shard.to_string()
+        },
+        columns: net.outputs.names().to_vec(),
+        members,
+        ensemble: serde_json::to_value(net.ensemble)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        threshold: net.threshold,
+    }
 }
 
 fn progress_bar(on: bool, n: usize) -> Option<ProgressBar> {
