@@ -361,17 +361,22 @@ pub fn predict(options: &PredictOptions) -> Result<ScoresMeta> {
 
 /// The networks of the kept checkpoints, each with its own parameters.
 fn members(manifest: &RunManifest, dir: &Path, device: &Device) -> Result<Vec<(Model, Params)>> {
-    manifest
-        .network
-        .checkpoints
-        .iter()
-        .map(|c| {
-            let params = Params::new(0);
-            let model = Model::new(&manifest.network.config, &params, device)?;
-            params.load(&dir.join(c), &[])?;
-            Ok((model, params))
-        })
+    (0..manifest.network.checkpoints.len())
+        .map(|k| member(manifest, dir, device, k))
         .collect()
+}
+
+/// The network of kept checkpoint `k`.
+fn member(
+    manifest: &RunManifest,
+    dir: &Path,
+    device: &Device,
+    k: usize,
+) -> Result<(Model, Params)> {
+    let params = Params::new(0);
+    let model = Model::new(&manifest.network.config, &params, device)?;
+    params.load(&dir.join(&manifest.network.checkpoints[k]), &[])?;
+    Ok((model, params))
 }
 
 /// The input shape the network takes (without the batch axis).
@@ -551,10 +556,11 @@ pub fn merge(out: &Path, shards: &[PathBuf]) -> Result<ScoresMeta> {
 pub fn export_onnx(dir: &Path, out: &Path) -> Result<Vec<(PathBuf, crate::models::onnx::Export)>> {
     let (manifest, run_id) = RunManifest::read(dir)?;
     let net = &manifest.network;
-    let members = members(&manifest, dir, &Device::Cpu)?;
+    let n = net.checkpoints.len();
+    // Only the checkpoints the ensemble rule uses are loaded.
     let chosen: Vec<usize> = match net.ensemble {
-        Ensemble::Last => vec![members.len() - 1],
-        Ensemble::Mean => (0..members.len()).collect(),
+        Ensemble::Last => vec![n - 1],
+        Ensemble::Mean => (0..n).collect(),
     };
     let mut written = Vec::new();
     for &k in &chosen {
@@ -573,7 +579,7 @@ pub fn export_onnx(dir: &Path, out: &Path) -> Result<Vec<(PathBuf, crate::models
             ("rareml.code_version", manifest.code_version.clone()),
             ("rareml.network", net.label.clone()),
             ("rareml.checkpoint", net.checkpoints[k].clone()),
-            ("rareml.member", format!("{k} of {}", members.len())),
+            ("rareml.member", format!("{k} of {n}")),
             ("rareml.ensemble", json(&net.ensemble)),
             ("rareml.threshold", json(&net.threshold)),
             ("rareml.outputs", json(&net.outputs)),
@@ -583,7 +589,8 @@ pub fn export_onnx(dir: &Path, out: &Path) -> Result<Vec<(PathBuf, crate::models
         .into_iter()
         .map(|(a, b)| (a.to_string(), b))
         .collect();
-        let export = crate::models::onnx::export(&members[k].0, &meta)?;
+        let (model, _) = member(&manifest, dir, &Device::Cpu, k)?;
+        let export = crate::models::onnx::export(&model, &meta)?;
         std::fs::write(&path, &export.bytes).map_err(|e| file_err(&path, e))?;
         written.push((path, export));
     }
