@@ -602,25 +602,49 @@ impl ClusterSet {
         images: Array4<T>,
         range: Range<usize>,
     ) -> Result<ClusterBatch<T>> {
-        let pol_ids = match &self.pol_ids {
-            Some(p) => Some(
-                read_i32_rows(p, range.clone())?
-                    .into_dimensionality::<Ix2>()
-                    .map_err(|e| p.invalid(e.to_string()))?,
-            ),
-            None => None,
-        };
-        let classes = match (&self.labels, self.class) {
-            (Some(l), _) => Some(self.read_labels(l, range.clone())?),
-            (None, Some(c)) => Some(vec![c; range.len()]),
-            (None, None) => None,
-        };
         Ok(ClusterBatch {
             images,
-            pol_ids,
-            classes,
+            pol_ids: self.read_pol_ids(range.clone())?,
+            classes: self.read_classes(range.clone())?,
             start: range.start,
         })
+    }
+
+    /// The `pol_ids` rows `(len, 13)` of clusters `range` without their images; `None` when the
+    /// set has no `pol_ids` data set.
+    pub fn read_pol_ids(&self, range: Range<usize>) -> Result<Option<Array2<i32>>> {
+        self.check_range(&range)?;
+        match &self.pol_ids {
+            Some(p) => Ok(Some(
+                read_i32_rows(p, range)?
+                    .into_dimensionality::<Ix2>()
+                    .map_err(|e| p.invalid(e.to_string()))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// The classes of clusters `range` without their images: from the `labels` data set, or the
+    /// group's class repeated; `None` when unknown.
+    pub fn read_classes(&self, range: Range<usize>) -> Result<Option<Vec<ClusterClass>>> {
+        self.check_range(&range)?;
+        Ok(match (&self.labels, self.class) {
+            (Some(l), _) => Some(self.read_labels(l, range)?),
+            (None, Some(c)) => Some(vec![c; range.len()]),
+            (None, None) => None,
+        })
+    }
+
+    fn check_range(&self, range: &Range<usize>) -> Result<()> {
+        if range.start > range.end || range.end > self.n {
+            return Err(Error::OutOfRange {
+                file: self.images.h5.path.clone(),
+                path: self.images.path.clone(),
+                index: range.end.saturating_sub(1).max(range.start),
+                len: self.n,
+            });
+        }
+        Ok(())
     }
 
     fn read_images<T: Pixel>(&self, range: Range<usize>) -> Result<Array4<T>> {

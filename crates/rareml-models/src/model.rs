@@ -55,29 +55,63 @@ impl ModelConfig {
             reason: format!("cannot read config: {e}"),
         })?;
         let toml = path.extension().is_some_and(|e| e == "toml");
+        Self::from_text(name, &text, toml, path)
+    }
+
+    /// The configuration of model `name` from JSON text (the model's own fields, missing ones
+    /// take the paper's defaults); `origin` names where the text came from in errors.
+    pub fn from_json(name: &str, json: &str, origin: &Path) -> Result<Self> {
+        Self::from_text(name, json, false, origin)
+    }
+
+    fn from_text(name: &str, text: &str, toml: bool, origin: &Path) -> Result<Self> {
         let err = |e: String| Error::File {
-            path: path.into(),
+            path: origin.into(),
             reason: format!("not a valid {name} config: {e}"),
         };
+        let value: serde_json::Value = if toml {
+            toml::from_str(text).map_err(|e| err(e.to_string()))?
+        } else {
+            serde_json::from_str(text).map_err(|e| err(e.to_string()))?
+        };
+        let default = Self::default_for(name)?;
+        // A misspelt field would otherwise leave the paper's value in place without a word.
+        let known = match serde_json::to_value(&default) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        if let serde_json::Value::Object(fields) = &value {
+            let mut unknown: Vec<&str> = fields
+                .keys()
+                .map(String::as_str)
+                .filter(|k| !known.contains_key(*k))
+                .collect();
+            unknown.sort_unstable();
+            if !unknown.is_empty() {
+                let mut names: Vec<&str> = known
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|k| *k != "model")
+                    .collect();
+                names.sort_unstable();
+                return Err(err(format!(
+                    "unknown field(s) {}; the {name} fields are {}",
+                    unknown.join(", "),
+                    names.join(", ")
+                )));
+            }
+        }
         macro_rules! parse {
             ($t:ty) => {
-                if toml {
-                    toml_parse::<$t>(&text).map_err(err)?
-                } else {
-                    serde_json::from_str::<$t>(&text).map_err(|e| err(e.to_string()))?
-                }
+                serde_json::from_value::<$t>(value).map_err(|e| err(e.to_string()))?
             };
         }
-        Ok(match Self::default_for(name)? {
+        Ok(match default {
             Self::NewsNet(_) => Self::NewsNet(parse!(NewsNetConfig)),
             Self::EfficientNet(_) => Self::EfficientNet(parse!(EfficientNetConfig)),
             Self::SndNet(_) => Self::SndNet(parse!(SndNetConfig)),
         })
     }
-}
-
-fn toml_parse<T: serde::de::DeserializeOwned>(text: &str) -> std::result::Result<T, String> {
-    toml::from_str(text).map_err(|e| e.to_string())
 }
 
 /// One of the three networks.
@@ -108,5 +142,29 @@ impl Model {
             Self::EfficientNet(m) => m.forward(x, ctx),
             Self::SndNet(m) => m.forward(x, ctx),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_config_fields_are_errors() {
+        let e = ModelConfig::from_json("newsnet", r#"{"no_such_field": 3}"#, Path::new("c.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("c.json") && e.contains("no_such_field"), "{e}");
+        // A known field parses, and missing ones keep the paper's values.
+        let d = serde_json::to_value(ModelConfig::default_for("sndnet").unwrap()).unwrap();
+        let (k, v) = d
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| *k != "model")
+            .unwrap();
+        let text = serde_json::json!({ k: v }).to_string();
+        let cfg = ModelConfig::from_json("sndnet", &text, Path::new("c.json")).unwrap();
+        assert_eq!(cfg, ModelConfig::default_for("sndnet").unwrap());
     }
 }

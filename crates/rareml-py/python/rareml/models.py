@@ -1,0 +1,46 @@
+"""The three networks (NEWSnet, EfficientNet, SNDNet) from PyTorch-named safetensors weights,
+applied to numpy batches in eval mode.
+
+Examples
+--------
+>>> m = rareml.models.load("newsnet", "newsnet.safetensors")      # doctest: +SKIP
+>>> logits = m.predict(x, batch_size=32)     # x float32 (N, 1, 9, 40, 40)  # doctest: +SKIP
+"""
+
+import json
+import os
+from typing import Any, Dict, Optional, Union
+
+import numpy as np
+
+from . import _rareml
+from .errors import InvalidArgumentError
+
+__all__ = ["load", "config", "Model"]
+
+Model = _rareml.Model
+
+_NAMES = ("newsnet", "efficientnet", "sndnet")
+
+
+def load(
+    model: str,
+    weights: Union[str, "os.PathLike[str]"],
+    config: Optional[Union[Dict[str, Any], str, "os.PathLike[str]"]] = None,
+) -> "Model":
+    """Builds ``model`` (``"newsnet"``, ``"efficientnet"`` or ``"sndnet"``) and loads ``weights``,
+    a safetensors file with PyTorch ``state_dict`` names. ``config`` holds the model's fields as a
+    dict or a JSON/TOML file (the fields of the Rust configs; missing ones take the paper's
+    values); ``None`` is the paper's model."""
+    if model not in _NAMES:
+        raise InvalidArgumentError(f"model {model!r}: expected one of {', '.join(_NAMES)}")
+    if config is None:
+        return _rareml.load(model, os.fspath(weights))
+    if isinstance(config, dict):
+        return _rareml.load(model, os.fspath(weights), config_json=json.dumps(config))
+    return _rareml.load(model, os.fspath(weights), config_path=os.fspath(config))
+
+
+def config(m: "Model") -> Dict[str, Any]:
+    """The configuration of a loaded model as a dict (``"model"`` names the network)."""
+    return json.loads(m.config_json)
