@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::error::{param, Error, Result};
 
 /// Blob-finder parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct BlobParams {
     /// Voxel size in mm (3 mm = the strip pitch).
     pub voxel_mm: f64,

@@ -210,7 +210,7 @@ impl MomentRegression {
 }
 
 /// DBSCAN vertex-finder parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct DbscanVertexParams {
     /// DBSCAN neighbourhood radius in cm.
     pub eps_cm: f64,

@@ -622,30 +622,13 @@ impl TpcWriter {
     /// Appends events (checked first: nothing is written if any event is invalid).
     pub fn append(&mut self, events: &[TpcEvent]) -> Result<()> {
         let t = self.samples_per_signal;
-        let mut n_sig = 0usize;
         for (k, e) in events.iter().enumerate() {
-            let bad = |reason: String| Error::InvalidInput {
+            self.check_event(e).map_err(|reason| Error::InvalidInput {
                 what: "TPC event",
                 reason: format!("event {k} (id {}): {reason}", e.id),
-            };
-            if e.signals.samples.dim() != (e.signals.strip_id.len(), t) {
-                return Err(bad(format!(
-                    "samples {:?} for {} strip ids: expected ({}, {t})",
-                    e.signals.samples.dim(),
-                    e.signals.strip_id.len(),
-                    e.signals.strip_id.len()
-                )));
-            }
-            if let Some(id) = e
-                .signals
-                .strip_id
-                .iter()
-                .find(|&&id| self.readout.lookup(id).is_none())
-            {
-                return Err(bad(format!("strip id {id} is not in the readout")));
-            }
-            n_sig += e.signals.len();
+            })?;
         }
+        let n_sig: usize = events.iter().map(|e| e.signals.len()).sum();
         let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
         let labels: Vec<i8> = events.iter().map(|e| e.label as i8).collect();
         let energy: Vec<f32> = events
@@ -680,6 +663,28 @@ impl TpcWriter {
                 .into_dyn(),
         )?;
         self.offsets.append(ArrayView1::from(&offsets).into_dyn())
+    }
+
+    /// Why `e` cannot be appended (samples not `(S, T)` for its S strip ids, a strip id not in
+    /// the readout), or `Ok` — the check [`TpcWriter::append`] makes of every event.
+    pub fn check_event(&self, e: &TpcEvent) -> std::result::Result<(), String> {
+        let t = self.samples_per_signal;
+        let s = e.signals.strip_id.len();
+        if e.signals.samples.dim() != (s, t) {
+            return Err(format!(
+                "samples {:?} for {s} strip ids: expected ({s}, {t})",
+                e.signals.samples.dim()
+            ));
+        }
+        if let Some(id) = e
+            .signals
+            .strip_id
+            .iter()
+            .find(|&&id| self.readout.lookup(id).is_none())
+        {
+            return Err(format!("strip id {id} is not in the readout"));
+        }
+        Ok(())
     }
 
     /// Flushes and closes the file.

@@ -405,22 +405,10 @@ impl TtWriter {
     /// Appends events (checked first: nothing is written if any event is invalid).
     pub fn append(&mut self, events: &[TtEvent]) -> Result<()> {
         for (k, e) in events.iter().enumerate() {
-            let bad = |reason: String| Error::InvalidInput {
+            self.check_event(e).map_err(|reason| Error::InvalidInput {
                 what: "TT event",
                 reason: format!("event {k}: {reason}"),
-            };
-            e.hits.check().map_err(bad)?;
-            if let Some(s) = e
-                .hits
-                .station
-                .iter()
-                .find(|&&s| s as usize >= self.n_stations)
-            {
-                return Err(bad(format!(
-                    "station {s}: the geometry has {} stations",
-                    self.n_stations
-                )));
-            }
+            })?;
         }
         let cat = |f: fn(&TtEvent) -> &Vec<f32>| -> Vec<f32> {
             events.iter().flat_map(|e| f(e).iter().copied()).collect()
@@ -456,6 +444,24 @@ impl TtWriter {
         self.station.append(ArrayView1::from(&st).into_dyn())?;
         self.energy.append(ArrayView1::from(&en).into_dyn())?;
         self.offsets.append(ArrayView1::from(&offsets).into_dyn())
+    }
+
+    /// Why `e` cannot be appended (hit columns of unequal length, a station beyond the
+    /// geometry), or `Ok` — the check [`TtWriter::append`] makes of every event.
+    pub fn check_event(&self, e: &TtEvent) -> std::result::Result<(), String> {
+        e.hits.check()?;
+        if let Some(s) = e
+            .hits
+            .station
+            .iter()
+            .find(|&&s| s as usize >= self.n_stations)
+        {
+            return Err(format!(
+                "station {s}: the geometry has {} stations",
+                self.n_stations
+            ));
+        }
+        Ok(())
     }
 
     /// Flushes and closes the file.

@@ -97,6 +97,15 @@ impl Classify for rareml_models::Error {
     }
 }
 
+impl Classify for rareml_sim::Error {
+    fn kind(&self) -> Kind {
+        match self {
+            rareml_sim::Error::Config { .. } => Kind::InvalidArgument,
+            rareml_sim::Error::Io(e) => e.kind(),
+        }
+    }
+}
+
 /// `?` from a Rust crate's result to a Python exception.
 pub(crate) trait PyResultExt<T> {
     /// The result with its error as the `rareml.errors` class of its kind.

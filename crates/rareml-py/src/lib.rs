@@ -17,10 +17,15 @@ use pyo3::prelude::*;
 static ALLOC: rareml_kernels::alloc::BlockCache<mimalloc::MiMalloc> =
     rareml_kernels::alloc::BlockCache::new(mimalloc::MiMalloc, 8 << 30);
 
+mod baselines;
+mod config;
 mod errors;
 mod io;
 mod metrics;
 mod models;
+mod preprocess;
+mod sim;
+mod writers;
 
 pub(crate) use errors::{Kind, PyResultExt};
 
@@ -33,7 +38,23 @@ pub(crate) fn detached<T: Send>(
     let out = py.detach(|| catch_unwind(AssertUnwindSafe(f)));
     match out {
         Ok(r) => r,
-        Err(payload) => Err(errors::panic_error(what, payload)),
+        Err(payload) => match payload.downcast::<Interrupted>() {
+            Ok(i) => Err(i.0),
+            Err(payload) => Err(errors::panic_error(what, payload)),
+        },
+    }
+}
+
+/// The signal handler's exception, carried out of a Rust callback by unwinding (see
+/// [`poll_signals`]) and raised by [`detached`].
+struct Interrupted(PyErr);
+
+/// For progress callbacks inside [`detached`] (on the Python main thread): when Ctrl-C arrived,
+/// unwinds out of the Rust call (its files closed by their destructors) and `detached` raises
+/// `KeyboardInterrupt`. Unwinds without the panic hook, so nothing is printed.
+pub(crate) fn poll_signals() {
+    if let Err(e) = check_signals() {
+        std::panic::resume_unwind(Box::new(Interrupted(e)));
     }
 }
 
@@ -55,5 +76,9 @@ fn _rareml(m: &Bound<'_, PyModule>) -> PyResult<()> {
     io::register(m)?;
     metrics::register(m)?;
     models::register(m)?;
+    sim::register(m)?;
+    preprocess::register(m)?;
+    baselines::register(m)?;
+    writers::register(m)?;
     Ok(())
 }

@@ -128,6 +128,71 @@ fn working_point_json<'py>(
     json(&wp)
 }
 
+/// The Clopper–Pearson interval `(lower, upper)` of an efficiency `k / n` at confidence level `cl`.
+#[pyfunction]
+#[pyo3(signature = (k, n, cl = 0.95))]
+fn clopper_pearson(k: u64, n: u64, cl: f64) -> PyResult<(f64, f64)> {
+    if k > n {
+        return Err(crate::Kind::InvalidArgument.err(format!(
+            "clopper_pearson: k = {k} > n = {n}; expected 0 <= k <= n"
+        )));
+    }
+    rareml_metrics::clopper_pearson(k, n, cl).py()
+}
+
+/// Bias, RMSE, σ of differences and relative resolution of `pred` against `truth`, as JSON.
+#[pyfunction]
+fn regression_summary_json(
+    py: Python<'_>,
+    truth: PyReadonlyArray1<'_, f64>,
+    pred: PyReadonlyArray1<'_, f64>,
+) -> PyResult<String> {
+    let (t, p) = (truth.as_array(), pred.as_array());
+    let s = detached(py, "regression_summary", || {
+        rareml_metrics::regression_summary(&t, &p).py()
+    })?;
+    json(&s)
+}
+
+/// The statistics in bins of the true value (`edges` increasing), as JSON
+/// `{"bins": [...], "below": n, "above": n}`.
+#[pyfunction]
+fn binned_resolution_json(
+    py: Python<'_>,
+    truth: PyReadonlyArray1<'_, f64>,
+    pred: PyReadonlyArray1<'_, f64>,
+    edges: Vec<f64>,
+) -> PyResult<String> {
+    let (t, p) = (truth.as_array(), pred.as_array());
+    let (bins, (below, above)) = detached(py, "binned_resolution", || {
+        rareml_metrics::binned_resolution(&t, &p, &edges).py()
+    })?;
+    json(&serde_json::json!({ "bins": bins, "below": below, "above": above }))
+}
+
+/// The fit of σ_E/E = a/√E (`"stochastic"`) or a/√E ⊕ b (`"stochastic_and_constant"`) to
+/// `resolution` ± `resolution_err` at `energy`, as JSON.
+#[pyfunction]
+fn fit_resolution_json(
+    energy: Vec<f64>,
+    resolution: Vec<f64>,
+    resolution_err: Vec<f64>,
+    model: &str,
+) -> PyResult<String> {
+    use rareml_metrics::ResolutionModel as M;
+    let m = match model {
+        "stochastic" => M::Stochastic,
+        "stochastic_and_constant" => M::StochasticAndConstant,
+        other => {
+            return Err(crate::Kind::InvalidArgument.err(format!(
+                "model {other:?}: expected \"stochastic\" (a/sqrt(E)) or \"stochastic_and_constant\" (a/sqrt(E) + b in quadrature)"
+            )))
+        }
+    };
+    let f = rareml_metrics::fit_resolution(&energy, &resolution, &resolution_err, m).py()?;
+    json(&f)
+}
+
 fn json(v: &impl serde::Serialize) -> PyResult<String> {
     serde_json::to_string(v).map_err(|e| crate::Kind::Internal.err(format!("serialising: {e}")))
 }
@@ -137,5 +202,9 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(roc_auc_score, m)?)?;
     m.add_function(wrap_pyfunction!(significance_json, m)?)?;
     m.add_function(wrap_pyfunction!(working_point_json, m)?)?;
+    m.add_function(wrap_pyfunction!(clopper_pearson, m)?)?;
+    m.add_function(wrap_pyfunction!(regression_summary_json, m)?)?;
+    m.add_function(wrap_pyfunction!(binned_resolution_json, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_resolution_json, m)?)?;
     Ok(())
 }

@@ -5,6 +5,7 @@ import pytest
 from sklearn import metrics as skm
 
 import rareml
+from rareml.errors import InvalidArgumentError
 from rareml.metrics import (
     efficiency_at_rejection,
     rejection_at_efficiency,
@@ -100,3 +101,67 @@ def test_bad_working_point_parameters():
         efficiency_at_rejection([0, 1], [0.1, 0.2], 0.5)
     with pytest.raises(ValueError):
         working_point([0, 1], [0.1, 0.2], 0.1, cl=1.5)
+
+
+@pytest.mark.parametrize("k,n,cl", [(0, 10, 0.95), (5, 10, 0.95), (10, 10, 0.6827), (3, 1000, 0.9)])
+def test_clopper_pearson_equals_scipy(k, n, cl):
+    from scipy.stats import beta
+
+    lo, hi = rareml.metrics.clopper_pearson(k, n, cl)
+    a = (1 - cl) / 2
+    assert lo == pytest.approx(0.0 if k == 0 else beta.ppf(a, k, n - k + 1), abs=1e-9)
+    assert hi == pytest.approx(1.0 if k == n else beta.ppf(1 - a, k + 1, n - k), abs=1e-9)
+
+
+def test_clopper_pearson_errors():
+    with pytest.raises(InvalidArgumentError, match="k = 11 > n = 10"):
+        rareml.metrics.clopper_pearson(11, 10)
+    with pytest.raises(InvalidArgumentError):
+        rareml.metrics.clopper_pearson(0, 0)
+    with pytest.raises(InvalidArgumentError):
+        rareml.metrics.clopper_pearson(1, 2, cl=1.5)
+
+
+def test_regression_summary_and_bins_equal_numpy():
+    rng = np.random.default_rng(3)
+    t = rng.uniform(1, 100, 5000)
+    p = t * (1 + 0.1 * rng.normal(size=t.size))
+    s = rareml.metrics.regression_summary(t, p)
+    assert s["n"] == 5000
+    assert s["bias"] == pytest.approx(np.mean(p - t))
+    assert s["rmse"] == pytest.approx(np.sqrt(np.mean((p - t) ** 2)))
+    assert s["sigma_diff"] == pytest.approx(np.std(t - p))
+    assert s["resolution"] == pytest.approx(np.std((t - p) / t))
+    edges = [0, 10, 50, 90]
+    b = rareml.metrics.binned_resolution(t, p, edges)
+    assert b["below"] == 0 and b["above"] == int((t > 90).sum())
+    for lo, hi, x in zip(edges, edges[1:], b["bins"]):
+        m = (t >= lo) & (t < hi)
+        assert x["n"] == m.sum()
+        r = np.std((t[m] - p[m]) / t[m])
+        assert x["summary"]["resolution"] == pytest.approx(r)
+        assert x["resolution_err"] == pytest.approx(r / np.sqrt(2 * (m.sum() - 1)))
+    assert rareml.metrics.regression_summary([0.0, 1.0], [1.0, 1.0])["resolution"] is None
+    with pytest.raises(InvalidArgumentError):
+        rareml.metrics.regression_summary([1.0, np.nan], [1.0, 1.0])
+    with pytest.raises(InvalidArgumentError):
+        rareml.metrics.binned_resolution(t, p, [10, 0])
+
+
+def test_fit_resolution_recovers_its_parameters():
+    e = np.array([2.0, 5.0, 10.0, 20.0, 50.0, 100.0])
+    r = np.sqrt(0.6**2 / e + 0.03**2)
+    f = rareml.metrics.fit_resolution(e, r, np.full(6, 1e-3))
+    assert f["a"] == pytest.approx(0.6, abs=1e-6) and f["b"] == pytest.approx(0.03, abs=1e-6)
+    assert f["ndf"] == 4 and f["chi2"] == pytest.approx(0, abs=1e-6)
+    g = rareml.metrics.fit_resolution(e, 0.6 / np.sqrt(e), np.full(6, 1e-3), model="stochastic")
+    assert g["a"] == pytest.approx(0.6, abs=1e-6) and g["b"] == 0
+    with pytest.raises(InvalidArgumentError, match="model 'quadratic'|model \"quadratic\""):
+        rareml.metrics.fit_resolution(e, r, np.full(6, 1e-3), model="quadratic")
+    # End to end: smeared predictions, narrow bins, the fit finds the smearing within its errors.
+    rng = np.random.default_rng(0)
+    t = rng.uniform(5, 100, 200_000)
+    p = t * (1 + rng.normal(size=t.size) * np.sqrt(0.5**2 / t + 0.05**2))
+    res = rareml.metrics.energy_resolution(t, p, np.linspace(5, 100, 40))
+    assert abs(res["fit"]["a"] - 0.5) < 4 * res["fit"]["a_err"] + 0.02
+    assert abs(res["fit"]["b"] - 0.05) < 4 * res["fit"]["b_err"] + 0.005

@@ -31,6 +31,11 @@ __all__ = [
     "working_point",
     "rejection_at_efficiency",
     "efficiency_at_rejection",
+    "clopper_pearson",
+    "regression_summary",
+    "binned_resolution",
+    "fit_resolution",
+    "energy_resolution",
 ]
 
 _LABEL_DTYPES = (np.bool_, np.int64, np.int32, np.uint8)
@@ -121,3 +126,61 @@ def efficiency_at_rejection(
     """The working point of the lowest threshold whose background rejection 1/eps_b reaches
     ``rejection`` (>= 1); fields as :func:`working_point`."""
     return _point(y_true, y_score, "rejection", rejection, cl)
+
+
+def clopper_pearson(k: int, n: int, cl: float = 0.95) -> Tuple[float, float]:
+    """The Clopper-Pearson (exact binomial) interval ``(lower, upper)`` of the efficiency ``k/n``
+    at confidence level ``cl``; 0 below at ``k = 0``, 1 above at ``k = n``."""
+    return _rareml.clopper_pearson(int(k), int(n), float(cl))
+
+
+def _reals(name: str, x: Any) -> np.ndarray:
+    a = np.asarray(x)
+    if a.ndim != 1 or a.dtype.kind not in "biuf":
+        raise InvalidArgumentError(f"{name}: expected a 1-D array of numbers, found {a.dtype} {a.shape}")
+    return np.ascontiguousarray(a, dtype=np.float64)
+
+
+def regression_summary(y_true: Any, y_pred: Any) -> Dict[str, Any]:
+    """``n``, ``bias`` = mean(p - t), ``rmse``, ``sigma_diff`` = std(t - p) (1/n), ``resolution`` =
+    std((t - p)/t) (None when some t = 0) and ``mean_truth``."""
+    return json.loads(_rareml.regression_summary_json(_reals("y_true", y_true), _reals("y_pred", y_pred)))
+
+
+def binned_resolution(y_true: Any, y_pred: Any, edges: Any) -> Dict[str, Any]:
+    """:func:`regression_summary` in bins of the true value (``edges`` increasing; the last bin
+    closed): ``bins`` (each ``lo``, ``hi``, ``n``, ``summary`` or None below 2 items,
+    ``resolution_err`` = resolution/sqrt(2(n-1))) and the counts ``below`` / ``above`` the edges."""
+    return json.loads(
+        _rareml.binned_resolution_json(_reals("y_true", y_true), _reals("y_pred", y_pred), [float(e) for e in edges])
+    )
+
+
+def fit_resolution(
+    energy: Any, resolution: Any, resolution_err: Any, model: str = "stochastic_and_constant"
+) -> Dict[str, Any]:
+    """Weighted least-squares fit of sigma_E/E = a/sqrt(E) (``"stochastic"``) or
+    a/sqrt(E) (+) b (``"stochastic_and_constant"``): ``a``, ``a_err`` (unit sqrt(E)), ``b``,
+    ``b_err``, ``chi2``, ``ndf``."""
+    return json.loads(
+        _rareml.fit_resolution_json(
+            [float(v) for v in energy], [float(v) for v in resolution], [float(v) for v in resolution_err], model
+        )
+    )
+
+
+def energy_resolution(
+    y_true: Any, y_pred: Any, edges: Any, model: str = "stochastic_and_constant"
+) -> Dict[str, Any]:
+    """The regression resolution and its fit: :func:`binned_resolution`, then
+    :func:`fit_resolution` of each bin's relative resolution at its mean true energy (bins with
+    fewer than 2 items or no resolution skipped). ``{"bins": ..., "below", "above", "fit"}``."""
+    b = binned_resolution(y_true, y_pred, edges)
+    pts = [
+        (x["summary"]["mean_truth"], x["summary"]["resolution"], x["resolution_err"])
+        for x in b["bins"]
+        if x["summary"] is not None and x["summary"]["resolution"] is not None and x["resolution_err"]
+    ]
+    e, r, err = zip(*pts) if pts else ((), (), ())
+    b["fit"] = fit_resolution(e, r, err, model)
+    return b
