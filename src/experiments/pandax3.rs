@@ -324,6 +324,7 @@ impl Experiment for Pandax3 {
         let blob = |idx: &[usize]| -> Result<Vec<f64>> {
             idx.iter()
                 .map(|&i| {
+                    super::pipeline::cancelled()?;
                     let e = &data.events[i];
                     let p = BlobParams::default();
                     Ok(strip_event_score(

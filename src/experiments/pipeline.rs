@@ -82,11 +82,14 @@ pub fn run<E: Experiment>(experiment: &E, options: &Options) -> Result<E::Report
     experiment.validate()?;
     let run = Run::new(options)?;
     let path = run.input(E::NAME, |p| experiment.generate(&run, p))?;
+    cancelled()?;
     let data = experiment.load(&run, &path)?;
+    cancelled()?;
     let src = experiment.source(&data);
     let (val, test) = experiment.split_fractions();
     let split = Split::random(src.len(), val, test, options.seed)?;
     let baseline = experiment.baseline(&run, &data, &split)?;
+    cancelled()?;
     let networks = experiment
         .networks(&run, &data)?
         .into_iter()
@@ -102,6 +105,16 @@ pub fn run<E: Experiment>(experiment: &E, options: &Options) -> Result<E::Report
 }
 
 /// The run's `run.json`: the headline network with its kept checkpoints and working point.
+/// `Err(Interrupted)` once a stop was requested (`rareml_train::cancel`, e.g. Ctrl-C in the
+/// Python bindings): checked between the pipeline's phases and in its long per-event loops;
+/// training and evaluation check it per batch.
+pub(crate) fn cancelled() -> Result<()> {
+    if crate::train::cancel::requested() {
+        return Err(crate::train::Error::Interrupted.into());
+    }
+    Ok(())
+}
+
 fn manifest<E: Experiment>(
     experiment: &E,
     run: &Run,

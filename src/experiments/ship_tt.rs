@@ -560,6 +560,7 @@ impl XyFigures {
     fn of(test: &[&TtEvent], station_z_cm: &[f32]) -> Result<Self> {
         let (mut db_sq, mut db_n, mut db_fail, mut wm_sq) = (0.0, 0usize, 0usize, 0.0);
         for e in test {
+            super::pipeline::cancelled()?;
             let [tx, ty] = [e.vertex_cm[0] as f64, e.vertex_cm[1] as f64];
             let [mx, my] = weighted_mean_xy(e)?;
             wm_sq += (mx - tx).powi(2) + (my - ty).powi(2);

@@ -38,6 +38,16 @@ impl ModelConfig {
         }
     }
 
+    /// The network's name as configs and `default_for` spell it: `newsnet`, `efficientnet`,
+    /// `sndnet`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::NewsNet(_) => "newsnet",
+            Self::EfficientNet(_) => "efficientnet",
+            Self::SndNet(_) => "sndnet",
+        }
+    }
+
     /// Checks the configuration of the network ([`NewsNetConfig::validate`], …).
     pub fn validate(&self) -> Result<()> {
         match self {
@@ -166,5 +176,13 @@ mod tests {
         let text = serde_json::json!({ k: v }).to_string();
         let cfg = ModelConfig::from_json("sndnet", &text, Path::new("c.json")).unwrap();
         assert_eq!(cfg, ModelConfig::default_for("sndnet").unwrap());
+    }
+
+    /// `name()` spells each network as `default_for` takes it.
+    #[test]
+    fn names_round_trip() {
+        for n in ["newsnet", "efficientnet", "sndnet"] {
+            assert_eq!(ModelConfig::default_for(n).unwrap().name(), n);
+        }
     }
 }

@@ -11,8 +11,17 @@ pub(crate) fn from_json<T: Default + Serialize + DeserializeOwned>(
     what: &str,
     json: Option<&str>,
 ) -> PyResult<T> {
+    overlay(what, T::default(), json)
+}
+
+/// `base` overlaid with the fields of the JSON object `json` (`None`: `base`).
+pub(crate) fn overlay<T: Serialize + DeserializeOwned>(
+    what: &str,
+    base: T,
+    json: Option<&str>,
+) -> PyResult<T> {
     let Some(json) = json else {
-        return Ok(T::default());
+        return Ok(base);
     };
     let bad = |reason: String| Kind::InvalidArgument.err(format!("{what}: {reason}"));
     let given: serde_json::Value =
@@ -20,7 +29,7 @@ pub(crate) fn from_json<T: Default + Serialize + DeserializeOwned>(
     let serde_json::Value::Object(given) = given else {
         return Err(bad("expected a dict of the config's fields".into()));
     };
-    let mut merged = match serde_json::to_value(T::default()) {
+    let mut merged = match serde_json::to_value(base) {
         Ok(serde_json::Value::Object(m)) => m,
         _ => return Err(Kind::Internal.err(format!("{what}: default is not a struct"))),
     };

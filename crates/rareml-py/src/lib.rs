@@ -20,6 +20,7 @@ static ALLOC: rareml_kernels::alloc::BlockCache<mimalloc::MiMalloc> =
 mod baselines;
 mod config;
 mod errors;
+mod experiments;
 mod io;
 mod metrics;
 mod models;
@@ -79,6 +80,7 @@ fn _rareml(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sim::register(m)?;
     preprocess::register(m)?;
     baselines::register(m)?;
+    experiments::register(m)?;
     writers::register(m)?;
     Ok(())
 }

@@ -22,34 +22,49 @@ struct Model {
 
 /// Builds `model` (`"newsnet"`, `"efficientnet"` or `"sndnet"`) with the configuration `config_json`
 /// (the model's fields as JSON; `None` = the paper's) or the JSON/TOML file `config_path`, and
-/// loads the safetensors file `weights` (PyTorch state_dict names).
+/// loads the safetensors file `weights` (PyTorch state_dict names). When `weights` is a training
+/// run's output directory, its `run.json` gives the configuration and kept checkpoint
+/// `checkpoint` (an index into the kept ones, oldest first; default the last) is loaded.
 #[pyfunction]
-#[pyo3(signature = (model, weights, config_json = None, config_path = None))]
+#[pyo3(signature = (model, weights, config_json = None, config_path = None, checkpoint = None))]
 fn load(
     py: Python<'_>,
     model: &str,
     weights: PathBuf,
     config_json: Option<String>,
     config_path: Option<PathBuf>,
+    checkpoint: Option<i64>,
 ) -> PyResult<Model> {
     let name = model.to_string();
     detached(py, "models.load", move || {
-        let cfg = match (&config_json, &config_path) {
-            (Some(j), None) => ModelConfig::from_json(&name, j, Path::new("<config dict>")).py()?,
-            (None, Some(p)) => ModelConfig::from_file(&name, p).py()?,
-            (None, None) => ModelConfig::default_for(&name).py()?,
-            (Some(_), Some(_)) => {
-                return Err(Kind::InvalidArgument.err("config: give a dict or a path, not both"))
+        let (cfg, weights) = if weights.is_dir() {
+            if config_json.is_some() || config_path.is_some() {
+                return Err(Kind::InvalidArgument.err(format!(
+                    "{}: a run directory carries its own config (run.json); give no config",
+                    weights.display()
+                )));
             }
+            run_checkpoint(&name, &weights, checkpoint)?
+        } else {
+            if checkpoint.is_some() {
+                return Err(Kind::InvalidArgument.err(format!(
+                    "checkpoint: only for a run directory; {} is a file",
+                    weights.display()
+                )));
+            }
+            let cfg = match (&config_json, &config_path) {
+                (Some(j), None) => {
+                    ModelConfig::from_json(&name, j, Path::new("<config dict>")).py()?
+                }
+                (None, Some(p)) => ModelConfig::from_file(&name, p).py()?,
+                (None, None) => ModelConfig::default_for(&name).py()?,
+                (Some(_), Some(_)) => {
+                    return Err(Kind::InvalidArgument.err("config: give a dict or a path, not both"))
+                }
+            };
+            (cfg, weights)
         };
         cfg.validate().py()?;
-        if weights.is_dir() {
-            return Err(Kind::InvalidArgument.err(format!(
-                "{}: a directory; expected a safetensors file (a training run's checkpoints are \
-                 its `checkpoints/*.safetensors`)",
-                weights.display()
-            )));
-        }
         let params = Params::new(0);
         let m = RsModel::new(&cfg, &params, &Device::Cpu).py()?;
         // The fixtures carry their PyTorch input and output beside the weights.
@@ -65,6 +80,32 @@ fn load(
             config_json,
         })
     })
+}
+
+/// The network config and the weights file of kept checkpoint `k` (negative: from the end) of
+/// the run directory `dir`, checked to be a `name` network.
+fn run_checkpoint(name: &str, dir: &Path, k: Option<i64>) -> PyResult<(ModelConfig, PathBuf)> {
+    use crate::PyResultExt as _;
+    let (manifest, _) = rareml::experiments::predict::RunManifest::read(dir).py()?;
+    let cfg = manifest.network.config;
+    if cfg.name() != name {
+        return Err(Kind::InvalidArgument.err(format!(
+            "{}: the run trained a {} network ({} experiment), not {name}",
+            dir.display(),
+            cfg.name(),
+            manifest.experiment
+        )));
+    }
+    let kept = &manifest.network.checkpoints;
+    let n = kept.len() as i64;
+    let k = k.unwrap_or(-1);
+    let i = if k < 0 { n + k } else { k };
+    if !(0..n).contains(&i) {
+        return Err(Kind::Index.err(format!(
+            "checkpoint {k}: the run keeps {n} checkpoint(s) (expected -{n} <= checkpoint < {n})"
+        )));
+    }
+    Ok((cfg, dir.join(&kept[i as usize])))
 }
 
 #[pymethods]

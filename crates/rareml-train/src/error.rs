@@ -27,6 +27,9 @@ pub enum Error {
     /// Data that does not fit the task (shapes, labels, empty sets).
     #[error("data: {0}")]
     Data(String),
+    /// Stopped on request ([`crate::cancel::request`], e.g. Ctrl-C) between batches.
+    #[error("interrupted: training or evaluation stopped on request (the checkpoints written so far are kept; run again to resume)")]
+    Interrupted,
     /// The loss became NaN or infinite.
     #[error("loss is {loss} at epoch {epoch}, batch {batch}: training stopped (lower the learning rate or check the inputs for NaN)")]
     NotFinite {

@@ -322,6 +322,7 @@ impl<'a> Trainer<'a> {
                     }
                 });
                 for (bi, msg) in rx.iter().enumerate() {
+                    crate::cancel::check()?;
                     let (buf, idx) = msg?;
                     let x = tensor_of(buf, idx.len(), &item, &self.device)?;
                     let y = targets_of(src.targets(), &idx, &self.device)?;
@@ -497,6 +498,7 @@ pub fn predict(
     let mut rows = Vec::new();
     let mut width = 0;
     for chunk in indices.chunks(batch) {
+        crate::cancel::check()?;
         let y = predict_batch(model, src, chunk, device)?
             .to_dtype(DType::F32)?
             .flatten_from(1)?;

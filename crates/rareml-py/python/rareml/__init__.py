@@ -6,16 +6,17 @@ Modules: :mod:`rareml.io` (readers and writers of the three HDF5 formats, DECAY0
 TPC images, TT hit maps), :mod:`rareml.metrics` (ROC, AUC, significance, working points,
 resolution with scikit-learn's semantics), :mod:`rareml.baselines` (the classical analyses),
 :mod:`rareml.models` (the three networks from PyTorch-named safetensors weights),
-:mod:`rareml.errors` (exceptions).
+:mod:`rareml.experiments` (the three pipelines end to end), :mod:`rareml.errors` (exceptions).
 """
 
-from . import baselines, errors, io, metrics, models, preprocess, sim
+from . import baselines, errors, experiments, io, metrics, models, preprocess, sim
 from ._rareml import __version__
 from .errors import RaremlError
 
 __all__ = [
     "baselines",
     "errors",
+    "experiments",
     "io",
     "metrics",
     "models",

@@ -107,6 +107,7 @@ def read_decay0(path: _Path) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]: ...
 sim: ModuleType
 preprocess: ModuleType
 baselines: ModuleType
+experiments: ModuleType
 
 class Model:
     @property
@@ -121,6 +122,7 @@ def load(
     weights: _Path,
     config_json: Optional[str] = None,
     config_path: Optional[_Path] = None,
+    checkpoint: Optional[int] = None,
 ) -> Model: ...
 def roc_curve(
     y_true: np.ndarray, y_score: np.ndarray, drop_intermediate: bool = True

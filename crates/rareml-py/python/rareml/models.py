@@ -27,18 +27,24 @@ def load(
     model: str,
     weights: Union[str, "os.PathLike[str]"],
     config: Optional[Union[Dict[str, Any], str, "os.PathLike[str]"]] = None,
+    checkpoint: Optional[int] = None,
 ) -> "Model":
     """Builds ``model`` (``"newsnet"``, ``"efficientnet"`` or ``"sndnet"``) and loads ``weights``,
     a safetensors file with PyTorch ``state_dict`` names. ``config`` holds the model's fields as a
     dict or a JSON/TOML file (the fields of the Rust configs; missing ones take the paper's
-    values); ``None`` is the paper's model."""
+    values); ``None`` is the paper's model.
+
+    ``weights`` may also be a training run's output directory (``rareml.experiments.run``'s
+    ``out``, or the examples'): its ``run.json`` gives the config, and kept checkpoint
+    ``checkpoint`` (index into the kept ones, oldest first; default ``-1``, the last) is
+    loaded."""
     if model not in _NAMES:
         raise InvalidArgumentError(f"model {model!r}: expected one of {', '.join(_NAMES)}")
     if config is None:
-        return _rareml.load(model, os.fspath(weights))
+        return _rareml.load(model, os.fspath(weights), checkpoint=checkpoint)
     if isinstance(config, dict):
-        return _rareml.load(model, os.fspath(weights), config_json=json.dumps(config))
-    return _rareml.load(model, os.fspath(weights), config_path=os.fspath(config))
+        return _rareml.load(model, os.fspath(weights), config_json=json.dumps(config), checkpoint=checkpoint)
+    return _rareml.load(model, os.fspath(weights), config_path=os.fspath(config), checkpoint=checkpoint)
 
 
 def config(m: "Model") -> Dict[str, Any]:
