@@ -752,9 +752,14 @@ pub struct SetScan {
 }
 
 fn first_nan_cluster<T: Pixel>(images: ArrayView4<'_, T>) -> Option<(usize, usize)> {
-    // Fast path: one vectorisable pass over contiguous data finds that there is nothing to report.
+    // Fast path: vectorisable passes over contiguous data, in parallel, find that there is
+    // nothing to report.
     if let Some(flat) = images.as_slice() {
-        if !flat.iter().any(|v| v.is_nan()) {
+        use rayon::prelude::*;
+        if !flat
+            .par_chunks(1 << 16)
+            .any(|c| c.iter().any(|v| v.is_nan()))
+        {
             return None;
         }
     }
@@ -1075,24 +1080,27 @@ fn swap_pixel_and_channel_axes<T: Copy + Send + Sync + Default>(
     };
     let src = src.as_standard_layout();
     let src = src.as_slice().expect("standard layout");
-    let mut out = Array4::<T>::default(shape);
+    // Every element is written below: no zero fill first (a pass over as much memory as the
+    // copy itself).
+    let mut out = Array4::<T>::uninit(shape);
     let per = rows * cols;
-    if per == 0 {
-        return out;
-    }
-    out.as_slice_mut()
-        .expect("a fresh array is contiguous")
-        .par_chunks_mut(per)
-        .zip(src.par_chunks(per))
-        .for_each(|(dst, src)| {
-            // dst[c·rows + r] = src[r·cols + c]: read `rows` streams, write sequentially.
-            for (c, d) in dst.chunks_exact_mut(rows).enumerate() {
-                for (r, v) in d.iter_mut().enumerate() {
-                    *v = src[r * cols + c];
+    if per > 0 {
+        out.as_slice_mut()
+            .expect("a fresh array is contiguous")
+            .par_chunks_mut(per)
+            .zip(src.par_chunks(per))
+            .for_each(|(dst, src)| {
+                // dst[c·rows + r] = src[r·cols + c]: read `rows` streams, write sequentially.
+                for (c, d) in dst.chunks_exact_mut(rows).enumerate() {
+                    for (r, v) in d.iter_mut().enumerate() {
+                        v.write(src[r * cols + c]);
+                    }
                 }
-            }
-        });
-    out
+            });
+    }
+    // SAFETY: the chunks of `per` elements cover the array (its length is b·per) and each chunk's
+    // `cols` runs of `rows` elements are all written; with per = 0 the array is empty.
+    unsafe { out.assume_init() }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 
 import argparse
 import pathlib
+import subprocess
 import tempfile
 import time
 
@@ -35,6 +36,7 @@ def main():
     ap.add_argument("--n-scores", type=int, default=10_000_000)
     ap.add_argument("--clusters", type=int, default=20_000)
     ap.add_argument("--events", type=int, default=256)
+    ap.add_argument("--rounds", type=int, default=4)
     a = ap.parse_args()
 
     rng = np.random.default_rng(1)
@@ -72,8 +74,25 @@ def main():
     m = rareml.models.load("newsnet", fixtures / "newsnet.safetensors")
     x = rng.standard_normal((a.events, 1, 9, 40, 40), dtype=np.float32)
     m.predict(x[:32], batch_size=32)
-    t = best(lambda: m.predict(x, batch_size=32))
-    print(f"NEWSnet predict 9x40x40 batch 32: {a.events / t:.0f} events/s")
+    throughput = pathlib.Path(__file__).resolve().parents[3] / "target" / "release" / "examples" / "throughput"
+
+    def predict_rate():
+        ts = []
+        for _ in range(3):
+            start = time.perf_counter()
+            m.predict(x, batch_size=32)
+            ts.append(time.perf_counter() - start)
+        return a.events / (sum(ts) / len(ts))
+
+    # Alternately with the Rust `throughput` example (the same network, batch 32, mean of 3
+    # batches), when it is built: the machine's speed drifts by tens of per cent over minutes.
+    for _ in range(a.rounds):
+        line = f"NEWSnet predict 9x40x40 batch 32: {predict_rate():.1f} events/s (mean of 3 x {a.events})"
+        if throughput.exists():
+            out = subprocess.run([str(throughput), "--model", "newsnet", "--batch", "32"],
+                                 capture_output=True, text=True, check=True).stdout
+            line += "; throughput example: " + out.split("inference ")[1].split(" (")[0]
+        print(line)
 
 
 if __name__ == "__main__":
