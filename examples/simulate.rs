@@ -101,13 +101,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
             )?
         }
         Detector::Emulsion => {
-            let samples = [
-                emulsion::Sample::Carbon(30),
-                emulsion::Sample::Carbon(60),
-                emulsion::Sample::Carbon(100),
-                emulsion::Sample::Fog,
-                emulsion::Sample::Gamma,
-            ];
+            let samples = emulsion::Sample::ALL;
             bar.set_length((events * samples.len()) as u64);
             emulsion::write(
                 &args.out,

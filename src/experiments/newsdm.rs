@@ -122,13 +122,7 @@ pub fn run(options: &Options, settings: &Settings) -> Result<NewsdmReport> {
 }
 
 /// The samples the toy Monte Carlo generates (indices 0–4 of [`SAMPLE_NAMES`]).
-const SAMPLES: [Sample; 5] = [
-    Sample::Carbon(30),
-    Sample::Carbon(60),
-    Sample::Carbon(100),
-    Sample::Fog,
-    Sample::Gamma,
-];
+const SAMPLES: [Sample; 5] = Sample::ALL;
 
 /// Names of the samples a cluster belongs to: 0–2 carbon (signal), 3 fog, 4 gamma or other
 /// background.

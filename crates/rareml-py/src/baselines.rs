@@ -21,9 +21,31 @@ impl crate::errors::Classify for rareml_baselines::Error {
     }
 }
 
-/// `r` with "`what` `i`: " before the message (the cluster or event it concerns).
-fn at<T>(what: &str, i: usize, r: rareml_baselines::Result<T>) -> PyResult<T> {
-    r.map_err(|e| Kind::InvalidArgument.err(format!("{what} {i}: {e}")))
+/// `f` of each item, an error naming the item (`what` and its index `first + i`).
+fn each<E, T>(
+    what: &str,
+    first: usize,
+    items: impl IntoIterator<Item = E>,
+    f: impl Fn(E) -> rareml_baselines::Result<T>,
+) -> PyResult<Vec<T>> {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            f(e).map_err(|err| Kind::InvalidArgument.err(format!("{what} {}: {err}", first + i)))
+        })
+        .collect()
+}
+
+/// Rows of `k` values as an `(N, k)` array.
+fn rows<'py, const K: usize>(
+    py: Python<'py>,
+    what: &str,
+    r: Vec<[f64; K]>,
+) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    let a = ndarray::Array2::from_shape_vec((r.len(), K), r.concat())
+        .map_err(|e| Kind::Internal.err(format!("{what}: {e}")))?;
+    Ok(a.into_pyarray(py))
 }
 
 /// Barycenter shifts of background-subtracted clusters `images` float32 `(N, P, H, W)` (a
@@ -38,16 +60,9 @@ fn barycenter_shift<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let v = images.as_array();
     let shifts = detached(py, "baselines.barycenter_shift", || {
-        v.outer_iter()
-            .enumerate()
-            .map(|(i, c)| {
-                at(
-                    "cluster",
-                    i,
-                    rareml_baselines::emulsion::barycenter_shift(c, pixel_nm),
-                )
-            })
-            .collect::<PyResult<Vec<_>>>()
+        each("cluster", 0, v.outer_iter(), |c| {
+            rareml_baselines::emulsion::barycenter_shift(c, pixel_nm)
+        })
     })?;
     let n = shifts.len();
     let p = shifts.first().map_or(0, |s| s.barycentres_px.len());
@@ -118,17 +133,9 @@ fn blob_scores<'py>(
     let p: BlobParams = from_json("blob parameters", params_json)?;
     let (events, readout, meta, first) = tpc_events_arg(py, source, start, stop, readout)?;
     let scores = detached(py, "baselines.blob_scores", || {
-        events
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                at(
-                    "event",
-                    first + i,
-                    rareml_baselines::tpc::strip_event_score(e, &readout, &meta, threshold_adc, &p),
-                )
-            })
-            .collect::<PyResult<Vec<f64>>>()
+        each("event", first, &events, |e| {
+            rareml_baselines::tpc::strip_event_score(e, &readout, &meta, threshold_adc, &p)
+        })
     })?;
     Ok(scores.into_pyarray(py))
 }
@@ -195,17 +202,9 @@ fn gaussian_features<'py>(
     let (events, _) = tt_events_arg(py, source, start, stop)?;
     let k = 4 * stations.len();
     let rows = detached(py, "baselines.gaussian_features", || {
-        events
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                at(
-                    "event",
-                    start + i,
-                    rareml_baselines::tt::gaussian_features(e, &stations),
-                )
-            })
-            .collect::<PyResult<Vec<_>>>()
+        each("event", start, &events, |e| {
+            rareml_baselines::tt::gaussian_features(e, &stations)
+        })
     })?;
     let a = ndarray::Array2::from_shape_vec((rows.len(), k), rows.concat())
         .map_err(|e| Kind::Internal.err(format!("gaussian_features: {e}")))?;
@@ -249,15 +248,11 @@ impl MomentRegression {
     ) -> PyResult<Bound<'py, PyArray2<f64>>> {
         let (events, _) = tt_events_arg(py, source, start, stop)?;
         let out = detached(py, "MomentRegression.predict", || {
-            events
-                .iter()
-                .enumerate()
-                .map(|(i, e)| at("event", start + i, self.inner.predict(e)).map(|(a, b)| [a, b]))
-                .collect::<PyResult<Vec<_>>>()
+            each("event", start, &events, |e| {
+                self.inner.predict(e).map(|(a, b)| [a, b])
+            })
         })?;
-        let a = ndarray::Array2::from_shape_vec((out.len(), 2), out.concat())
-            .map_err(|e| Kind::Internal.err(format!("MomentRegression.predict: {e}")))?;
-        Ok(a.into_pyarray(py))
+        rows(py, "MomentRegression.predict", out)
     }
 }
 
@@ -289,17 +284,9 @@ fn dbscan_vertex<'py>(
     let p: DbscanVertexParams = from_json("DBSCAN vertex parameters", params_json)?;
     let (events, geometry) = tt_events_arg(py, source, start, stop)?;
     let found = detached(py, "baselines.dbscan_vertex", || {
-        events
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                at(
-                    "event",
-                    start + i,
-                    rareml_baselines::tt::dbscan_vertex(e, &geometry.station_z_cm, &p),
-                )
-            })
-            .collect::<PyResult<Vec<_>>>()
+        each("event", start, &events, |e| {
+            rareml_baselines::tt::dbscan_vertex(e, &geometry.station_z_cm, &p)
+        })
     })?;
     let (mut x, mut y, mut n) = (Vec::new(), Vec::new(), Vec::new());
     for v in found {
@@ -340,21 +327,14 @@ fn weighted_mean_xy<'py>(
 ) -> PyResult<Bound<'py, PyArray2<f64>>> {
     let (events, _) = tt_events_arg(py, source, start, stop)?;
     let out = detached(py, "baselines.weighted_mean_xy", || {
-        events
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                at(
-                    "event",
-                    start + i,
-                    rareml_baselines::tt::weighted_mean_xy(e),
-                )
-            })
-            .collect::<PyResult<Vec<_>>>()
+        each(
+            "event",
+            start,
+            &events,
+            rareml_baselines::tt::weighted_mean_xy,
+        )
     })?;
-    let a = ndarray::Array2::from_shape_vec((out.len(), 2), out.concat())
-        .map_err(|e| Kind::Internal.err(format!("weighted_mean_xy: {e}")))?;
-    Ok(a.into_pyarray(py))
+    rows(py, "weighted_mean_xy", out)
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

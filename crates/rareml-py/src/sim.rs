@@ -16,13 +16,7 @@ use crate::io::{tpc_event_dict, tt_event_dict};
 use crate::{detached, Kind, PyResultExt};
 
 /// The samples a name may give, with their group names.
-const SAMPLES: [Sample; 5] = [
-    Sample::Carbon(30),
-    Sample::Carbon(60),
-    Sample::Carbon(100),
-    Sample::Fog,
-    Sample::Gamma,
-];
+const SAMPLES: [Sample; 5] = Sample::ALL;
 
 /// A sample from its group name (`"Carbon/30keV"`, `"fog"`, `"gamma"`) or a short name
 /// (`"carbon30"`, `"C30keV"`).

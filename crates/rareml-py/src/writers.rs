@@ -207,19 +207,109 @@ enum SetWriterBatch {
     F32(ClusterBatch<f32>),
 }
 
-struct TpcState {
-    file: RsTpcWriter,
-    pending: Vec<TpcEvent>,
+/// A Rust event writer that the bindings buffer in front of.
+trait EventSink: Send {
+    /// Its event type.
+    type Event: Send + Sync;
+    /// Why an event cannot be appended, or `Ok`.
+    fn check(&self, e: &Self::Event) -> Result<(), String>;
+    /// Appends events.
+    fn append(&mut self, events: &[Self::Event]) -> rareml_io::Result<()>;
+    /// Events written.
+    fn len(&self) -> usize;
+    /// Flushes and closes.
+    fn finish(self) -> rareml_io::Result<()>;
+}
+
+impl EventSink for RsTpcWriter {
+    type Event = TpcEvent;
+    fn check(&self, e: &TpcEvent) -> Result<(), String> {
+        self.check_event(e)
+    }
+    fn append(&mut self, events: &[TpcEvent]) -> rareml_io::Result<()> {
+        RsTpcWriter::append(self, events)
+    }
+    fn len(&self) -> usize {
+        RsTpcWriter::len(self)
+    }
+    fn finish(self) -> rareml_io::Result<()> {
+        RsTpcWriter::finish(self)
+    }
+}
+
+impl EventSink for RsTtWriter {
+    type Event = TtEvent;
+    fn check(&self, e: &TtEvent) -> Result<(), String> {
+        self.check_event(e)
+    }
+    fn append(&mut self, events: &[TtEvent]) -> rareml_io::Result<()> {
+        RsTtWriter::append(self, events)
+    }
+    fn len(&self) -> usize {
+        RsTtWriter::len(self)
+    }
+    fn finish(self) -> rareml_io::Result<()> {
+        RsTtWriter::finish(self)
+    }
+}
+
+/// A writer with the events not yet written: each event is checked when appended (so an error
+/// names it at once), and written with the others of its buffer.
+struct Buffered<W: EventSink> {
+    path: PathBuf,
+    state: Mutex<Option<(W, Vec<W::Event>)>>,
+}
+
+impl<W: EventSink> Buffered<W> {
+    fn new(path: PathBuf, w: W) -> Self {
+        Self {
+            path,
+            state: Mutex::new(Some((w, Vec::new()))),
+        }
+    }
+
+    /// Events appended so far (0 once closed).
+    fn len(&self) -> usize {
+        self.state
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(|(w, p)| w.len() + p.len()))
+            .unwrap_or(0)
+    }
+
+    /// Checks and buffers `event` (described as `what` in errors), writing the buffer when full.
+    fn push(&self, py: Python<'_>, what: &str, event: W::Event) -> PyResult<()> {
+        let mut guard = self.state.lock().map_err(|_| closed(what))?;
+        let (w, pending) = guard.as_mut().ok_or_else(|| closed(what))?;
+        w.check(&event)
+            .map_err(|r| Kind::InvalidArgument.err(format!("{what}: {r}")))?;
+        pending.push(event);
+        if pending.len() >= BUFFER_EVENTS {
+            let events = std::mem::take(pending);
+            detached(py, "writing events", || w.append(&events).py())?;
+        }
+        Ok(())
+    }
+
+    /// Writes the buffer, flushes and closes; closing twice does nothing.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        match self.state.lock().ok().and_then(|mut g| g.take()) {
+            Some((mut w, pending)) => detached(py, "closing the writer", move || {
+                w.append(&pending).py()?;
+                w.finish().py()
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Writes a `rareml.tpc.v1` file event by event (buffered; `close` writes the rest).
 #[pyclass(module = "rareml._rareml", frozen)]
 struct TpcWriter {
-    path: PathBuf,
     /// Samples per waveform (T) of the file.
     #[pyo3(get)]
     samples_per_signal: usize,
-    state: Mutex<Option<TpcState>>,
+    inner: Buffered<RsTpcWriter>,
 }
 
 #[pymethods]
@@ -256,12 +346,8 @@ impl TpcWriter {
             RsTpcWriter::create_with(&path, &readout, &meta, samples_per_signal, c).py()
         })?;
         Ok(Self {
-            path,
             samples_per_signal,
-            state: Mutex::new(Some(TpcState {
-                file,
-                pending: Vec::new(),
-            })),
+            inner: Buffered::new(path, file),
         })
     }
 
@@ -269,42 +355,21 @@ impl TpcWriter {
     /// int16 `(S, T)`, and optionally `id` (default: its index in the file), `label` (1 signal,
     /// 0 background, -1 unknown: the default), `energy_kev`, `vertex_mm` (x, y, z).
     fn append(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<()> {
-        let n = self.__len__();
-        let event =
-            crate::io::tpc_event_from_dict(event, n).map_err(|e| prefix(py, &self.path, e))?;
-        let what = format!("{}: event {n} (id {})", self.path.display(), event.id);
-        let mut guard = self.state.lock().map_err(|_| closed(&what))?;
-        let state = guard.as_mut().ok_or_else(|| closed(&what))?;
-        state
-            .file
-            .check_event(&event)
-            .map_err(|r| Kind::InvalidArgument.err(format!("{what}: {r}")))?;
-        state.pending.push(event);
-        if state.pending.len() >= BUFFER_EVENTS {
-            detached(py, "TpcWriter.append", || flush_tpc(state))?;
-        }
-        Ok(())
+        let n = self.inner.len();
+        let path = &self.inner.path;
+        let event = crate::io::tpc_event_from_dict(event, n).map_err(|e| prefix(py, path, e))?;
+        let what = format!("{}: event {n} (id {})", path.display(), event.id);
+        self.inner.push(py, &what, event)
     }
 
     /// Events written so far (including the buffered ones).
     fn __len__(&self) -> usize {
-        self.state
-            .lock()
-            .ok()
-            .and_then(|g| g.as_ref().map(|s| s.file.len() + s.pending.len()))
-            .unwrap_or(0)
+        self.inner.len()
     }
 
     /// Writes the buffered events, flushes and closes the file.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let state = self.state.lock().ok().and_then(|mut g| g.take());
-        match state {
-            Some(mut s) => detached(py, "TpcWriter.close", move || {
-                flush_tpc(&mut s)?;
-                s.file.finish().py()
-            }),
-            None => Ok(()),
-        }
+        self.inner.close(py)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -318,26 +383,15 @@ impl TpcWriter {
         _v: Option<&Bound<'_, PyAny>>,
         _tb: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        self.close(py)?;
+        self.inner.close(py)?;
         Ok(false)
     }
-}
-
-fn flush_tpc(s: &mut TpcState) -> PyResult<()> {
-    let events = std::mem::take(&mut s.pending);
-    s.file.append(&events).py()
-}
-
-struct TtState {
-    file: RsTtWriter,
-    pending: Vec<TtEvent>,
 }
 
 /// Writes a `rareml.tt.v1` file event by event (buffered; `close` writes the rest).
 #[pyclass(module = "rareml._rareml", frozen)]
 struct TtWriter {
-    path: PathBuf,
-    state: Mutex<Option<TtState>>,
+    inner: Buffered<RsTtWriter>,
 }
 
 #[pymethods]
@@ -363,11 +417,7 @@ impl TtWriter {
             RsTtWriter::create_with(&path, &geometry, c).py()
         })?;
         Ok(Self {
-            path,
-            state: Mutex::new(Some(TtState {
-                file,
-                pending: Vec::new(),
-            })),
+            inner: Buffered::new(path, file),
         })
     }
 
@@ -375,42 +425,21 @@ impl TtWriter {
     /// `station` (uint8), `hit_energy_gev` (float32), and its `energy_gev`, `vertex_cm`
     /// (x, y, z), `distance_cm`.
     fn append(&self, py: Python<'_>, event: &Bound<'_, PyAny>) -> PyResult<()> {
-        let n = self.__len__();
-        let event =
-            crate::io::tt_event_from_dict(event, n).map_err(|e| prefix(py, &self.path, e))?;
-        let what = format!("{}: event {n}", self.path.display());
-        let mut guard = self.state.lock().map_err(|_| closed(&what))?;
-        let state = guard.as_mut().ok_or_else(|| closed(&what))?;
-        state
-            .file
-            .check_event(&event)
-            .map_err(|r| Kind::InvalidArgument.err(format!("{what}: {r}")))?;
-        state.pending.push(event);
-        if state.pending.len() >= BUFFER_EVENTS {
-            detached(py, "TtWriter.append", || flush_tt(state))?;
-        }
-        Ok(())
+        let n = self.inner.len();
+        let path = &self.inner.path;
+        let event = crate::io::tt_event_from_dict(event, n).map_err(|e| prefix(py, path, e))?;
+        let what = format!("{}: event {n}", path.display());
+        self.inner.push(py, &what, event)
     }
 
     /// Events written so far (including the buffered ones).
     fn __len__(&self) -> usize {
-        self.state
-            .lock()
-            .ok()
-            .and_then(|g| g.as_ref().map(|s| s.file.len() + s.pending.len()))
-            .unwrap_or(0)
+        self.inner.len()
     }
 
     /// Writes the buffered events, flushes and closes the file.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        let state = self.state.lock().ok().and_then(|mut g| g.take());
-        match state {
-            Some(mut s) => detached(py, "TtWriter.close", move || {
-                flush_tt(&mut s)?;
-                s.file.finish().py()
-            }),
-            None => Ok(()),
-        }
+        self.inner.close(py)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -424,14 +453,9 @@ impl TtWriter {
         _v: Option<&Bound<'_, PyAny>>,
         _tb: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        self.close(py)?;
+        self.inner.close(py)?;
         Ok(false)
     }
-}
-
-fn flush_tt(s: &mut TtState) -> PyResult<()> {
-    let events = std::mem::take(&mut s.pending);
-    s.file.append(&events).py()
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

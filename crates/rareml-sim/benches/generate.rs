@@ -16,13 +16,7 @@ fn emulsion(c: &mut Criterion) {
         b.iter(|| emulsion::generate(&cfg, emulsion::Sample::Carbon(100), 1, 0, n).unwrap())
     });
     let dir = tempfile::tempdir().unwrap();
-    let samples = [
-        emulsion::Sample::Carbon(30),
-        emulsion::Sample::Carbon(60),
-        emulsion::Sample::Carbon(100),
-        emulsion::Sample::Fog,
-        emulsion::Sample::Gamma,
-    ];
+    let samples = emulsion::Sample::ALL;
     let per = 360;
     g.throughput(Throughput::Elements((per * samples.len()) as u64));
     for (name, compression) in [

@@ -122,6 +122,16 @@ pub enum Sample {
 }
 
 impl Sample {
+    /// Every sample the generator makes, in the order of the NEWSdm files: carbon of 30, 60 and
+    /// 100 keV, fog, gamma.
+    pub const ALL: [Sample; 5] = [
+        Sample::Carbon(30),
+        Sample::Carbon(60),
+        Sample::Carbon(100),
+        Sample::Fog,
+        Sample::Gamma,
+    ];
+
     /// The NEWSdm class label.
     pub fn class(self) -> ClusterClass {
         match self {
