@@ -190,6 +190,7 @@ impl<'a> Trainer<'a> {
         cfg.validate()?;
         std::fs::create_dir_all(dir)
             .map_err(|e| file_err(dir, format!("cannot create the checkpoint directory: {e}")))?;
+        remove_stale_temporaries(dir)?;
         Ok(Self {
             model,
             params,
@@ -456,18 +457,54 @@ impl<'a> Trainer<'a> {
     }
 }
 
-/// Writes a file through a temporary name and a rename, so a reader never sees a partial file.
+/// Suffix of the temporary file [`atomic`] writes before renaming it into place.
+pub const TMP_SUFFIX: &str = ".tmp";
+
+/// Writes a file through a temporary name and a rename, so a reader never sees a partial file,
+/// and makes it durable: the temporary file is fsynced before the rename and the directory after
+/// it, so after a power loss the file is either absent or complete (checkpoints write their
+/// tensors first and the JSON that makes them visible last).
 pub fn atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
+    tmp.push(TMP_SUFFIX);
     let tmp = PathBuf::from(tmp);
     write(&tmp)?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| file_err(&tmp, format!("cannot flush the file to disk: {e}")))?;
     std::fs::rename(&tmp, path).map_err(|e| {
         file_err(
             path,
             format!("cannot move the finished file into place: {e}"),
         )
-    })
+    })?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| file_err(dir, format!("cannot flush the directory to disk: {e}")))
+}
+
+/// Removes the temporary files an interrupted [`atomic`] write left in `dir` (never visible as
+/// checkpoints: their JSON is written last); returns how many.
+pub fn remove_stale_temporaries(dir: &Path) -> Result<usize> {
+    let mut n = 0;
+    let entries = std::fs::read_dir(dir).map_err(|e| file_err(dir, e))?;
+    for e in entries.flatten() {
+        let p = e.path();
+        let stale = p
+            .file_name()
+            .and_then(|s| s.to_str())
+            .is_some_and(|s| s.ends_with(TMP_SUFFIX));
+        if stale && p.is_file() {
+            std::fs::remove_file(&p)
+                .map_err(|e| file_err(&p, format!("cannot remove a stale temporary file: {e}")))?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 fn predict_batch(

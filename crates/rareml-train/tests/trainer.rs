@@ -377,3 +377,33 @@ fn configuration_rules_name_their_field() {
     }
     assert!(Split::random(1, 0.0, 0.9, 0).is_err(), "no training event");
 }
+
+#[test]
+fn stale_temporaries_are_removed_and_writes_leave_none() {
+    let dir = tempfile::tempdir().unwrap();
+    // What a write killed before its rename leaves behind.
+    std::fs::write(dir.path().join("epoch-0003.safetensors.tmp"), b"partial").unwrap();
+    std::fs::write(dir.path().join("epoch-0003.json.tmp"), b"{").unwrap();
+    std::fs::write(dir.path().join("notes.txt"), b"kept").unwrap();
+    let src = data(1.0);
+    let split = Split::random(40, 0.2, 0.2, 3).unwrap();
+    let params = Params::new(9);
+    let model = Model::new(&tiny_model(), &params, &Device::Cpu).unwrap();
+    let t = Trainer::new(
+        &model,
+        &params,
+        Task::Regression { delta: 1.0 },
+        TrainConfig { epochs: 1, ..cfg() },
+        Device::Cpu,
+        dir.path(),
+    )
+    .unwrap();
+    t.fit(&src, &split, None).unwrap();
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+    assert!(names.contains(&"notes.txt".to_string()));
+    assert!(names.contains(&"epoch-0000.json".to_string()), "{names:?}");
+}
