@@ -101,7 +101,9 @@ impl Default for TrainConfig {
     }
 }
 
-/// One epoch's record.
+/// One epoch's record. In JSON a non-finite loss is the string `"NaN"`, `"inf"` or `"-inf"`
+/// (JSON numbers cannot be), so checkpoint states read back; `null`, as older files hold, reads
+/// as NaN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
     /// Epoch (0-based).
@@ -109,11 +111,50 @@ pub struct EpochRecord {
     /// Learning rate used.
     pub lr: f64,
     /// Mean training loss.
+    #[serde(with = "json_f64")]
     pub train_loss: f64,
     /// Mean validation loss (eval mode); NaN without validation events.
+    #[serde(with = "json_f64")]
     pub val_loss: f64,
     /// Training events per second.
     pub events_per_s: f64,
+}
+
+/// An f64 in JSON that survives a round trip when it is not finite (see [`EpochRecord`]).
+mod json_f64 {
+    use serde::{de, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        match *v {
+            v if v.is_finite() => s.serialize_f64(v),
+            v if v.is_nan() => s.serialize_str("NaN"),
+            v if v > 0.0 => s.serialize_str("inf"),
+            _ => s.serialize_str("-inf"),
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr {
+        Num(f64),
+        Text(String),
+        Null(()),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        match Repr::deserialize(d)? {
+            Repr::Num(v) => Ok(v),
+            Repr::Null(()) => Ok(f64::NAN),
+            Repr::Text(t) => match t.as_str() {
+                "NaN" => Ok(f64::NAN),
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                other => Err(de::Error::custom(format!(
+                    "{other:?}: expected a number, \"NaN\", \"inf\" or \"-inf\""
+                ))),
+            },
+        }
+    }
 }
 
 /// State written with each checkpoint (`epoch-NNNN.json`).
@@ -567,4 +608,37 @@ pub fn predict_ensemble(
             predict(model, src, indices, batch, device)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Non-finite losses (an empty validation split) survive the JSON round trip; `null` from
+    /// older files reads as NaN; other strings are errors.
+    #[test]
+    fn non_finite_losses_round_trip_through_json() {
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.25] {
+            let r = EpochRecord {
+                epoch: 1,
+                lr: 1e-3,
+                train_loss: 0.5,
+                val_loss: v,
+                events_per_s: 10.0,
+            };
+            let back: EpochRecord =
+                serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+            assert!(
+                back.val_loss == v || (v.is_nan() && back.val_loss.is_nan()),
+                "{v}"
+            );
+        }
+        let old = r#"{"epoch":0,"lr":0.1,"train_loss":1.0,"val_loss":null,"events_per_s":3.0}"#;
+        assert!(serde_json::from_str::<EpochRecord>(old)
+            .unwrap()
+            .val_loss
+            .is_nan());
+        let bad = r#"{"epoch":0,"lr":0.1,"train_loss":"lots","val_loss":1.0,"events_per_s":3.0}"#;
+        assert!(serde_json::from_str::<EpochRecord>(bad).is_err());
+    }
 }
