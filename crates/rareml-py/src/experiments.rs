@@ -92,18 +92,29 @@ fn run(
         progress,
     };
     let what = format!("experiments.run({name:?})");
-    let settings = settings_json;
     match name {
         "newsdm" => {
-            let s = overlay("newsdm settings", newsdm::Settings::preset(p), settings)?;
+            let s = overlay(
+                "newsdm settings",
+                newsdm::Settings::preset(p),
+                settings_json,
+            )?;
             interruptible(py, &what, || report(newsdm::run(&options, &s)))
         }
         "pandax3" => {
-            let s = overlay("pandax3 settings", pandax3::Settings::preset(p), settings)?;
+            let s = overlay(
+                "pandax3 settings",
+                pandax3::Settings::preset(p),
+                settings_json,
+            )?;
             interruptible(py, &what, || report(pandax3::run(&options, &s)))
         }
         "ship_tt" => {
-            let s = overlay("ship_tt settings", ship_tt::Settings::preset(p), settings)?;
+            let s = overlay(
+                "ship_tt settings",
+                ship_tt::Settings::preset(p),
+                settings_json,
+            )?;
             interruptible(py, &what, || report(ship_tt::run(&options, &s)))
         }
         other => Err(unknown(other)),

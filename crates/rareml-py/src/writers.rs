@@ -142,20 +142,22 @@ impl EmulsionWriter {
         let mut guard = self.state.lock().map_err(|_| closed(&what))?;
         let state = guard.as_mut().ok_or_else(|| closed(&what))?;
         detached(py, "EmulsionWriter.append", move || {
-            if !state.sets.contains_key(group) {
-                let meta = SetMeta {
-                    class: ClusterClass::from_group_path(group),
-                    generator: "rareml (Python)".into(),
-                    ..SetMeta::default()
-                };
-                let w = if is_u8 {
-                    SetWriter::U8(state.file.set::<u8>(group, layout, shape, &meta).py()?)
-                } else {
-                    SetWriter::F32(state.file.set::<f32>(group, layout, shape, &meta).py()?)
-                };
-                state.sets.insert(group.to_string(), (w, layout));
-            }
-            let (w, have) = state.sets.get_mut(group).expect("inserted above");
+            let (w, have) = match state.sets.entry(group.to_string()) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    let meta = SetMeta {
+                        class: ClusterClass::from_group_path(group),
+                        generator: "rareml (Python)".into(),
+                        ..SetMeta::default()
+                    };
+                    let w = if is_u8 {
+                        SetWriter::U8(state.file.set::<u8>(group, layout, shape, &meta).py()?)
+                    } else {
+                        SetWriter::F32(state.file.set::<f32>(group, layout, shape, &meta).py()?)
+                    };
+                    v.insert((w, layout))
+                }
+            };
             if *have != layout {
                 return Err(Kind::InvalidArgument.err(format!(
                     "{what}: the group was started with pol_ids {} and labels {}; this batch has pol_ids {} and labels {}",
