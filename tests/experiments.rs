@@ -14,6 +14,21 @@ fn json(dir: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
 }
 
+/// `report.html` beside `report.md`: self-contained (its plots inline, no address outside the
+/// file), its event browser listing `events` test events, each with a picture.
+fn assert_html_report(dir: &std::path::Path, events: usize, plots: usize) {
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert_eq!(html.matches("data:image/png;base64,").count(), plots);
+    assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("src=\"/"));
+    let tag = r#"id="table-data">"#;
+    let start = html.find(tag).unwrap() + tag.len();
+    let end = start + html[start..].find("</script>").unwrap();
+    let t: serde_json::Value =
+        serde_json::from_str(&html[start..end].replace("<\\/", "</")).unwrap();
+    assert_eq!(t["rows"].as_array().unwrap().len(), events);
+    assert_eq!(t["with_pictures"], events);
+}
+
 #[test]
 fn ship_tt_pipeline() {
     let dir = tempfile::tempdir().unwrap();
@@ -47,6 +62,7 @@ fn ship_tt_pipeline() {
         .path()
         .join("checkpoints/epoch-0000.safetensors")
         .exists());
+    assert_html_report(dir.path(), r.events.test, 1);
 }
 
 #[test]
@@ -74,6 +90,7 @@ fn newsdm_pipeline_with_rotations() {
     for f in ["roc.png", "scores.png", "barycenter_shift.png", "report.md"] {
         assert!(dir.path().join(f).exists(), "{f}");
     }
+    assert_html_report(dir.path(), r.clusters.test, 3);
 }
 
 #[test]
@@ -101,6 +118,7 @@ fn pandax3_pipeline_with_a_topconv_sweep() {
     assert!(dir.path().join("checkpoints-n2").exists() && dir.path().join("roc.png").exists());
     let back = json(dir.path());
     assert!(back["network"]["working_point"]["signal"]["value"].is_number());
+    assert_html_report(dir.path(), r.events.test, 3);
 }
 
 #[test]

@@ -15,7 +15,9 @@ use crate::metrics::{
 };
 use crate::models::{ModelConfig, NewsNetConfig, NewsNetStage};
 use crate::preprocess::emulsion::{ClusterSource, EmulsionPipeline, RandomRotation, Rotation};
-use crate::report::plot::{histogram_png, roc_png};
+use crate::report::browser::{selection, Browser, Cell, Column};
+use crate::report::pictures::emulsion_cluster;
+use crate::report::plot::{histogram_png, roc_png, RocSeries};
 use crate::report::{fmt, markdown_table, Report};
 use crate::sim::emulsion::{EmulsionConfig, Sample};
 use crate::train::{AdamConfig, InMemory, Schedule, Source, Split, Targets, Task, TrainConfig};
@@ -273,6 +275,60 @@ impl Experiment for Newsdm {
             predict_batch: 64,
             ensemble: Ensemble::Last,
         }])
+    }
+
+    fn browser(
+        &self,
+        data: &Clusters,
+        split: &Split,
+        _: &Scored,
+        report: &NewsdmReport,
+    ) -> Result<Browser> {
+        let (net, bar) = (&report.network, &report.baseline);
+        let mut b = Browser::new(
+            "Test clusters",
+            vec![
+                Column::number("cluster id", 0),
+                Column::category("sample"),
+                Column::number("NEWSnet Σ P(carbon)", 4),
+                Column::category("selection"),
+                Column::category("outcome"),
+                Column::number("barycenter shift [nm]", 1),
+            ],
+            &format!(
+                "NEWSnet's selection is Σ P(carbon) ≥ {:.4} (chosen on validation for {:.0} % carbon efficiency);                  'wrong' is carbon failing or background passing it, most confidently wrong first.                  Pictures: the 8 polarisation images after the paper's preprocessing, on one colour scale,                  each with its barycentre (✚), and the barycentre path across polarisations in nm.",
+                net.figures.working_point.threshold,
+                100.0 * self.0.signal_efficiency
+            ),
+        );
+        let [_, p, h, w] = data.item;
+        let per = p * h * w;
+        for (k, &i) in split.test.iter().enumerate() {
+            let sample = data.sample[i];
+            let (pass, outcome, wrongness) = selection(
+                sample < 3,
+                net.scores[k],
+                net.figures.working_point.threshold,
+            );
+            let c = &data.src.inputs()[i * per..(i + 1) * per];
+            b.push(
+                vec![
+                    Cell::Num(data.keys.id[i] as f64),
+                    Cell::Text(SAMPLE_NAMES[sample].into()),
+                    Cell::Num(net.scores[k]),
+                    pass,
+                    outcome,
+                    Cell::Num(bar.scores[k]),
+                ],
+                wrongness,
+                Some(emulsion_cluster(
+                    ArrayView3::from_shape((p, h, w), c).expect("cluster shape"),
+                    PIXEL_SIZE_NM,
+                    "grey level (median subtracted, ÷128)",
+                )),
+            );
+        }
+        Ok(b)
     }
 
     fn settings(&self) -> serde_json::Value {
@@ -619,6 +675,30 @@ impl Report for NewsdmReport {
         Some(self.network.figures.working_point.threshold)
     }
 
+    fn title(&self) -> String {
+        format!(
+            "NEWSdm — NEWSnet versus the barycenter shift (seed {})",
+            self.seed
+        )
+    }
+
+    fn plots(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            (
+                "roc.png",
+                "ROC on the test clusters: carbon versus all background, working points marked",
+            ),
+            (
+                "scores.png",
+                "NEWSnet's Σ P(carbon) per sample (test), log scale",
+            ),
+            (
+                "barycenter_shift.png",
+                "Barycenter shift per sample (test), log scale",
+            ),
+        ]
+    }
+
     fn markdown(&self) -> String {
         let row = |name: &str, f: &Figures| {
             vec![
@@ -674,8 +754,18 @@ fn plots(out: &Path, net: &MethodFigures, bar: &MethodFigures, test_s: &[usize])
         &out.join("roc.png"),
         "NEWSdm: carbon vs background (test)",
         &[
-            ("NEWSnet", &rn.fpr, &rn.tpr),
-            ("barycenter shift", &rb.fpr, &rb.tpr),
+            RocSeries {
+                name: "NEWSnet",
+                fpr: &rn.fpr,
+                tpr: &rn.tpr,
+                working_point: Some(net.figures.working_point.efficiencies()),
+            },
+            RocSeries {
+                name: "barycenter shift",
+                fpr: &rb.fpr,
+                tpr: &rb.tpr,
+                working_point: Some(bar.figures.working_point.efficiencies()),
+            },
         ],
     )?;
     let per_class = |scores: &[f64]| -> Vec<(&str, Vec<f64>)> {

@@ -16,7 +16,9 @@ use crate::metrics::{
 use crate::models::{EfficientNetConfig, GlobalPool, ModelConfig};
 use crate::preprocess::batch::{build_batch_skipping_empty, fill_batch_skipping_empty, TpcImages};
 use crate::preprocess::tpc::{RandomFlips, TpcImageConfig};
-use crate::report::plot::{histogram_png, roc_png};
+use crate::report::browser::{selection, Browser, Cell, Column, Picture};
+use crate::report::pictures::{tpc_projections, tpc_waveforms};
+use crate::report::plot::{histogram_png, roc_png, RocSeries};
 use crate::report::{fmt, markdown_table, Report};
 use crate::sim::tpc::TpcConfig;
 use crate::train::{AdamConfig, InMemory, Schedule, Source, Split, Targets, Task, TrainConfig};
@@ -365,6 +367,62 @@ impl Experiment for Pandax3 {
             .collect())
     }
 
+    fn browser(
+        &self,
+        data: &Events,
+        split: &Split,
+        _: &Scored,
+        report: &Pandax3Report,
+    ) -> Result<Browser> {
+        let (net, blobs) = (&report.network, &report.baseline);
+        let thr = net.working_point.threshold;
+        let mut b = Browser::new(
+            "Test events",
+            vec![
+                Column::number("event id", 0),
+                Column::category("class"),
+                Column::number("EfficientNet score", 4),
+                Column::category("selection"),
+                Column::category("outcome"),
+                Column::number("Bragg-blob score", 3),
+            ],
+            &format!(
+                "EfficientNet's selection is score ≥ {thr:.4} (maximum Ξ on validation); 'wrong' is 0νββ                  failing or background passing it, most confidently wrong first. Pictures: the XZ and YZ                  images at the conversion's {0} × {0} pixels (before the ×{1} upsampling), in percent of the                  event's charge, on one colour scale.",
+                self.0.image.size, self.0.image.upsample
+            ),
+        );
+        let (size, up) = (self.0.image.size, self.0.image.upsample);
+        let side = size * up;
+        for (k, &i) in split.test.iter().enumerate() {
+            let signal = data.labels[i] == 1;
+            let (pass, outcome, wrongness) = selection(signal, net.scores[k], thr);
+            let item = &data.src.inputs()[i * 2 * side * side..(i + 1) * 2 * side * side];
+            let mut panels = tpc_projections(item, size, up);
+            panels.extend(tpc_waveforms(
+                &data.events[i].signals,
+                &data.readout,
+                self.0.image.baseline_samples,
+                self.0.image.threshold_adc,
+            ));
+            b.push(
+                vec![
+                    Cell::Num(data.events[i].id as f64),
+                    Cell::Text(if signal { "0νββ" } else { "background" }.into()),
+                    Cell::Num(net.scores[k]),
+                    pass,
+                    outcome,
+                    Cell::Num(blobs.scores[k]),
+                ],
+                wrongness,
+                Some(Picture {
+                    panels,
+                    scale: "% of the event's charge".into(),
+                }),
+            );
+        }
+        Ok(b)
+    }
+
     fn settings(&self) -> serde_json::Value {
         serde_json::to_value(&self.0).expect("settings serialise")
     }
@@ -607,6 +665,30 @@ impl Report for Pandax3Report {
         Some(self.network.working_point.threshold)
     }
 
+    fn title(&self) -> String {
+        format!(
+            "PandaX-III — EfficientNet versus the Bragg blobs (seed {})",
+            self.seed
+        )
+    }
+
+    fn plots(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            (
+                "roc.png",
+                "ROC on the test events: 0νββ versus background, working points marked",
+            ),
+            (
+                "scores.png",
+                "EfficientNet score per class (test), log scale",
+            ),
+            (
+                "blob_score.png",
+                "Bragg-blob score per class (test), log scale",
+            ),
+        ]
+    }
+
     fn markdown(&self) -> String {
         let row = |name: String, f: &BinaryFigures| {
             vec![
@@ -650,8 +732,18 @@ fn plots(out: &Path, net: &BinaryFigures, blobs: &BinaryFigures, test_sig: &[boo
         &out.join("roc.png"),
         "PandaX-III: 0νββ vs background (test)",
         &[
-            ("EfficientNet", &net.roc.fpr, &net.roc.tpr),
-            ("Bragg blobs", &blobs.roc.fpr, &blobs.roc.tpr),
+            RocSeries {
+                name: "EfficientNet",
+                fpr: &net.roc.fpr,
+                tpr: &net.roc.tpr,
+                working_point: Some(net.working_point.efficiencies()),
+            },
+            RocSeries {
+                name: "Bragg blobs",
+                fpr: &blobs.roc.fpr,
+                tpr: &blobs.roc.tpr,
+                working_point: Some(blobs.working_point.efficiencies()),
+            },
         ],
     )?;
     let split = |s: &[f64]| -> Vec<(&str, Vec<f64>)> {

@@ -3,7 +3,7 @@
 //! ```text
 //! settings.validate → input (the user's file, or generate) → load (events → network inputs)
 //!   → split → baseline → for each network: train → score (every kept checkpoint, val + test)
-//!   → report (figures, plots, report.json + report.md)
+//!   → report (figures, plots, report.json + report.md + report.html with the event browser)
 //! ```
 //!
 //! An experiment implements [`Experiment`]: what differs between detectors (how to generate and
@@ -17,7 +17,8 @@ use super::predict::{
 };
 use super::{Error, Options, Result};
 use crate::io::scores::{ScoresMeta, ScoresWriter, SCORED};
-use crate::report::{write_report, Report};
+use crate::report::browser::Browser;
+use crate::report::{write_html_report, write_report, Report};
 use candle_core::Device;
 use ndarray::Array2;
 use rareml_metrics::{ensemble_mean, signal_scores, Criterion};
@@ -61,6 +62,16 @@ pub trait Experiment {
         baseline: Self::Baseline,
     ) -> Result<Self::Report>;
 
+    /// The event browser of `report.html`: the test events of the headline network `net` with
+    /// their scores and pictures.
+    fn browser(
+        &self,
+        data: &Self::Data,
+        split: &Split,
+        net: &Scored,
+        report: &Self::Report,
+    ) -> Result<Browser>;
+
     /// The settings, as `run.json` stores them (to apply the run elsewhere).
     fn settings(&self) -> serde_json::Value;
     /// What the network's outputs are.
@@ -98,6 +109,8 @@ pub fn run<E: Experiment>(experiment: &E, options: &Options) -> Result<E::Report
     let report = experiment.report(&run, &data, &split, &networks, baseline)?;
     write_report(&run.out, &report)?;
     let net = &networks[0];
+    let browser = experiment.browser(&data, &split, net, &report)?;
+    write_html_report(&run.out, &report, Some(&browser))?;
     let manifest = manifest(experiment, &run, net, report.threshold())?;
     manifest.write(&run.out)?;
     write_test_scores(experiment, &run, &data, &split, net, &manifest)?;

@@ -19,6 +19,8 @@ use crate::metrics::{
 use crate::models::{ModelConfig, SndBlock, SndNetConfig};
 use crate::preprocess::batch::{fill_batch, Transform, TtMaps};
 use crate::preprocess::tt::{scale_energy, unscale_energy, HitMapConfig};
+use crate::report::browser::{Browser, Cell, Column};
+use crate::report::pictures::{mark, tt_stations, ALT_COLOR, RECO_COLOR, TRUE_COLOR};
 use crate::report::plot::resolution_png;
 use crate::report::{fmt, markdown_table, Report};
 use crate::train::{AdamConfig, InMemory, Schedule, Source, Split, Targets, Task, TrainConfig};
@@ -362,6 +364,67 @@ impl Experiment for ShipTt {
         }])
     }
 
+    fn browser(
+        &self,
+        data: &Showers,
+        split: &Split,
+        net: &Scored,
+        report: &ShipTtReport,
+    ) -> Result<Browser> {
+        let mut b = Browser::new(
+            "Test showers",
+            vec![
+                Column::number("event", 0),
+                Column::number("E [GeV]", 2),
+                Column::number("SNDNet Ê [GeV]", 2),
+                Column::number("(Ê − E)/E", 3),
+                Column::number("d [cm]", 3),
+                Column::number("SNDNet d̂ [cm]", 3),
+                Column::number("hits", 0),
+                Column::number("DBSCAN XY error [cm]", 3),
+            ],
+            "Sorted by |Ê − E|/E of the network, largest first. Pictures: the hits of each station              (square = one map pixel, colour = deposited energy on one scale), the true vertex XY              (white ✚), the DBSCAN vertex (red ✚, Algorithm 1) and the hits' weighted mean (orange ✚).",
+        );
+        let out = net.test.last();
+        let g = &data.geometry;
+        let xy = &report.xy;
+        for (k, &i) in split.test.iter().enumerate() {
+            let e = &data.events[i];
+            let (te, pe) = (e.energy_gev as f64, self.0.energy(out[[k, 0]] as f64));
+            let rel = (pe - te) / te;
+            let (tx, ty) = (e.vertex_cm[0], e.vertex_cm[1]);
+            let db = xy.dbscan_xy_cm.get(k).copied().flatten();
+            let mut marks = vec![mark(tx as f64, ty as f64, "true vertex", TRUE_COLOR)];
+            if let Some([x, y]) = db {
+                marks.push(mark(x, y, "DBSCAN vertex", RECO_COLOR));
+            }
+            if let Some(&[x, y]) = xy.weighted_mean_xy_cm.get(k) {
+                marks.push(mark(x, y, "weighted mean", ALT_COLOR));
+            }
+            b.push(
+                vec![
+                    Cell::Num(data.keys.index[i] as f64),
+                    Cell::Num(te),
+                    Cell::Num(pe),
+                    Cell::Num(rel),
+                    Cell::Num(e.distance_cm as f64),
+                    Cell::Num(out[[k, 1]] as f64),
+                    Cell::Num(e.hits.len() as f64),
+                    Cell::Num(db.map_or(f64::NAN, |[x, y]| {
+                        ((x - tx as f64).powi(2) + (y - ty as f64).powi(2)).sqrt()
+                    })),
+                ],
+                if rel.is_finite() {
+                    rel.abs()
+                } else {
+                    f64::INFINITY
+                },
+                Some(tt_stations(e, g, self.0.pixel_cm, &marks)),
+            );
+        }
+        Ok(b)
+    }
+
     fn settings(&self) -> serde_json::Value {
         serde_json::to_value(&self.0).expect("settings serialise")
     }
@@ -533,11 +596,17 @@ impl Figures {
         })
     }
 
-    /// The fitted curve (E, σ_E/E) over 1–100 GeV.
-    fn fit_curve(&self) -> Option<Vec<(f64, f64)>> {
+    /// The fitted curve (E, σ_E/E, ±1σ) over 1–100 GeV. The band propagates the errors of a and
+    /// b as if uncorrelated (the fit reports no covariance): δσ = √((a δa/E)² + (b δb)²)/σ.
+    fn fit_curve(&self) -> Option<Vec<(f64, f64, f64)>> {
         self.resolution_fit.map(|f| {
             (1..=100)
-                .map(|e| (e as f64, (f.a * f.a / e as f64 + f.b * f.b).sqrt()))
+                .map(|e| {
+                    let e = e as f64;
+                    let s = (f.a * f.a / e + f.b * f.b).sqrt();
+                    let d = ((f.a * f.a_err / e).powi(2) + (f.b * f.b_err).powi(2)).sqrt() / s;
+                    (e, s, if d.is_finite() { d } else { 0.0 })
+                })
                 .collect()
         })
     }
@@ -554,22 +623,34 @@ pub struct XyFigures {
     pub dbscan_no_vertex: usize,
     /// RMS distance in cm of the weighted mean of the hits from the true vertex.
     pub weighted_mean_rms_cm: f64,
+    /// Each test event's DBSCAN vertex (x, y) in cm (`None` where it finds none), for the browser.
+    #[serde(skip)]
+    pub dbscan_xy_cm: Vec<Option<[f64; 2]>>,
+    /// Each test event's weighted mean of the hits (x, y) in cm, for the browser.
+    #[serde(skip)]
+    pub weighted_mean_xy_cm: Vec<[f64; 2]>,
 }
 
 impl XyFigures {
     fn of(test: &[&TtEvent], station_z_cm: &[f32]) -> Result<Self> {
         let (mut db_sq, mut db_n, mut db_fail, mut wm_sq) = (0.0, 0usize, 0usize, 0.0);
+        let (mut dbscan_xy_cm, mut weighted_mean_xy_cm) = (Vec::new(), Vec::new());
         for e in test {
             super::pipeline::cancelled()?;
             let [tx, ty] = [e.vertex_cm[0] as f64, e.vertex_cm[1] as f64];
             let [mx, my] = weighted_mean_xy(e)?;
             wm_sq += (mx - tx).powi(2) + (my - ty).powi(2);
+            weighted_mean_xy_cm.push([mx, my]);
             match dbscan_vertex(e, station_z_cm, &DbscanVertexParams::default())? {
                 Vertex::Found { x_cm, y_cm, .. } => {
                     db_sq += (x_cm - tx).powi(2) + (y_cm - ty).powi(2);
                     db_n += 1;
+                    dbscan_xy_cm.push(Some([x_cm, y_cm]));
                 }
-                Vertex::NoVertex { .. } => db_fail += 1,
+                Vertex::NoVertex { .. } => {
+                    db_fail += 1;
+                    dbscan_xy_cm.push(None);
+                }
             }
         }
         let nt = test.len() as f64;
@@ -578,6 +659,8 @@ impl XyFigures {
             dbscan_found_fraction: db_n as f64 / nt,
             dbscan_no_vertex: db_fail,
             weighted_mean_rms_cm: (wm_sq / nt).sqrt(),
+            dbscan_xy_cm,
+            weighted_mean_xy_cm,
         })
     }
 }
@@ -641,6 +724,20 @@ pub struct ShipTtReport {
 }
 
 impl Report for ShipTtReport {
+    fn title(&self) -> String {
+        format!(
+            "SHiP target tracker — SNDNet versus the classical fits (seed {})",
+            self.seed
+        )
+    }
+
+    fn plots(&self) -> Vec<(&'static str, &'static str)> {
+        vec![(
+            "resolution_vs_energy.png",
+            "Energy resolution σ((E − Ê)/E) in 10 GeV bins (test), with the a/√E ⊕ b fits and their ±1σ bands",
+        )]
+    }
+
     fn markdown(&self) -> String {
         let row = |name: &str, f: &Figures| {
             vec![

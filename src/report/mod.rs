@@ -1,6 +1,11 @@
-//! Reports of the experiment pipelines: `report.json` (a typed, serialisable report) and
-//! `report.md` written atomically, markdown tables, number formatting, and PNG plots ([`plot`]).
+//! Reports of the experiment pipelines: `report.json` (a typed, serialisable report),
+//! `report.md` and `report.html` written atomically, markdown tables, number formatting, PNG plots
+//! ([`plot`]), self-contained HTML pages ([`html`]) with an event browser ([`browser`]).
 
+pub mod browser;
+pub mod display;
+pub mod html;
+pub mod pictures;
 pub mod plot;
 
 use serde::Serialize;
@@ -35,6 +40,12 @@ pub trait Report: Serialize {
     fn threshold(&self) -> Option<f64> {
         None
     }
+    /// The PNG plots the report's run wrote into its directory: (file name, caption).
+    fn plots(&self) -> Vec<(&'static str, &'static str)> {
+        Vec::new()
+    }
+    /// The title of its HTML page.
+    fn title(&self) -> String;
 }
 
 /// A markdown table.
@@ -67,8 +78,32 @@ pub fn write_report<R: Report>(dir: &Path, report: &R) -> Result<()> {
     atomic_write(&dir.join("report.md"), report.markdown().as_bytes())
 }
 
+/// Writes `report.html` of `report` into `dir`: its markdown as HTML, its plots inlined and the
+/// event browser.
+pub fn write_html_report<R: Report>(
+    dir: &Path,
+    report: &R,
+    browser: Option<&browser::Browser>,
+) -> Result<()> {
+    let plots: Vec<html::Plot> = report
+        .plots()
+        .into_iter()
+        .map(|(file, caption)| html::Plot {
+            path: dir.join(file),
+            caption: caption.into(),
+        })
+        .collect();
+    html::write_page(
+        &dir.join("report.html"),
+        &report.title(),
+        &html::markdown_to_html(&report.markdown()),
+        &plots,
+        browser,
+    )
+}
+
 /// Writes `bytes` to `path` through `path.tmp` and a rename, so a reader never sees a partial file.
-fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     rareml_train::atomic(path, |tmp| {
         std::fs::write(tmp, bytes).map_err(|e| rareml_train::Error::File {
             path: tmp.to_path_buf(),
@@ -80,7 +115,7 @@ fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::plot::{histogram_png, resolution_png, roc_png};
+    use super::plot::{histogram_png, resolution_png, roc_png, RocSeries};
     use super::*;
 
     #[derive(Serialize)]
@@ -89,6 +124,9 @@ mod tests {
     }
 
     impl Report for Tiny {
+        fn title(&self) -> String {
+            "tiny".into()
+        }
         fn markdown(&self) -> String {
             markdown_table(&["a", "b"], &[vec!["1".into(), "2".into()]])
         }
@@ -113,7 +151,14 @@ mod tests {
         assert_eq!(fmt(Some(1.23456), 2), "1.23");
         assert_eq!(fmt(Some(f64::NAN), 2), "—");
         let p = dir.path().join("roc.png");
-        roc_png(&p, "ROC", &[("net", &[0.0, 0.1, 1.0], &[0.0, 0.8, 1.0])]).unwrap();
+        let (fpr, tpr) = ([0.0, 0.001, 0.1, 1.0], [0.0, 0.3, 0.8, 1.0]);
+        let curve = RocSeries {
+            name: "net",
+            fpr: &fpr,
+            tpr: &tpr,
+            working_point: Some((0.001, 0.3)),
+        };
+        roc_png(&p, "ROC", &[curve]).unwrap();
         let h = dir.path().join("h.png");
         histogram_png(
             &h,
@@ -134,7 +179,7 @@ mod tests {
             &[(
                 "net",
                 vec![(10.0, 0.2, 0.01), (50.0, 0.1, 0.01)],
-                Some(vec![(10.0, 0.2), (50.0, 0.1)]),
+                Some(vec![(10.0, 0.2, 0.02), (50.0, 0.1, 0.01)]),
             )],
         )
         .unwrap();

@@ -29,38 +29,89 @@ fn err(path: &Path) -> impl Fn(String) -> super::Error + '_ {
     move |e| file_err(path, format!("cannot draw the plot: {e}"))
 }
 
-/// ROC curves (background efficiency on x, signal efficiency on y), one per `(name, fpr, tpr)`.
-pub fn roc_png(path: &Path, title: &str, curves: &[(&str, &[f64], &[f64])]) -> Result<()> {
+/// One ROC curve: its name, background efficiencies (x), signal efficiencies (y) and the working
+/// point `(εb, εs)` marked on it.
+pub struct RocSeries<'a> {
+    /// Legend name.
+    pub name: &'a str,
+    /// Background efficiency of each threshold.
+    pub fpr: &'a [f64],
+    /// Signal efficiency of each threshold.
+    pub tpr: &'a [f64],
+    /// The working point (εb, εs), drawn as a filled circle.
+    pub working_point: Option<(f64, f64)>,
+}
+
+/// Lower end of the log background-efficiency axis: a power of ten at or below half the smallest
+/// non-zero εb of the curves and working points (10⁻⁵ at least), 10⁻³ when there is none.
+fn log_floor(curves: &[RocSeries<'_>]) -> f64 {
+    let min = curves
+        .iter()
+        .flat_map(|c| c.fpr.iter().copied().chain(c.working_point.map(|w| w.0)))
+        .filter(|&x| x > 0.0 && x.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    if !min.is_finite() {
+        return 1e-3;
+    }
+    10f64.powf((min / 2.0).max(1e-5).log10().floor())
+}
+
+/// ROC curves as the NEWSdm paper draws them (its Fig. 6): background efficiency on a log x axis
+/// (the points at εb = 0 drawn at the axis' left end), signal efficiency on y, the working point of
+/// each curve marked.
+pub fn roc_png(path: &Path, title: &str, curves: &[RocSeries<'_>]) -> Result<()> {
     font();
     let root = BitMapBackend::new(path, (640, 520)).into_drawing_area();
     let e = err(path);
     root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
+    let lo = log_floor(curves);
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(50)
-        .build_cartesian_2d(0f64..1f64, 0f64..1f64)
+        .build_cartesian_2d((lo..1f64).log_scale(), 0f64..1f64)
         .map_err(|x| e(x.to_string()))?;
     chart
         .configure_mesh()
-        .x_desc("background efficiency")
-        .y_desc("signal efficiency")
+        .x_desc("background efficiency εb (log)")
+        .y_desc("signal efficiency εs")
+        .x_label_formatter(&|x| format!("{x:.0e}"))
         .draw()
         .map_err(|x| e(x.to_string()))?;
-    for (i, (name, fpr, tpr)) in curves.iter().enumerate() {
-        let c = COLORS[i % COLORS.len()];
+    for (i, c) in curves.iter().enumerate() {
+        let col = COLORS[i % COLORS.len()];
         chart
             .draw_series(LineSeries::new(
-                fpr.iter().zip(tpr.iter()).map(|(&x, &y)| (x, y)),
-                c.stroke_width(2),
+                c.fpr
+                    .iter()
+                    .zip(c.tpr.iter())
+                    .map(|(&x, &y)| (x.max(lo), y)),
+                col.stroke_width(2),
             ))
             .map_err(|x| e(x.to_string()))?
-            .label(*name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            .label(c.name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], col.stroke_width(2)));
+        if let Some((b, s)) = c.working_point {
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    (b.max(lo), s),
+                    6,
+                    col.filled(),
+                )))
+                .map_err(|x| e(x.to_string()))?;
+        }
+    }
+    if curves.iter().any(|c| c.working_point.is_some()) {
+        chart
+            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+            .map_err(|x| e(x.to_string()))?
+            .label("working point")
+            .legend(|(x, y)| Circle::new((x + 10, y), 5, BLACK.filled()));
     }
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
@@ -68,8 +119,8 @@ pub fn roc_png(path: &Path, title: &str, curves: &[(&str, &[f64], &[f64])]) -> R
     root.present().map_err(|x| e(x.to_string()))
 }
 
-/// Histograms of `values` per series over [lo, hi] in `bins` bins, normalised to unit area, with
-/// a vertical line at `threshold`.
+/// Histograms of `values` per series over [lo, hi] in `bins` bins, normalised to unit area, on a
+/// log y axis (empty bins are left out), with a vertical line at `threshold`.
 pub fn histogram_png(
     path: &Path,
     title: &str,
@@ -97,12 +148,13 @@ pub fn histogram_png(
             h.iter().map(|c| c / n).collect()
         })
         .collect();
-    let ymax = hists
-        .iter()
-        .flatten()
-        .fold(0f64, |a, &b| a.max(b))
-        .max(1e-9)
-        * 1.1;
+    let positive = hists.iter().flatten().copied().filter(|&v| v > 0.0);
+    let (ymin, ymax) = positive.fold((f64::INFINITY, 0f64), |(a, b), v| (a.min(v), b.max(v)));
+    let (ymin, ymax) = if ymax > 0.0 {
+        (ymin / 2.0, ymax * 2.0)
+    } else {
+        (0.1, 1.0)
+    };
     let root = BitMapBackend::new(path, (640, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
     let mut chart = ChartBuilder::on(&root)
@@ -110,23 +162,35 @@ pub fn histogram_png(
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(lo..hi, 0f64..ymax)
+        .build_cartesian_2d(lo..hi, (ymin..ymax).log_scale())
         .map_err(|x| e(x.to_string()))?;
     chart
         .configure_mesh()
         .x_desc(xlabel)
-        .y_desc("density")
+        .y_desc("density (log)")
+        .y_label_formatter(&|y| format!("{y:.0e}"))
         .draw()
         .map_err(|x| e(x.to_string()))?;
     for (i, ((name, _), h)) in series.iter().zip(&hists).enumerate() {
         let c = COLORS[i % COLORS.len()];
-        let pts: Vec<(f64, f64)> = h
-            .iter()
-            .enumerate()
-            .flat_map(|(b, &v)| [(lo + b as f64 * width, v), (lo + (b + 1) as f64 * width, v)])
-            .collect();
+        // A step line through the non-empty bins: each bin's top, and the rise between two
+        // neighbouring non-empty bins.
+        let mut steps: Vec<Vec<(f64, f64)>> = Vec::new();
+        for (b, &v) in h.iter().enumerate() {
+            let (x0, x1) = (lo + b as f64 * width, lo + (b + 1) as f64 * width);
+            if v > 0.0 {
+                steps.push(vec![(x0, v), (x1, v)]);
+                if b + 1 < h.len() && h[b + 1] > 0.0 {
+                    steps.push(vec![(x1, v), (x1, h[b + 1])]);
+                }
+            }
+        }
         chart
-            .draw_series(LineSeries::new(pts, c.stroke_width(2)))
+            .draw_series(
+                steps
+                    .into_iter()
+                    .map(|s| PathElement::new(s, c.stroke_width(2))),
+            )
             .map_err(|x| e(x.to_string()))?
             .label(*name)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
@@ -134,11 +198,12 @@ pub fn histogram_png(
     if let Some(t) = threshold {
         chart
             .draw_series(LineSeries::new(
-                vec![(t, 0.0), (t, ymax)],
+                vec![(t, ymin), (t, ymax)],
                 BLACK.stroke_width(1),
             ))
             .map_err(|x| e(x.to_string()))?
-            .label("threshold");
+            .label("threshold")
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
     }
     chart
         .configure_series_labels()
@@ -149,10 +214,11 @@ pub fn histogram_png(
     root.present().map_err(|x| e(x.to_string()))
 }
 
-/// One series of a resolution plot: name, points (x, y, error), optional fitted curve (x, y).
-pub type ResolutionSeries<'a> = (&'a str, Vec<(f64, f64, f64)>, Option<Vec<(f64, f64)>>);
+/// One series of a resolution plot: name, points (x, y, error), optional fitted curve
+/// (x, y, ±1σ half-width of its band).
+pub type ResolutionSeries<'a> = (&'a str, Vec<(f64, f64, f64)>, Option<Vec<(f64, f64, f64)>>);
 
-/// Points (x, y, error) per series with an optional fitted curve per series.
+/// Points (x, y, error) per series with an optional fitted curve and its ±1σ band per series.
 pub fn resolution_png(
     path: &Path,
     title: &str,
@@ -205,8 +271,19 @@ pub fn resolution_png(
             )
             .map_err(|x| e(x.to_string()))?;
         if let Some(f) = fit {
+            let band: Vec<(f64, f64)> = f
+                .iter()
+                .map(|&(x, y, d)| (x, y + d))
+                .chain(f.iter().rev().map(|&(x, y, d)| (x, (y - d).max(0.0))))
+                .collect();
             chart
-                .draw_series(LineSeries::new(f.clone(), c.stroke_width(1)))
+                .draw_series(std::iter::once(Polygon::new(band, c.mix(0.18).filled())))
+                .map_err(|x| e(x.to_string()))?;
+            chart
+                .draw_series(LineSeries::new(
+                    f.iter().map(|&(x, y, _)| (x, y)),
+                    c.stroke_width(1),
+                ))
                 .map_err(|x| e(x.to_string()))?;
         }
     }

@@ -442,6 +442,11 @@ pub struct WorkingPoint {
 }
 
 impl WorkingPoint {
+    /// The point on the ROC plane: (background efficiency εb, signal efficiency εs).
+    pub fn efficiencies(&self) -> (f64, f64) {
+        (self.background.value, self.signal.value)
+    }
+
     fn from_counts(threshold: f64, s: u64, n_s: u64, b: u64, n_b: u64, cl: f64) -> Result<Self> {
         let signal = Efficiency::new(s, n_s, cl)?;
         let background = Efficiency::new(b, n_b, cl)?;
