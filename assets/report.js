@@ -38,7 +38,6 @@
 
   document.getElementById("browser-title").textContent = T.title;
   var note = T.note;
-  if (T.total > rows.length) { note += " Showing " + rows.length + " of " + T.total + " events."; }
   if (T.with_pictures < T.with_picture_data) {
     note += " Pictures stored for " + T.with_pictures + " of " + rows.length +
       " events (the first in the default order; the page's picture budget is " +

@@ -321,11 +321,14 @@ impl Experiment for Newsdm {
                     Cell::Num(bar.scores[k]),
                 ],
                 wrongness,
-                Some(emulsion_cluster(
-                    ArrayView3::from_shape((p, h, w), c).expect("cluster shape"),
-                    PIXEL_SIZE_NM,
-                    "grey level (median subtracted, ÷128)",
-                )),
+                Some(
+                    emulsion_cluster(
+                        ArrayView3::from_shape((p, h, w), c).expect("cluster shape"),
+                        PIXEL_SIZE_NM,
+                        "grey level (median subtracted, ÷128)",
+                    )
+                    .0,
+                ),
             );
         }
         Ok(b)

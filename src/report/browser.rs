@@ -133,8 +133,8 @@ pub struct Event {
     /// Default order key, larger first: how confidently wrong the event is (e.g. the score's
     /// distance beyond the threshold on the wrong side, negative when right).
     pub wrongness: f64,
-    /// Its pictures.
-    pub picture: Option<Picture>,
+    /// Its pictures, encoded ([`Browser::encode`]).
+    pub picture: Option<String>,
 }
 
 /// The event browser of one page.
@@ -152,6 +152,8 @@ pub struct Browser {
     pub note: String,
     /// Cap on the stored pictures, in bytes of base64 text.
     pub picture_budget_bytes: usize,
+    /// Events whose pictures were not even made, the budget being spent (counted on the page).
+    pub pictures_left_out: usize,
 }
 
 impl Browser {
@@ -164,11 +166,23 @@ impl Browser {
             total: 0,
             note: note.into(),
             picture_budget_bytes: PICTURE_BUDGET_BYTES,
+            pictures_left_out: 0,
         }
+    }
+
+    /// A picture as the page stores it (JSON text; values quantised, base64), made once so that
+    /// a browser holds its pictures at their size in the page.
+    pub fn encode(picture: &Picture) -> String {
+        picture_json(picture).to_string()
     }
 
     /// Adds one event.
     pub fn push(&mut self, cells: Vec<Cell>, wrongness: f64, picture: Option<Picture>) {
+        self.push_encoded(cells, wrongness, picture.as_ref().map(Self::encode));
+    }
+
+    /// Adds one event with its picture already [encoded](Self::encode).
+    pub fn push_encoded(&mut self, cells: Vec<Cell>, wrongness: f64, picture: Option<String>) {
         debug_assert_eq!(cells.len(), self.columns.len());
         self.events.push(Event {
             cells,
@@ -176,6 +190,15 @@ impl Browser {
             picture,
         });
         self.total = self.total.max(self.events.len());
+    }
+
+    /// Bytes of the pictures held so far.
+    pub fn picture_bytes(&self) -> usize {
+        self.events
+            .iter()
+            .filter_map(|e| e.picture.as_ref())
+            .map(String::len)
+            .sum()
     }
 
     /// The page's data: `(table JSON, pictures JSON)`. The table holds the columns, rows in the
@@ -193,23 +216,21 @@ impl Browser {
         order.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then(a.cmp(&b)));
         let mut used = 0usize;
         let mut with_pictures = 0usize;
-        let pictures: Vec<serde_json::Value> = order
-            .iter()
-            .map(|&i| match &self.events[i].picture {
-                Some(p) => {
-                    let v = picture_json(p);
-                    let size = v.to_string().len();
-                    if used + size <= self.picture_budget_bytes {
-                        used += size;
-                        with_pictures += 1;
-                        v
-                    } else {
-                        serde_json::Value::Null
-                    }
+        let mut pictures = String::from("[");
+        for (k, &i) in order.iter().enumerate() {
+            if k > 0 {
+                pictures.push(',');
+            }
+            match &self.events[i].picture {
+                Some(p) if used + p.len() <= self.picture_budget_bytes => {
+                    used += p.len();
+                    with_pictures += 1;
+                    pictures.push_str(p);
                 }
-                None => serde_json::Value::Null,
-            })
-            .collect();
+                _ => pictures.push_str("null"),
+            }
+        }
+        pictures.push(']');
         let rows: Vec<&Vec<Cell>> = order.iter().map(|&i| &self.events[i].cells).collect();
         let table = serde_json::json!({
             "title": self.title,
@@ -218,13 +239,11 @@ impl Browser {
             "rows": rows,
             "total": self.total,
             "with_pictures": with_pictures,
-            "with_picture_data": self.events.iter().filter(|e| e.picture.is_some()).count(),
+            "with_picture_data": self.events.iter().filter(|e| e.picture.is_some()).count()
+                + self.pictures_left_out,
             "budget_bytes": self.picture_budget_bytes,
         });
-        (
-            table.to_string(),
-            serde_json::Value::from(pictures).to_string(),
-        )
+        (table.to_string(), pictures)
     }
 }
 

@@ -21,6 +21,7 @@ use crate::io::tpc::{EventLabel, TpcFile};
 use crate::io::tt::TtFile;
 use crate::preprocess::emulsion::{central_crop, subtract_background, Background};
 use crate::preprocess::tpc::{event_image, TpcImageConfig};
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -126,6 +127,59 @@ impl Scores {
         let c = self.meta.columns.iter().position(|n| n == name)?;
         (self.rows.status[r] == SCORED).then(|| self.rows.value[[r, c]] as f64)
     }
+}
+
+/// Events read per chunk; their rows and pictures are made in parallel.
+const CHUNK_EVENTS: usize = 256;
+
+/// One row of the page: cells, order key, picture.
+type Row = (Vec<Cell>, f64, Option<Picture>);
+
+/// Fills `b` with the `chosen` events, in the page's default order: each chunk read with `read` in
+/// order (the file), then turned into rows with `row` in parallel, pictures encoded there too.
+/// Once a picture does not fit the budget, the rest are made without (`row` gets `false`) and
+/// counted in [`Browser::pictures_left_out`].
+fn fill<E: Send>(
+    b: &mut Browser,
+    chosen: &[usize],
+    read: impl Fn(usize) -> Result<E>,
+    row: impl Fn(usize, E, bool) -> Result<Row> + Sync,
+) -> Result<()> {
+    let (mut used, mut spent) = (0usize, false);
+    for chunk in chosen.chunks(CHUNK_EVENTS) {
+        let events = chunk
+            .iter()
+            .map(|&i| Ok((i, read(i)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let pictures = !spent;
+        let rows = events
+            .into_par_iter()
+            .map(|(i, e)| {
+                let (cells, w, p) = row(i, e, pictures)?;
+                Ok((cells, w, p.as_ref().map(Browser::encode)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        for (cells, w, p) in rows {
+            let p = match p {
+                Some(p) if !spent && used + p.len() <= b.picture_budget_bytes => {
+                    used += p.len();
+                    Some(p)
+                }
+                Some(_) => {
+                    spent = true;
+                    b.pictures_left_out += 1;
+                    None
+                }
+                None if !pictures => {
+                    b.pictures_left_out += 1;
+                    None
+                }
+                None => None,
+            };
+            b.push_encoded(cells, w, p);
+        }
+    }
+    Ok(())
 }
 
 /// Indices of the events to show: the first `limit` in file order, or with a ranking the `limit`
@@ -284,10 +338,12 @@ fn emulsion_browser(
             note(opts, chosen.len(), total, order)
         ),
     );
-    for i in chosen {
+    b.picture_budget_bytes = opts.picture_budget_bytes;
+    let read = |i: usize| {
         let (s, k) = at[i];
-        let cs = &sets[s];
-        let c = cs.get::<f32>(k).map_err(err)?;
+        sets[s].get::<f32>(k).map_err(err)
+    };
+    let row = |i: usize, c: crate::io::emulsion::Cluster<f32>, with_picture: bool| -> Result<Row> {
         let sub = subtract_background(c.images.view(), Background::Median);
         let (_, h, w) = sub.dim();
         let sub = if h > CROP_PX && w > CROP_PX {
@@ -295,19 +351,14 @@ fn emulsion_browser(
         } else {
             sub
         };
-        let picture = emulsion_cluster(
+        let (picture, shift) = emulsion_cluster(
             sub.view(),
             PIXEL_SIZE_NM,
             "grey level above the image's median",
         );
-        let shift = crate::baselines::emulsion::barycenter_shift(
-            sub.slice(ndarray::s![..8.min(sub.dim().0), .., ..]),
-            PIXEL_SIZE_NM,
-        )
-        .map_or(f64::NAN, |b| b.shift_nm);
         let mut cells = vec![
             Cell::Num(i as f64),
-            Cell::Text(cs.group().into()),
+            Cell::Text(sets[at[i].0].group().into()),
             Cell::Text(classes[i].map_or("unknown", ClusterClass::name).into()),
             Cell::Num(ids[i] as f64),
         ];
@@ -316,9 +367,10 @@ fn emulsion_browser(
             cells.extend(r[i].0.iter().cloned());
             wrongness = r[i].1;
         }
-        cells.push(Cell::Num(shift));
-        b.push(cells, wrongness, Some(picture));
-    }
+        cells.push(Cell::Num(shift.unwrap_or(f64::NAN)));
+        Ok((cells, wrongness, with_picture.then_some(picture)))
+    };
+    fill(&mut b, &chosen, read, row)?;
     b.total = total;
     let shown = b.events.len();
     Ok((
@@ -381,23 +433,30 @@ fn tpc_browser(opts: &DisplayOptions, f: &TpcFile) -> Result<(Browser, DisplaySu
             mm = cfg.pixel_mm,
         ),
     );
+    b.picture_budget_bytes = opts.picture_budget_bytes;
     let (readout, meta) = (f.readout(), f.meta());
-    for i in chosen {
-        let e = f.event(i).map_err(|e| file_err(path, e))?;
-        let mut panels = match event_image(&e, readout, meta, &cfg, (false, false)) {
-            Ok((img, _)) => {
-                let item: Vec<f32> = img.iter().map(|v| v * 100.0).collect();
-                tpc_projections(&item, cfg.size, 1)
+    let read = |i: usize| f.event(i).map_err(|e| file_err(path, e));
+    let row = |i: usize, e: crate::io::tpc::TpcEvent, with_picture: bool| -> Result<Row> {
+        let picture = with_picture.then(|| {
+            let mut panels = match event_image(&e, readout, meta, &cfg, (false, false)) {
+                Ok((img, _)) => {
+                    let item: Vec<f32> = img.iter().map(|v| v * 100.0).collect();
+                    tpc_projections(&item, cfg.size, 1)
+                }
+                // No charge above threshold: the waveforms alone.
+                Err(_) => Vec::new(),
+            };
+            panels.extend(tpc_waveforms(
+                &e.signals,
+                readout,
+                cfg.baseline_samples,
+                cfg.threshold_adc,
+            ));
+            Picture {
+                panels,
+                scale: "% of the event's charge".into(),
             }
-            // No charge above threshold: the waveforms alone.
-            Err(_) => Vec::new(),
-        };
-        panels.extend(tpc_waveforms(
-            &e.signals,
-            readout,
-            cfg.baseline_samples,
-            cfg.threshold_adc,
-        ));
+        });
         let mut cells = vec![
             Cell::Num(i as f64),
             Cell::Num(e.id as f64),
@@ -416,15 +475,9 @@ fn tpc_browser(opts: &DisplayOptions, f: &TpcFile) -> Result<(Browser, DisplaySu
             wrongness = r[i].1;
         }
         cells.push(Cell::Num(e.signals.len() as f64));
-        b.push(
-            cells,
-            wrongness,
-            Some(Picture {
-                panels,
-                scale: "% of the event's charge".into(),
-            }),
-        );
-    }
+        Ok((cells, wrongness, picture))
+    };
+    fill(&mut b, &chosen, read, row)?;
     b.total = total;
     let shown = b.events.len();
     Ok((
@@ -491,8 +544,9 @@ fn tt_browser(opts: &DisplayOptions, f: &TtFile) -> Result<(Browser, DisplaySumm
     let g = f.geometry();
     // The hit-map pixel of the SHiP public code (700 µm) as the square drawn per hit.
     const PIXEL_CM: f64 = 0.07;
-    for i in chosen {
-        let e = f.event(i).map_err(|e| file_err(path, e))?;
+    b.picture_budget_bytes = opts.picture_budget_bytes;
+    let read = |i: usize| f.event(i).map_err(|e| file_err(path, e));
+    let row = |i: usize, e: crate::io::tt::TtEvent, with_picture: bool| -> Result<Row> {
         let (tx, ty) = (e.vertex_cm[0] as f64, e.vertex_cm[1] as f64);
         let mut marks = vec![mark(tx, ty, "true vertex", TRUE_COLOR)];
         let mut db_err = f64::NAN;
@@ -520,8 +574,10 @@ fn tt_browser(opts: &DisplayOptions, f: &TtFile) -> Result<(Browser, DisplaySumm
         }
         cells.push(Cell::Num(e.hits.len() as f64));
         cells.push(Cell::Num(db_err));
-        b.push(cells, wrongness, Some(tt_stations(&e, g, PIXEL_CM, &marks)));
-    }
+        let picture = with_picture.then(|| tt_stations(&e, g, PIXEL_CM, &marks));
+        Ok((cells, wrongness, picture))
+    };
+    fill(&mut b, &chosen, read, row)?;
     b.total = total;
     let shown = b.events.len();
     Ok((
@@ -537,8 +593,7 @@ fn tt_browser(opts: &DisplayOptions, f: &TtFile) -> Result<(Browser, DisplaySumm
 
 /// Writes `out/index.html`, the display of `opts.file`.
 pub fn write_display(opts: &DisplayOptions, out: &Path) -> Result<DisplaySummary> {
-    let (mut browser, summary, title) = browser(opts)?;
-    browser.picture_budget_bytes = opts.picture_budget_bytes;
+    let (browser, summary, title) = browser(opts)?;
     std::fs::create_dir_all(out).map_err(|e| file_err(out, e))?;
     let mut head = format!(
         "<p>{} file <code>{}</code>: {} of {} events shown.",

@@ -28,13 +28,19 @@ pub fn mark(x: f64, y: f64, label: &str, color: &str) -> Mark {
 /// The polarisation images of one NEWSdm cluster `(P, H, W)` (a 9th periodic copy of the first is
 /// left out), each with its barycentre, and a last panel with the barycentre path across the
 /// polarisations in nm around its mean (`pixel_nm` per pixel); `scale` names the pixel values.
-pub fn emulsion_cluster(images: ArrayView3<'_, f32>, pixel_nm: f64, scale: &str) -> Picture {
+/// Also returns the barycenter shift in nm (`None` for a cluster with no light above zero).
+pub fn emulsion_cluster(
+    images: ArrayView3<'_, f32>,
+    pixel_nm: f64,
+    scale: &str,
+) -> (Picture, Option<f64>) {
     let (p, h, w) = images.dim();
     let copy =
         p == 9 && images.index_axis(ndarray::Axis(0), 8) == images.index_axis(ndarray::Axis(0), 0);
     let pols = if copy { 8 } else { p };
     let images = images.slice(ndarray::s![..pols, .., ..]);
     let shift = barycenter_shift(images, pixel_nm).ok();
+    let shift_nm = shift.as_ref().map(|s| s.shift_nm);
     let mut panels: Vec<Panel> = (0..pols)
         .map(|k| {
             let mut panel = image_panel(
@@ -92,10 +98,13 @@ pub fn emulsion_cluster(images: ArrayView3<'_, f32>, pixel_nm: f64, scale: &str)
             own_scale: None,
         });
     }
-    Picture {
-        panels,
-        scale: scale.into(),
-    }
+    (
+        Picture {
+            panels,
+            scale: scale.into(),
+        },
+        shift_nm,
+    )
 }
 
 /// The XZ and YZ panels of a PandaX-III image item `(2, size·up, size·up)`, at the conversion's
@@ -257,7 +266,8 @@ mod tests {
         for k in 0..9 {
             img[[k, 2, 1 + (k % 3)]] = 1.0;
         }
-        let p = emulsion_cluster(img.view(), 30.0, "grey");
+        let (p, shift) = emulsion_cluster(img.view(), 30.0, "grey");
+        assert!(shift.unwrap() > 0.0);
         // 8 polarisations (the 9th is not a copy here, so all 9) plus the path panel.
         assert_eq!(p.panels.len(), 10);
         assert_eq!(p.panels[1].marks[0].x, 2.0);
@@ -267,9 +277,10 @@ mod tests {
         let mut copy = img.clone();
         let first = copy.index_axis(ndarray::Axis(0), 0).to_owned();
         copy.index_axis_mut(ndarray::Axis(0), 8).assign(&first);
-        assert_eq!(emulsion_cluster(copy.view(), 30.0, "g").panels.len(), 9);
+        assert_eq!(emulsion_cluster(copy.view(), 30.0, "g").0.panels.len(), 9);
         // No light: images without barycentres and no path panel.
-        let dark = emulsion_cluster(Array3::<f32>::zeros((8, 4, 4)).view(), 30.0, "g");
+        let (dark, none) = emulsion_cluster(Array3::<f32>::zeros((8, 4, 4)).view(), 30.0, "g");
+        assert!(none.is_none());
         assert_eq!(dark.panels.len(), 8);
         assert!(dark.panels.iter().all(|p| p.marks.is_empty()));
     }
