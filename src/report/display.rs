@@ -182,6 +182,38 @@ fn fill<E: Send>(
     Ok(())
 }
 
+/// The browser of `total` events in a file of `format`, the page's title.
+fn finish(
+    mut b: Browser,
+    total: usize,
+    format: &'static str,
+    title: String,
+) -> (Browser, DisplaySummary, String) {
+    b.total = total;
+    let shown = b.events.len();
+    (
+        b,
+        DisplaySummary {
+            format,
+            shown,
+            total,
+        },
+        title,
+    )
+}
+
+/// Appends event `i`'s score cells to `cells` and returns its order key: its wrongness with
+/// scores, its file position (first first) without.
+fn score_cells(ranked: Option<&[(Vec<Cell>, f64)]>, i: usize, cells: &mut Vec<Cell>) -> f64 {
+    match ranked {
+        Some(r) => {
+            cells.extend(r[i].0.iter().cloned());
+            r[i].1
+        }
+        None => -(i as f64),
+    }
+}
+
 /// Indices of the events to show: the first `limit` in file order, or with a ranking the `limit`
 /// ranked highest (ties in file order).
 fn choose(n: usize, limit: usize, rank: Option<&[f64]>) -> Vec<usize> {
@@ -362,24 +394,15 @@ fn emulsion_browser(
             Cell::Text(classes[i].map_or("unknown", ClusterClass::name).into()),
             Cell::Num(ids[i] as f64),
         ];
-        let mut wrongness = -(i as f64);
-        if let Some(r) = &ranked {
-            cells.extend(r[i].0.iter().cloned());
-            wrongness = r[i].1;
-        }
+        let wrongness = score_cells(ranked.as_deref(), i, &mut cells);
         cells.push(Cell::Num(shift.unwrap_or(f64::NAN)));
         Ok((cells, wrongness, with_picture.then_some(picture)))
     };
     fill(&mut b, &chosen, read, row)?;
-    b.total = total;
-    let shown = b.events.len();
-    Ok((
+    Ok(finish(
         b,
-        DisplaySummary {
-            format: "NEWSdm",
-            shown,
-            total,
-        },
+        total,
+        "NEWSdm",
         format!("NEWSdm clusters — {}", path.display()),
     ))
 }
@@ -469,24 +492,15 @@ fn tpc_browser(opts: &DisplayOptions, f: &TpcFile) -> Result<(Browser, DisplaySu
                 .into(),
             ),
         ];
-        let mut wrongness = -(i as f64);
-        if let Some(r) = &ranked {
-            cells.extend(r[i].0.iter().cloned());
-            wrongness = r[i].1;
-        }
+        let wrongness = score_cells(ranked.as_deref(), i, &mut cells);
         cells.push(Cell::Num(e.signals.len() as f64));
         Ok((cells, wrongness, picture))
     };
     fill(&mut b, &chosen, read, row)?;
-    b.total = total;
-    let shown = b.events.len();
-    Ok((
+    Ok(finish(
         b,
-        DisplaySummary {
-            format: "rareml.tpc.v1",
-            shown,
-            total,
-        },
+        total,
+        "rareml.tpc.v1",
         format!("PandaX-III events — {}", path.display()),
     ))
 }
@@ -578,15 +592,10 @@ fn tt_browser(opts: &DisplayOptions, f: &TtFile) -> Result<(Browser, DisplaySumm
         Ok((cells, wrongness, picture))
     };
     fill(&mut b, &chosen, read, row)?;
-    b.total = total;
-    let shown = b.events.len();
-    Ok((
+    Ok(finish(
         b,
-        DisplaySummary {
-            format: "rareml.tt.v1",
-            shown,
-            total,
-        },
+        total,
+        "rareml.tt.v1",
         format!("SHiP TT showers — {}", path.display()),
     ))
 }
