@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example display -- FILE [--scores SCORES.h5] --out DIR [--limit N] [--pictures-mib M]
+//!     [--readout MAP.toml   (REST ROOT files)]
 //! ```
 
 use clap::Parser;
@@ -12,7 +13,8 @@ use rareml::report::display::{write_display, DisplayOptions, DEFAULT_LIMIT};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Write DIR/index.html: an event browser of a NEWSdm, rareml.tpc.v1 or rareml.tt.v1 HDF5 file.
+/// Write DIR/index.html: an event browser of a NEWSdm, rareml.tpc.v1 or rareml.tt.v1 HDF5 file or
+/// a REST ROOT file's raw signals.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
@@ -27,6 +29,9 @@ struct Args {
     /// Most events shown (the first ones, or with scores the most confidently wrong).
     #[arg(long, default_value_t = DEFAULT_LIMIT)]
     limit: usize,
+    /// For a REST ROOT file: readout map (TOML or JSON), which strip each signal id is.
+    #[arg(long)]
+    readout: Option<PathBuf>,
     /// Cap on the page's stored pictures in MiB (the events past it are listed without pictures).
     #[arg(long, default_value_t = PICTURE_BUDGET_BYTES >> 20)]
     pictures_mib: usize,
@@ -39,6 +44,7 @@ fn main() -> ExitCode {
         scores: a.scores,
         limit: a.limit,
         picture_budget_bytes: a.pictures_mib.saturating_mul(1 << 20),
+        readout: a.readout,
     };
     match write_display(&opts, &a.out) {
         Ok(s) => {

@@ -97,6 +97,7 @@ fn reports_work_in_chromium() {
                 scores,
                 limit,
                 picture_budget_bytes: PICTURE_BUDGET_BYTES,
+                readout: None,
             },
             &out,
         )

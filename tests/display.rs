@@ -31,6 +31,7 @@ fn show(file: &Path, scores: Option<PathBuf>, limit: usize, out: &Path) -> Displ
         scores,
         limit,
         picture_budget_bytes: PICTURE_BUDGET_BYTES,
+        readout: None,
     };
     write_display(&opts, out).unwrap()
 }
@@ -102,6 +103,7 @@ fn every_format_is_displayed_up_to_the_limit() {
         scores: None,
         limit: 30,
         picture_budget_bytes: 3 * one,
+        readout: None,
     };
     let out = dir.path().join("d-budget");
     write_display(&opts, &out).unwrap();
@@ -191,6 +193,7 @@ fn bad_inputs_are_clear_errors() {
             scores,
             limit,
             picture_budget_bytes: PICTURE_BUDGET_BYTES,
+            readout: None,
         };
         write_display(&opts, &dir.path().join("bad"))
             .unwrap_err()
@@ -236,4 +239,56 @@ fn bad_inputs_are_clear_errors() {
     // A scores file is HDF5 but no detector format.
     let e = err(&scores, None, 5);
     assert!(e.contains("not a file the display reads"), "{e}");
+}
+
+#[test]
+fn rest_root_files_are_displayed_with_a_readout_map() {
+    use rareml::io::rest::RestFile;
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rest_v2.2.30_hits.root");
+    let opts = |readout: Option<PathBuf>| DisplayOptions {
+        file: root.clone(),
+        scores: None,
+        limit: 100,
+        picture_budget_bytes: PICTURE_BUDGET_BYTES,
+        readout,
+    };
+    // The real SJTU prototype file holds a TRestReadout, not decoded yet: the error says so.
+    let e = write_display(&opts(None), &dir.path().join("x"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("PandaReadout_MxM") && e.contains("--readout"),
+        "{e}"
+    );
+    // A map of every signal id (even ids X strips, odd ids Y, 1.5 mm per id: a test readout).
+    let mut ids: Vec<i32> = RestFile::open(&root)
+        .unwrap()
+        .raw_signal_events()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e.signal_ids.clone())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut text = String::new();
+    for id in ids {
+        let axis = if id % 2 == 0 { "x" } else { "y" };
+        text += &format!(
+            "[[strips]]\nid = {id}\naxis = \"{axis}\"\nposition_mm = {}\n",
+            id as f32 * 1.5
+        );
+    }
+    let map = dir.path().join("readout.toml");
+    std::fs::write(&map, text).unwrap();
+    let out = dir.path().join("d-root");
+    let s = write_display(&opts(Some(map)), &out).unwrap();
+    assert_eq!(
+        (s.format, s.shown, s.total),
+        ("REST ROOT raw signals", 8, 8)
+    );
+    let t = table(&out.join("index.html"));
+    assert_eq!(t["with_pictures"], 8);
+    let c = column(&t, "class");
+    assert!((0..8).all(|r| t["rows"][r][c] == "unknown"));
 }

@@ -321,6 +321,19 @@ fn level(v: f32, lo: f32, hi: f32) -> u8 {
     (((v - lo) / (hi - lo)) * 255.0).round().clamp(0.0, 255.0) as u8
 }
 
+/// Level of a scatter point: the lowest weight at [`POINT_FLOOR`] so that every point stands out
+/// from the panel's background (level 0); all at 255 when the weights are equal (a single hit).
+fn point_level(v: f32, lo: f32, hi: f32) -> u8 {
+    if hi <= lo {
+        return 255;
+    }
+    let l = level(v, lo, hi) as u32;
+    (POINT_FLOOR as u32 + l * (255 - POINT_FLOOR as u32) / 255) as u8
+}
+
+/// Lowest level a scatter point is drawn at.
+const POINT_FLOOR: u8 = 48;
+
 fn b64(bytes: &[u8]) -> String {
     base64::encode(bytes)
 }
@@ -356,7 +369,8 @@ fn picture_json(p: &Picture) -> serde_json::Value {
                             let mut b = [0u8; 12];
                             b[..4].copy_from_slice(&q[0].to_le_bytes());
                             b[4..8].copy_from_slice(&q[1].to_le_bytes());
-                            b[8..].copy_from_slice(&(level(q[2], lo, hi) as f32).to_le_bytes());
+                            b[8..]
+                                .copy_from_slice(&(point_level(q[2], lo, hi) as f32).to_le_bytes());
                             b
                         })
                         .collect();
@@ -467,5 +481,8 @@ mod tests {
             "\"a\""
         );
         assert_eq!(scale_of(&Picture::default()), (0.0, 1.0));
+        assert_eq!(point_level(1.0, 1.0, 1.0), 255);
+        assert_eq!(point_level(0.0, 0.0, 1.0), POINT_FLOOR);
+        assert_eq!(point_level(1.0, 0.0, 1.0), 255);
     }
 }

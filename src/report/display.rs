@@ -1,6 +1,7 @@
 //! The event display of any supported file (the `display` example): a self-contained page with the
-//! same event browser as the reports, for a NEWSdm, `rareml.tpc.v1` or `rareml.tt.v1` HDF5 file,
-//! optionally with the scores of a `predict` output.
+//! same event browser as the reports, for a NEWSdm, `rareml.tpc.v1` or `rareml.tt.v1` HDF5 file or
+//! a REST-for-Physics ROOT file's raw signals (with a readout map), optionally with the scores of a
+//! `predict` output.
 //!
 //! Without scores the first `limit` events in file order are shown. With scores, the `limit`
 //! events ranked first — the most confidently wrong where the file has labels and the scores a
@@ -43,6 +44,9 @@ pub struct DisplayOptions {
     /// Cap on the page's stored pictures, in bytes of base64 text (the events past it are listed
     /// without pictures, and the page says how many).
     pub picture_budget_bytes: usize,
+    /// For a REST ROOT file: the readout map (TOML or JSON, signal id → axis, position) its raw
+    /// signals are read with, as `convert` does.
+    pub readout: Option<PathBuf>,
 }
 
 /// What a display page shows.
@@ -270,14 +274,11 @@ pub fn browser(opts: &DisplayOptions) -> Result<(Browser, DisplaySummary, String
         return Err(file_err(path, "no such file"));
     }
     if crate::io::rest::is_root_file(path) {
-        return Err(file_err(
-            path,
-            "a ROOT file: convert it to rareml.tpc.v1 first (`cargo run --release --example convert -- FILE --out FILE.h5`), then display that",
-        ));
+        return rest_browser(opts);
     }
     let tpc = TpcFile::open(path);
     if let Ok(f) = &tpc {
-        return tpc_browser(opts, f);
+        return tpc_browser(opts, f, "rareml.tpc.v1");
     }
     let tt = TtFile::open(path);
     if let Ok(f) = &tt {
@@ -407,7 +408,54 @@ fn emulsion_browser(
     ))
 }
 
-fn tpc_browser(opts: &DisplayOptions, f: &TpcFile) -> Result<(Browser, DisplaySummary, String)> {
+/// A REST ROOT file's raw-signal events, converted with the readout map into a temporary
+/// `rareml.tpc.v1` file (as the `convert` example does), then shown as a TPC file.
+fn rest_browser(opts: &DisplayOptions) -> Result<(Browser, DisplaySummary, String)> {
+    use crate::io::rest::{convert_to_tpc, read_readout_map, RestFile};
+    let path = &opts.file;
+    let err = |e: crate::io::Error| file_err(path, e);
+    let mut rest = RestFile::open(path).map_err(err)?;
+    let Some(map) = &opts.readout else {
+        let readouts: Vec<String> = rest
+            .objects()
+            .iter()
+            .filter(|o| o.class.ends_with("Readout"))
+            .map(|o| format!("{} ({})", o.name, o.class))
+            .collect();
+        let held = if readouts.is_empty() {
+            "holds no readout".to_string()
+        } else {
+            format!(
+                "holds the readout {}, which this version does not decode yet",
+                readouts.join(", ")
+            )
+        };
+        return Err(file_err(
+            path,
+            format!("a REST ROOT file that {held}: give --readout MAP.toml (signal id → axis, position; docs/data-formats.md)"),
+        ));
+    };
+    let readout = read_readout_map(map).map_err(err)?;
+    let tmp = tempfile::tempdir().map_err(|e| file_err(&std::env::temp_dir(), e))?;
+    let converted = tmp.path().join("converted.h5");
+    convert_to_tpc(
+        &mut rest,
+        &readout,
+        &crate::io::tpc::TpcMeta::default(),
+        &converted,
+        CHUNK_EVENTS,
+        |_| {},
+    )
+    .map_err(err)?;
+    let f = TpcFile::open(&converted).map_err(err)?;
+    tpc_browser(opts, &f, "REST ROOT raw signals")
+}
+
+fn tpc_browser(
+    opts: &DisplayOptions,
+    f: &TpcFile,
+    format: &'static str,
+) -> Result<(Browser, DisplaySummary, String)> {
     let path = &opts.file;
     let total = f.len();
     if total == 0 {
@@ -500,7 +548,7 @@ fn tpc_browser(opts: &DisplayOptions, f: &TpcFile) -> Result<(Browser, DisplaySu
     Ok(finish(
         b,
         total,
-        "rareml.tpc.v1",
+        format,
         format!("PandaX-III events — {}", path.display()),
     ))
 }
