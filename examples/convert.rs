@@ -59,20 +59,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut rest = RestFile::open(&args.file)?;
     let Some(map) = &args.readout else {
-        let readouts: Vec<String> = rest
-            .objects()
-            .iter()
-            .filter(|o| o.class.ends_with("Readout"))
-            .map(|o| format!("{} ({})", o.name, o.class))
-            .collect();
-        let held = if readouts.is_empty() {
-            "holds no readout".to_string()
-        } else {
-            format!(
-                "holds the readout {}, which this version does not decode yet",
-                readouts.join(", ")
-            )
-        };
+        let held = rest.readout_status();
         return Err(format!(
             "{}: {held}: give --readout MAP.toml (signal id → axis, position; docs/data-formats.md)",
             args.file.display()

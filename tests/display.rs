@@ -25,15 +25,37 @@ fn column(t: &serde_json::Value, name: &str) -> usize {
         .unwrap_or_else(|| panic!("no column {name}: {}", t["columns"]))
 }
 
-fn show(file: &Path, scores: Option<PathBuf>, limit: usize, out: &Path) -> DisplaySummary {
-    let opts = DisplayOptions {
+/// The display of `file` (HDF5: no readout) with the default picture budget.
+fn options(file: &Path, scores: Option<PathBuf>, limit: usize) -> DisplayOptions {
+    DisplayOptions {
         file: file.to_path_buf(),
         scores,
         limit,
         picture_budget_bytes: PICTURE_BUDGET_BYTES,
         readout: None,
-    };
-    write_display(&opts, out).unwrap()
+    }
+}
+
+fn show(file: &Path, scores: Option<PathBuf>, limit: usize, out: &Path) -> DisplaySummary {
+    write_display(&options(file, scores, limit), out).unwrap()
+}
+
+/// A one-epoch SHiP run on `data` into `run`; returns `run`.
+fn ship_run(run: &Path, data: &Path) -> PathBuf {
+    ship_tt::run(
+        &Options {
+            data: Some(data.to_path_buf()),
+            progress: false,
+            ..Options::new(run)
+        },
+        &ship_tt::Settings {
+            events: 300,
+            epochs: 1,
+            ..ship_tt::Settings::preset(Preset::Quick)
+        },
+    )
+    .unwrap();
+    run.to_path_buf()
 }
 
 fn generated(dir: &Path) -> [PathBuf; 3] {
@@ -123,16 +145,7 @@ fn scores_rank_the_most_wrong_events_first() {
         ..Options::new(out)
     };
     // A SHiP run on the file: its test_scores.h5 holds the test events' Ê and d̂.
-    let run = dir.path().join("run-tt");
-    ship_tt::run(
-        &run_opts(&run, &tt),
-        &ship_tt::Settings {
-            events: 300,
-            epochs: 1,
-            ..ship_tt::Settings::preset(Preset::Quick)
-        },
-    )
-    .unwrap();
+    let run = ship_run(&dir.path().join("run-tt"), &tt);
     let out = dir.path().join("d-tt");
     let s = show(&tt, Some(run.join("test_scores.h5")), 5, &out);
     assert_eq!((s.shown, s.total), (5, 300));
@@ -188,14 +201,7 @@ fn bad_inputs_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let [em, _, tt] = generated(dir.path());
     let err = |file: &Path, scores: Option<PathBuf>, limit: usize| {
-        let opts = DisplayOptions {
-            file: file.to_path_buf(),
-            scores,
-            limit,
-            picture_budget_bytes: PICTURE_BUDGET_BYTES,
-            readout: None,
-        };
-        write_display(&opts, &dir.path().join("bad"))
+        write_display(&options(file, scores, limit), &dir.path().join("bad"))
             .unwrap_err()
             .to_string()
     };
@@ -219,20 +225,7 @@ fn bad_inputs_are_clear_errors() {
     let e = err(&empty, None, 5);
     assert!(e.contains("no events"), "{e}");
     // Scores of a 300-event file against a 30-cluster file.
-    let run = dir.path().join("run");
-    ship_tt::run(
-        &Options {
-            data: Some(tt.clone()),
-            progress: false,
-            ..Options::new(&run)
-        },
-        &ship_tt::Settings {
-            events: 300,
-            epochs: 1,
-            ..ship_tt::Settings::preset(Preset::Quick)
-        },
-    )
-    .unwrap();
+    let run = ship_run(&dir.path().join("run"), &tt);
     let scores = run.join("test_scores.h5");
     let e = err(&em, Some(scores.clone()), 5);
     assert!(e.contains("not the scores of this file"), "{e}");

@@ -32,6 +32,10 @@ pub struct Common {
     /// No progress output.
     #[arg(long)]
     pub quiet: bool,
+    /// Resume the checkpoints in the output directory although they were made with another
+    /// training configuration (refused otherwise, naming what changed).
+    #[arg(long)]
+    pub resume_with_new_config: bool,
 }
 
 impl Common {
@@ -46,6 +50,7 @@ impl Common {
                 .unwrap_or_else(|| PathBuf::from("out").join(experiment)),
             device: self.device.clone(),
             progress: !self.quiet,
+            resume_with_new_config: self.resume_with_new_config,
         }
     }
 

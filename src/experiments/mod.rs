@@ -127,6 +127,9 @@ pub struct Options {
     pub device: String,
     /// Progress bars and messages on standard error.
     pub progress: bool,
+    /// Resume checkpoints in `out` made with another training configuration (refused otherwise,
+    /// naming what changed).
+    pub resume_with_new_config: bool,
 }
 
 impl Options {
@@ -138,6 +141,7 @@ impl Options {
             out: out.into(),
             device: "cpu".into(),
             progress: true,
+            resume_with_new_config: false,
         }
     }
 

@@ -332,7 +332,8 @@ pub fn train(run: &Run, spec: NetworkSpec, src: &dyn Source, split: &Split) -> R
         spec.train.clone(),
         run.device.clone(),
         &dir,
-    )?;
+    )?
+    .resume_with_new_config(run.options.resume_with_new_config);
     run.say(format!(
         "training {} ({} parameters) on {} events, {} epochs",
         spec.label,

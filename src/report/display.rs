@@ -308,7 +308,14 @@ fn empty(path: &Path, format: &str) -> Error {
     )
 }
 
-fn note(opts: &DisplayOptions, shown: usize, total: usize, order: &str) -> String {
+/// "K of N events of FILE", with which K when fewer than all: those `ranked_by` with scores, the
+/// first in file order without.
+fn note(opts: &DisplayOptions, shown: usize, total: usize, ranked_by: &str) -> String {
+    let order = if opts.scores.is_some() {
+        ranked_by
+    } else {
+        "the first in file order"
+    };
     let mut s = format!("{shown} of {total} events of {}", opts.file.display());
     if shown < total {
         s += &format!(" ({order}; --limit {})", opts.limit);
@@ -358,11 +365,7 @@ fn emulsion_browser(
     columns.push(Column::number("barycenter shift [nm]", 1));
     let rank: Option<Vec<f64>> = ranked.as_ref().map(|r| r.iter().map(|x| x.1).collect());
     let chosen = choose(total, opts.limit, rank.as_deref());
-    let order = if scores.is_some() {
-        "ranked first"
-    } else {
-        "the first in file order"
-    };
+    let order = "ranked first";
     let mut b = Browser::new(
         "Clusters",
         columns,
@@ -416,20 +419,7 @@ fn rest_browser(opts: &DisplayOptions) -> Result<(Browser, DisplaySummary, Strin
     let err = |e: crate::io::Error| file_err(path, e);
     let mut rest = RestFile::open(path).map_err(err)?;
     let Some(map) = &opts.readout else {
-        let readouts: Vec<String> = rest
-            .objects()
-            .iter()
-            .filter(|o| o.class.ends_with("Readout"))
-            .map(|o| format!("{} ({})", o.name, o.class))
-            .collect();
-        let held = if readouts.is_empty() {
-            "holds no readout".to_string()
-        } else {
-            format!(
-                "holds the readout {}, which this version does not decode yet",
-                readouts.join(", ")
-            )
-        };
+        let held = rest.readout_status();
         return Err(file_err(
             path,
             format!("a REST ROOT file that {held}: give --readout MAP.toml (signal id → axis, position; docs/data-formats.md)"),
@@ -485,11 +475,7 @@ fn tpc_browser(
     columns.push(Column::number("signals", 0));
     let rank: Option<Vec<f64>> = ranked.as_ref().map(|r| r.iter().map(|x| x.1).collect());
     let chosen = choose(total, opts.limit, rank.as_deref());
-    let order = if scores.is_some() {
-        "ranked first"
-    } else {
-        "the first in file order"
-    };
+    let order = "ranked first";
     let cfg = TpcImageConfig {
         upsample: 1,
         ..Default::default()
@@ -590,11 +576,7 @@ fn tt_browser(opts: &DisplayOptions, f: &TtFile) -> Result<(Browser, DisplaySumm
     }
     columns.push(Column::number("hits", 0));
     columns.push(Column::number("DBSCAN XY error [cm]", 3));
-    let order = if scores.is_some() {
-        "largest |Ê − E|/E first"
-    } else {
-        "the first in file order"
-    };
+    let order = "largest |Ê − E|/E first";
     let mut b = Browser::new(
         "Showers",
         columns,

@@ -202,6 +202,25 @@ impl RestFile {
         &self.objects
     }
 
+    /// Why a readout map must be given for this file: "holds no readout", or "holds the readout
+    /// NAME (CLASS), which this version does not decode yet".
+    pub fn readout_status(&self) -> String {
+        let readouts: Vec<String> = self
+            .objects
+            .iter()
+            .filter(|o| o.class.ends_with("Readout"))
+            .map(|o| format!("{} ({})", o.name, o.class))
+            .collect();
+        if readouts.is_empty() {
+            "holds no readout".to_string()
+        } else {
+            format!(
+                "holds the readout {}, which this version does not decode yet",
+                readouts.join(", ")
+            )
+        }
+    }
+
     fn event_tree(&mut self) -> Result<ReaderTree> {
         if !self
             .objects

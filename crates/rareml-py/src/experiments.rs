@@ -90,6 +90,7 @@ fn run(
         out,
         device: device.to_string(),
         progress,
+        resume_with_new_config: false,
     };
     let what = format!("experiments.run({name:?})");
     match name {

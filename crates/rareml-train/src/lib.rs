@@ -18,6 +18,6 @@ pub use data::{Augment, FnSource, InMemory, Source, Split, Targets};
 pub use error::{Error, Result};
 pub use optim::{Adam, AdamConfig, Decay, Schedule};
 pub use trainer::{
-    atomic, mix, predict, predict_ensemble, CheckpointState, EpochRecord, Task, TrainConfig,
-    Trainer,
+    atomic, config_changes, mix, predict, predict_ensemble, CheckpointState, EpochRecord,
+    FileDigest, Task, TrainConfig, Trainer,
 };

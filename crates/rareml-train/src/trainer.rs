@@ -172,6 +172,97 @@ pub struct CheckpointState {
     pub split: Split,
     /// History up to this epoch.
     pub history: Vec<EpochRecord>,
+    /// Size and FNV-1a 64 checksum of the weights file, checked on resume (absent in checkpoints
+    /// written before they were recorded: then only the files' presence is checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_digest: Option<FileDigest>,
+    /// Size and checksum of the optimiser state file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimizer_digest: Option<FileDigest>,
+}
+
+/// Size and FNV-1a 64-bit checksum of a checkpoint file: what a torn or damaged file fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileDigest {
+    /// Size in bytes.
+    pub bytes: u64,
+    /// FNV-1a 64 of the contents, 16 hex digits.
+    #[serde(with = "hex64")]
+    pub fnv1a64: u64,
+}
+
+mod hex64 {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{v:016x}"))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        let t = String::deserialize(d)?;
+        u64::from_str_radix(&t, 16).map_err(serde::de::Error::custom)
+    }
+}
+
+impl FileDigest {
+    /// The digest of the file at `path`.
+    pub fn of(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| file_err(path, e))?;
+        Ok(Self::of_bytes(&bytes))
+    }
+
+    /// The digest of `bytes`.
+    pub fn of_bytes(bytes: &[u8]) -> Self {
+        // FNV-1a 64 (offset basis and prime of the FNV specification).
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for &b in bytes {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        Self {
+            bytes: bytes.len() as u64,
+            fnv1a64: h,
+        }
+    }
+
+    /// `None` when the file at `path` matches, else why not.
+    fn mismatch(&self, path: &Path) -> Option<String> {
+        match std::fs::metadata(path) {
+            Err(e) => Some(format!("{}: {e}", path.display())),
+            Ok(m) if m.len() != self.bytes => Some(format!(
+                "{}: {} bytes, the checkpoint recorded {}",
+                path.display(),
+                m.len(),
+                self.bytes
+            )),
+            Ok(_) => match Self::of(path) {
+                Ok(d) if d == *self => None,
+                Ok(_) => Some(format!(
+                    "{}: checksum differs from the one recorded",
+                    path.display()
+                )),
+                Err(e) => Some(e.to_string()),
+            },
+        }
+    }
+}
+
+/// The fields of two training configurations that differ, as `name: old → new` (`progress` is not
+/// compared; more epochs than before are a continuation, not a change).
+pub fn config_changes(old: &TrainConfig, new: &TrainConfig) -> Vec<String> {
+    let (a, b) = (
+        serde_json::to_value(old).unwrap_or_default(),
+        serde_json::to_value(new).unwrap_or_default(),
+    );
+    let mut out = Vec::new();
+    if let (Some(a), Some(b)) = (a.as_object(), b.as_object()) {
+        for (k, va) in a {
+            let vb = b.get(k).cloned().unwrap_or_default();
+            if k == "progress" || *va == vb || (k == "epochs" && new.epochs > old.epochs) {
+                continue;
+            }
+            out.push(format!("{k}: {va} → {vb}"));
+        }
+    }
+    out
 }
 
 /// Trains `model` (parameters in `params`) on a task, checkpointing into a directory.
@@ -182,6 +273,7 @@ pub struct Trainer<'a> {
     cfg: TrainConfig,
     device: Device,
     dir: PathBuf,
+    resume_with_new_config: bool,
 }
 
 /// Mixes a seed with a counter (SplitMix64) for per-epoch and per-batch seeds.
@@ -239,7 +331,15 @@ impl<'a> Trainer<'a> {
             cfg,
             device,
             dir: dir.to_path_buf(),
+            resume_with_new_config: false,
         })
+    }
+
+    /// Lets [`fit`](Self::fit) resume checkpoints made with another training configuration (they
+    /// are refused otherwise, naming what changed).
+    pub fn resume_with_new_config(mut self, allow: bool) -> Self {
+        self.resume_with_new_config = allow;
+        self
     }
 
     fn check_data(&self, src: &dyn Source, split: &Split) -> Result<()> {
@@ -276,28 +376,56 @@ impl<'a> Trainer<'a> {
         )
     }
 
-    /// The latest complete checkpoint in the directory (its JSON written last, after both tensor
-    /// files): partial files of an interrupted write are ignored.
+    /// The newest intact checkpoint in the directory: its JSON (written last, after both tensor
+    /// files) parses, both files exist and match the size and checksum it records. Newer ones that
+    /// fail are skipped with a warning on standard error naming the file and what is wrong, so a
+    /// damaged latest checkpoint falls back to the previous intact one; partial files of an
+    /// interrupted write (no JSON yet) are ignored silently.
     pub fn latest_checkpoint(&self) -> Result<Option<CheckpointState>> {
-        let mut best: Option<CheckpointState> = None;
         let entries = std::fs::read_dir(&self.dir).map_err(|e| file_err(&self.dir, e))?;
-        for e in entries.flatten() {
-            let p = e.path();
-            let name = p.file_name().and_then(|s| s.to_str()).unwrap_or("");
-            if !(name.starts_with("epoch-") && name.ends_with(".json")) {
-                continue;
-            }
-            let text = std::fs::read_to_string(&p).map_err(|e| file_err(&p, e))?;
-            let st: CheckpointState = serde_json::from_str(&text)
-                .map_err(|e| file_err(&p, format!("not a checkpoint state: {e}")))?;
-            if !(self.dir.join(&st.weights).exists() && self.dir.join(&st.optimizer).exists()) {
-                continue;
-            }
-            if best.as_ref().is_none_or(|b| st.epoch > b.epoch) {
-                best = Some(st);
+        let mut jsons: Vec<(usize, PathBuf)> = entries
+            .flatten()
+            .filter_map(|e| {
+                let p = e.path();
+                let name = p.file_name()?.to_str()?;
+                let epoch = name.strip_prefix("epoch-")?.strip_suffix(".json")?;
+                Some((epoch.parse().ok()?, p))
+            })
+            .collect();
+        jsons.sort_by_key(|j| std::cmp::Reverse(j.0));
+        for (_, p) in jsons {
+            match self.intact(&p) {
+                Ok(st) => return Ok(Some(st)),
+                Err(why) => eprintln!(
+                    "rareml-train: warning: checkpoint {} skipped ({why}); trying the previous one",
+                    p.display()
+                ),
             }
         }
-        Ok(best)
+        Ok(None)
+    }
+
+    /// The state of the checkpoint whose JSON is `p` if it is intact, else why not.
+    fn intact(&self, p: &Path) -> std::result::Result<CheckpointState, String> {
+        let text = std::fs::read_to_string(p).map_err(|e| e.to_string())?;
+        let st: CheckpointState =
+            serde_json::from_str(&text).map_err(|e| format!("not a checkpoint state: {e}"))?;
+        for (file, digest) in [
+            (&st.weights, st.weights_digest),
+            (&st.optimizer, st.optimizer_digest),
+        ] {
+            let f = self.dir.join(file);
+            match digest {
+                Some(d) => {
+                    if let Some(why) = d.mismatch(&f) {
+                        return Err(why);
+                    }
+                }
+                None if !f.exists() => return Err(format!("{} is missing", f.display())),
+                None => {}
+            }
+        }
+        Ok(st)
     }
 
     /// Trains on `split.train` (validating on `split.val` each epoch), resuming from the latest
@@ -324,6 +452,17 @@ impl<'a> Trainer<'a> {
                 return Err(Error::Data(format!(
                     "{}: the checkpoints were made with another train/val/test split",
                     self.dir.display()
+                )));
+            }
+            let changes = config_changes(&st.config, &self.cfg);
+            if !changes.is_empty() && !self.resume_with_new_config {
+                return Err(Error::Data(format!(
+                    "{}: the checkpoints (epoch {}) were made with another training configuration ({}); \
+                     resume with the new one only if that is meant (--resume-with-new-config), or train \
+                     into another directory",
+                    self.dir.display(),
+                    st.epoch,
+                    changes.join(", ")
                 )));
             }
             self.params.load(&self.dir.join(&st.weights), &[])?;
@@ -453,6 +592,8 @@ impl<'a> Trainer<'a> {
             config: self.cfg.clone(),
             split: split.clone(),
             history: history.to_vec(),
+            weights_digest: Some(FileDigest::of(&w)?),
+            optimizer_digest: Some(FileDigest::of(&o)?),
         };
         let text = serde_json::to_string_pretty(&st).map_err(|e| file_err(&j, e))?;
         atomic(&j, |tmp| {
@@ -616,6 +757,36 @@ mod tests {
 
     /// Non-finite losses (an empty validation split) survive the JSON round trip; `null` from
     /// older files reads as NaN; other strings are errors.
+    #[test]
+    fn digests_and_config_changes() {
+        // FNV-1a 64 of "a" (the FNV specification's test vector).
+        assert_eq!(FileDigest::of_bytes(b"a").fnv1a64, 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(FileDigest::of_bytes(b"").bytes, 0);
+        let d = FileDigest::of_bytes(b"xyz");
+        let back: FileDigest = serde_json::from_str(&serde_json::to_string(&d).unwrap()).unwrap();
+        assert_eq!(back, d);
+        let a = TrainConfig::default();
+        assert!(config_changes(&a, &a).is_empty());
+        let more = TrainConfig {
+            epochs: a.epochs + 5,
+            progress: !a.progress,
+            ..a.clone()
+        };
+        assert!(config_changes(&a, &more).is_empty());
+        let fewer = TrainConfig {
+            epochs: 2,
+            batch_size: 7,
+            ..a.clone()
+        };
+        let c = config_changes(&a, &fewer);
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert!(c.iter().any(|x| x.starts_with("epochs: 10 → 2")), "{c:?}");
+        assert!(
+            c.iter().any(|x| x.starts_with("batch_size: 32 → 7")),
+            "{c:?}"
+        );
+    }
+
     #[test]
     fn non_finite_losses_round_trip_through_json() {
         for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.25] {

@@ -407,3 +407,95 @@ fn stale_temporaries_are_removed_and_writes_leave_none() {
     assert!(names.contains(&"notes.txt".to_string()));
     assert!(names.contains(&"epoch-0000.json".to_string()), "{names:?}");
 }
+
+#[test]
+fn a_damaged_latest_checkpoint_falls_back_to_the_previous_intact_one() {
+    let reference = tempfile::tempdir().unwrap();
+    let full = run(reference.path(), &[None], |_| {});
+    // Epochs 0 and 1 written, then epoch 1 damaged in one of three ways: the run resumes from
+    // epoch 0 and ends where the uninterrupted one does.
+    type Damage = (&'static str, fn(&Path));
+    let damages: [Damage; 3] = [
+        ("a flipped byte in the weights (same size)", |dir| {
+            let w = dir.join("epoch-0001.safetensors");
+            let mut b = std::fs::read(&w).unwrap();
+            let mid = b.len() / 2;
+            b[mid] ^= 0x40;
+            std::fs::write(&w, b).unwrap();
+        }),
+        ("a truncated optimiser state", |dir| {
+            let o = dir.join("epoch-0001.optim.safetensors");
+            let b = std::fs::read(&o).unwrap();
+            std::fs::write(&o, &b[..b.len() - 8]).unwrap();
+        }),
+        ("an empty JSON", |dir| {
+            std::fs::write(dir.join("epoch-0001.json"), b"").unwrap();
+        }),
+    ];
+    for (what, damage) in damages {
+        let dir = tempfile::tempdir().unwrap();
+        let resumed = run(dir.path(), &[Some(2), None], damage);
+        assert_eq!(full, resumed, "{what}");
+    }
+}
+
+#[test]
+fn resuming_with_another_configuration_is_refused_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), &[Some(2)], |_| {});
+    let src = data(1.0);
+    let split = Split::random(40, 0.2, 0.2, 3).unwrap();
+    let fit = |c: TrainConfig, allow: bool| {
+        let params = Params::new(9);
+        let model = Model::new(&tiny_model(), &params, &Device::Cpu).unwrap();
+        Trainer::new(
+            &model,
+            &params,
+            Task::Regression { delta: 1.0 },
+            c,
+            Device::Cpu,
+            dir.path(),
+        )
+        .unwrap()
+        .resume_with_new_config(allow)
+        .fit(&src, &split, None)
+    };
+    // Fewer epochs than already trained, or another batch size: refused, naming the change.
+    for (c, field) in [
+        (TrainConfig { epochs: 1, ..cfg() }, "epochs: 3 → 1"),
+        (
+            TrainConfig {
+                batch_size: 4,
+                ..cfg()
+            },
+            "batch_size: 8 → 4",
+        ),
+    ] {
+        let e = fit(c, false).unwrap_err().to_string();
+        assert!(
+            e.contains(field) && e.contains("--resume-with-new-config"),
+            "{e}"
+        );
+    }
+    // Asked for: resumed with the new batch size.
+    let h = fit(
+        TrainConfig {
+            batch_size: 4,
+            ..cfg()
+        },
+        true,
+    )
+    .unwrap();
+    assert_eq!(h.len(), 3);
+    // More epochs than before continue the run (the epoch-2 checkpoint now records batch 4).
+    let h = fit(
+        TrainConfig {
+            epochs: 5,
+            batch_size: 4,
+            ..cfg()
+        },
+        false,
+    )
+    .unwrap();
+    assert_eq!(h.len(), 5);
+}
