@@ -168,7 +168,8 @@ fn parse_real(s: &str) -> Option<f64> {
 /// Particles reserved ahead per event (DECAY0 events hold a handful; more grow as read).
 const MAX_PREALLOCATED_PARTICLES: usize = 1024;
 
-const HEADER_END: &str = "first event and full number of events";
+/// The header line DECAY0 ends its header with (lower case).
+pub(crate) const HEADER_END: &str = "first event and full number of events";
 
 impl<R: BufRead> Decay0Reader<R> {
     /// Wraps a reader; `name` is used in error messages. Parses the header.

@@ -371,6 +371,17 @@ pub enum EmulsionLayout {
     Training,
 }
 
+/// Shape of a NEWSdm `images` dataset: (N, H, W, P) with P = 8 or 9.
+const IMAGES_SHAPE: [Dim; 4] = [
+    Dim::Any("N"),
+    Dim::Any("H"),
+    Dim::Any("W"),
+    Dim::OneOf(&[8, 9]),
+];
+
+/// Group names of a training file's splits.
+const TRAINING_SPLITS: [&str; 3] = ["train", "val", "test"];
+
 /// Path of dataset `name` in `group` ("" = the root).
 fn child_path(group: &str, name: &str) -> String {
     if group.is_empty() {
@@ -399,13 +410,30 @@ impl EmulsionFile {
         self.h5.path()
     }
 
-    /// Groups that hold a rank-4 `images` dataset ("" for the root), sorted.
+    /// Groups that hold an `images` dataset ("" for the root), sorted. An `images` dataset of
+    /// another rank than 4 is an error (never skipped), and so, once the file holds images, is a
+    /// `labels` or `pol_ids` dataset in a group without them.
     pub fn groups(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
+        let mut companions = Vec::new();
         for p in self.h5.dataset_paths()? {
             let (group, name) = p.rsplit_once('/').unwrap_or(("", p.as_str()));
-            if name == "images" && self.h5.dataset(&p)?.shape.len() == 4 {
-                out.push(group.to_string());
+            match name {
+                "images" => {
+                    self.h5.dataset(&p)?.expect_shape(&IMAGES_SHAPE)?;
+                    out.push(group.to_string());
+                }
+                "labels" | "pol_ids" => companions.push((group.to_string(), p.clone())),
+                _ => {}
+            }
+        }
+        if !out.is_empty() {
+            if let Some((group, p)) = companions.iter().find(|(g, _)| !out.contains(g)) {
+                return Err(self.h5.missing(
+                    &child_path(group, "images"),
+                    "dataset",
+                    &format!("{p} holds per-cluster data of images that are not in the file"),
+                ));
             }
         }
         Ok(out)
@@ -423,6 +451,33 @@ impl EmulsionFile {
             ));
         };
         let set = self.set(g)?;
+        let splits: Vec<&String> = groups
+            .iter()
+            .filter(|g| TRAINING_SPLITS.contains(&g.as_str()))
+            .collect();
+        let labelled = |g: &str| self.h5.exists(&child_path(g, "labels"));
+        if set.labels.is_some() || splits.iter().any(|g| labelled(g)) {
+            // A training file: its `train` split is there, and every split has labels.
+            if !groups.iter().any(|g| g == "train") {
+                return Err(self.h5.missing(
+                    "train/images",
+                    "dataset",
+                    &format!(
+                        "a training file (its groups: {}) needs its train split",
+                        groups.join(", ")
+                    ),
+                ));
+            }
+            for g in splits {
+                if !labelled(g) {
+                    return Err(self.h5.missing(
+                        &child_path(g, "labels"),
+                        "dataset",
+                        "every split of a training file has one label per image",
+                    ));
+                }
+            }
+        }
         Ok(if set.labels.is_some() {
             EmulsionLayout::Training
         } else if set.images.dtype == U8 {
@@ -438,12 +493,13 @@ impl EmulsionFile {
         let join = |name: &str| child_path(&group, name);
         let images = self.h5.dataset(&join("images"))?;
         images.expect_dtype(&[U8, F32])?;
-        images.expect_shape(&[
-            Dim::Any("N"),
-            Dim::Any("H"),
-            Dim::Any("W"),
-            Dim::OneOf(&[8, 9]),
-        ])?;
+        images.expect_shape(&IMAGES_SHAPE)?;
+        if images.shape[1] == 0 || images.shape[2] == 0 {
+            return Err(images.invalid(format!(
+                "images of {}×{} pixels (shape {:?}): expected H, W ≥ 1",
+                images.shape[1], images.shape[2], images.shape
+            )));
+        }
         let n = images.rows();
         let pol_ids = self.h5.dataset_opt(&join("pol_ids"))?;
         if let Some(p) = &pol_ids {
@@ -576,14 +632,15 @@ impl ClusterSet {
     }
 
     /// Reads clusters `range` as pixel type `T` (uint8 files read as f32 exactly; float32 files
-    /// cannot be read as u8). Errors on NaN pixels and on labels outside 0..=3.
+    /// cannot be read as u8). Errors on NaN or infinite pixels and on labels outside 0..=3.
     pub fn read<T: Pixel>(&self, range: Range<usize>) -> Result<ClusterBatch<T>> {
         let images = self.read_images::<T>(range.clone())?;
-        // Only float images can hold NaN.
+        // Only float images can hold NaN or ±inf.
         if self.images.dtype != U8 {
-            if let Some((i, count)) = first_nan_cluster(images.view()) {
+            if let Some((i, count)) = first_nonfinite_cluster(images.view()) {
                 return Err(self.images.invalid(format!(
-                    "cluster {} holds {count} NaN pixel(s): expected finite brightness values",
+                    "cluster {} holds {count} NaN or infinite pixel(s): expected finite \
+                     brightness values",
                     range.start + i
                 )));
             }
@@ -718,10 +775,11 @@ impl ClusterSet {
     }
 
     /// Scans the images (streamed): whether the 9th image is a copy of the 1st in every cluster
-    /// (`None` for 8-image sets), and the number of NaN pixels.
+    /// (`None` for 8-image sets), and the numbers of NaN and infinite pixels.
     pub fn scan(&self, batch_size: usize) -> Result<SetScan> {
         let mut copy = self.polarisations == N_POLARISATIONS + 1;
         let mut nan_pixels = 0usize;
+        let mut infinite_pixels = 0usize;
         for r in batch_ranges(self.n, batch_size) {
             let b = self.read_unchecked::<f32>(r)?;
             if copy {
@@ -734,10 +792,12 @@ impl ClusterSet {
                     .all(|(a, b)| a.to_bits() == b.to_bits());
             }
             nan_pixels += b.images.iter().filter(|v| v.is_nan()).count();
+            infinite_pixels += b.images.iter().filter(|v| v.is_infinite()).count();
         }
         Ok(SetScan {
             ninth_is_copy: (self.polarisations == N_POLARISATIONS + 1).then_some(copy),
             nan_pixels,
+            infinite_pixels,
         })
     }
 }
@@ -749,22 +809,23 @@ pub struct SetScan {
     pub ninth_is_copy: Option<bool>,
     /// Number of NaN pixels (always 0 for uint8).
     pub nan_pixels: usize,
+    /// Number of +inf or −inf pixels (always 0 for uint8).
+    pub infinite_pixels: usize,
 }
 
-fn first_nan_cluster<T: Pixel>(images: ArrayView4<'_, T>) -> Option<(usize, usize)> {
+/// The first cluster holding NaN or ±inf pixels and how many it holds.
+fn first_nonfinite_cluster<T: Pixel>(images: ArrayView4<'_, T>) -> Option<(usize, usize)> {
+    let bad = |v: &T| !v.to_f32().is_finite();
     // Fast path: vectorisable passes over contiguous data, in parallel, find that there is
     // nothing to report.
     if let Some(flat) = images.as_slice() {
         use rayon::prelude::*;
-        if !flat
-            .par_chunks(1 << 16)
-            .any(|c| c.iter().any(|v| v.is_nan()))
-        {
+        if !flat.par_chunks(1 << 16).any(|c| c.iter().any(bad)) {
             return None;
         }
     }
     images.outer_iter().enumerate().find_map(|(i, c)| {
-        let n = c.iter().filter(|v| v.is_nan()).count();
+        let n = c.iter().filter(|v| bad(v)).count();
         (n > 0).then_some((i, n))
     })
 }

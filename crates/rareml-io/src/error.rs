@@ -95,6 +95,22 @@ pub enum Error {
         reason: String,
     },
 
+    /// A read larger than the memory ceiling ([`crate::read_limit_bytes`]): refused before
+    /// anything is allocated.
+    #[error("{file}: {path}: {what} would take {bytes} bytes, above the read ceiling of {limit} bytes (RAREML_MAX_READ_MIB raises it)")]
+    TooLarge {
+        /// The file.
+        file: PathBuf,
+        /// The dataset path.
+        path: String,
+        /// What was to be read ("rows 0..1000000").
+        what: String,
+        /// Bytes the read would allocate.
+        bytes: u64,
+        /// The ceiling in bytes.
+        limit: u64,
+    },
+
     /// An event index beyond the end of the data set.
     #[error("{file}: {path}: index {index} out of range (the data set holds {len} entries)")]
     OutOfRange {

@@ -224,6 +224,7 @@ impl H5File {
             "reading the dtype",
             ds.dtype().and_then(|t| t.to_descriptor()),
         )?;
+        self.check_stored_extent(obj, &ds, &shape, &dtype)?;
         Ok(Ds {
             h5: self.clone(),
             ds,
@@ -231,6 +232,100 @@ impl H5File {
             shape,
             dtype,
         })
+    }
+
+    /// Checks that a dataset's declared extent is addressable and backed by what the file stores,
+    /// before any read is sized by it: the element and byte counts are computed with checked
+    /// arithmetic (a damaged header can declare 2⁶⁴ elements or more); a contiguous dataset must
+    /// have all its bytes allocated inside the file; a chunked one must store every chunk its extent
+    /// covers — an unwritten chunk would read as fill values, so a header announcing 10⁹ rows over
+    /// a few stored chunks is refused here, not allocated or scanned.
+    fn check_stored_extent(
+        &self,
+        obj: &str,
+        ds: &hdf5::Dataset,
+        shape: &[usize],
+        dtype: &TypeDescriptor,
+    ) -> Result<()> {
+        let elem = dtype.size() as u64;
+        let bytes = shape
+            .iter()
+            .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
+            .and_then(|n| n.checked_mul(elem))
+            .filter(|&b| b <= isize::MAX as u64)
+            .ok_or_else(|| {
+                self.invalid(
+                    obj,
+                    format!(
+                        "declared shape {shape:?} of {} holds more bytes than can be addressed \
+                         (damaged header?)",
+                        dtype_name(dtype)
+                    ),
+                )
+            })?;
+        if bytes == 0 {
+            return Ok(());
+        }
+        match ds.layout() {
+            hdf5::dataset::Layout::Contiguous => {
+                let stored = ds.storage_size();
+                if stored < bytes {
+                    return Err(self.invalid(
+                        obj,
+                        format!(
+                            "declared shape {shape:?} needs {bytes} bytes but {stored} are stored \
+                             (truncated or damaged file?)"
+                        ),
+                    ));
+                }
+                if let Some(offset) = ds.offset() {
+                    let len = std::fs::metadata(&self.path)
+                        .map(|m| m.len())
+                        .unwrap_or(u64::MAX);
+                    if offset.saturating_add(bytes) > len {
+                        return Err(self.invalid(
+                            obj,
+                            format!(
+                                "its {bytes} bytes at offset {offset} end beyond the end of the \
+                                 file ({len} bytes): truncated file"
+                            ),
+                        ));
+                    }
+                }
+            }
+            hdf5::dataset::Layout::Chunked => {
+                let chunk = ds.chunk().unwrap_or_default();
+                let needed = (chunk.len() == shape.len() && chunk.iter().all(|&c| c > 0))
+                    .then(|| {
+                        shape
+                            .iter()
+                            .zip(&chunk)
+                            .try_fold(1u64, |acc, (&d, &c)| acc.checked_mul(d.div_ceil(c) as u64))
+                    })
+                    .flatten()
+                    .ok_or_else(|| {
+                        self.invalid(
+                            obj,
+                            format!("chunk shape {chunk:?} does not fit the shape {shape:?}"),
+                        )
+                    })?;
+                let stored = ds.num_chunks().ok_or_else(|| {
+                    self.invalid(obj, "cannot count the stored chunks (damaged chunk index?)")
+                })? as u64;
+                if stored < needed {
+                    return Err(self.invalid(
+                        obj,
+                        format!(
+                            "declared shape {shape:?} ({bytes} bytes) covers {needed} chunks of \
+                             {chunk:?} but the file stores {stored}: the rest would read as fill \
+                             values (truncated, damaged or never written)"
+                        ),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Opens a dataset if it exists (`Ok(None)` when absent).
@@ -362,16 +457,8 @@ impl H5File {
                 .as_str()
                 .to_string(),
             TypeDescriptor::FixedAscii(_) | TypeDescriptor::FixedUnicode(_) => {
-                let bytes = self.ctx(
-                    &at,
-                    "reading the attribute",
-                    attr.as_byte_reader().and_then(|mut r| {
-                        let mut v = Vec::new();
-                        r.read_to_end(&mut v)
-                            .map_err(|e| hdf5::Error::from(e.to_string()))?;
-                        Ok(v)
-                    }),
-                )?;
+                let bytes = self.ctx(&at, "reading the attribute", read_fixed_string(&attr))?;
+                // Fixed-length strings are padded with NULs (h5py, C) or spaces (Fortran).
                 String::from_utf8_lossy(&bytes)
                     .trim_end_matches('\0')
                     .trim_end()
@@ -698,8 +785,34 @@ impl Ds {
         Ok(Selection::from(Hyperslab::from(sel)))
     }
 
+    /// Checks that reading `rows` rows as `T` stays under the read ceiling
+    /// ([`read_limit_bytes`]), before anything is allocated.
+    pub(crate) fn check_read_size<T>(&self, rows: usize, what: &str) -> Result<()> {
+        let row: u64 = self.shape.iter().skip(1).map(|&d| d as u64).product();
+        let bytes = row
+            .saturating_mul(rows as u64)
+            .saturating_mul(std::mem::size_of::<T>() as u64);
+        let limit = read_limit_bytes();
+        if bytes > limit {
+            return Err(Error::TooLarge {
+                file: self.h5.path.clone(),
+                path: self.path.clone(),
+                what: what.to_string(),
+                bytes,
+                limit,
+            });
+        }
+        Ok(())
+    }
+
     /// Reads rows `rows` (a hyperslab along the first axis) in the file's own dtype `T`.
     pub(crate) fn read_rows<T: hdf5::H5Type>(&self, rows: Range<usize>) -> Result<ArrayD<T>> {
+        if !rows.is_empty() {
+            self.check_read_size::<T>(
+                rows.len(),
+                &format!("reading rows {}..{}", rows.start, rows.end),
+            )?;
+        }
         if rows.is_empty() {
             let mut shape = self.shape.clone();
             shape[0] = 0;
@@ -720,6 +833,7 @@ impl Ds {
     /// Reads the whole dataset in its own dtype.
     pub(crate) fn read_all<T: hdf5::H5Type>(&self) -> Result<ArrayD<T>> {
         if self.shape.is_empty() {
+            self.check_read_size::<T>(1, "reading")?;
             return self.h5.ctx(
                 &self.path,
                 "reading",
@@ -922,6 +1036,63 @@ pub(crate) fn deflate_zlib(data: &[u8], level: u8) -> Vec<u8> {
     );
     enc.write_all(data).expect("writing to a Vec cannot fail");
     enc.finish().expect("writing to a Vec cannot fail")
+}
+
+/// The bytes of a scalar (or one-element) fixed-length string attribute, read in its own file
+/// type (hdf5-metno reads fixed-length strings only at a compile-time length).
+fn read_fixed_string(attr: &hdf5::Attribute) -> hdf5::Result<Vec<u8>> {
+    let n = attr.space()?.size();
+    if n != 1 {
+        return Err(format!("{n} strings: expected a single string").into());
+    }
+    let dtype = attr.dtype()?;
+    let mut buf = vec![0u8; dtype.size()];
+    // SAFETY: `buf` holds one element of the attribute's own (fixed-size) type, the memory type
+    // passed; the attribute holds exactly one element.
+    let r = hdf5::sync::sync(|| unsafe {
+        hdf5_sys::h5a::H5Aread(attr.id(), dtype.id(), buf.as_mut_ptr().cast())
+    });
+    hdf5::h5check(r)?;
+    Ok(buf)
+}
+
+/// Read ceiling set by [`set_read_limit_bytes`] (0: not set).
+static READ_LIMIT_OVERRIDE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The largest single read a reader allocates, in bytes: [`set_read_limit_bytes`] when called,
+/// else `RAREML_MAX_READ_MIB` MiB when set, else half the machine's memory (`MemTotal` in
+/// `/proc/meminfo`; 8 GiB when unknown); never more than half the process's address-space limit
+/// (`ulimit -v`), so that under a limit an oversized read is an error, not an abort. Batched
+/// readers read a batch at a time; the ceiling bounds what one damaged header can make them ask for.
+pub fn read_limit_bytes() -> u64 {
+    let o = READ_LIMIT_OVERRIDE.load(std::sync::atomic::Ordering::Relaxed);
+    if o > 0 {
+        return o;
+    }
+    static DEFAULT: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *DEFAULT.get_or_init(|| {
+        let from_env = std::env::var("RAREML_MAX_READ_MIB")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&m| m > 0)
+            .map(|m| m.saturating_mul(1 << 20));
+        let memory = proc_value("/proc/meminfo", "MemTotal:").map(|kib| kib * 1024 / 2);
+        let address_space = proc_value("/proc/self/limits", "Max address space").map(|b| b / 2);
+        let base = from_env.or(memory).unwrap_or(8 << 30);
+        address_space.map_or(base, |a| base.min(a))
+    })
+}
+
+/// Sets the read ceiling of [`read_limit_bytes`] for this process (bytes; 0 restores the default).
+pub fn set_read_limit_bytes(bytes: u64) {
+    READ_LIMIT_OVERRIDE.store(bytes, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The first number after `key` on its line of a `/proc` file (`None` when absent or "unlimited").
+fn proc_value(file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let line = text.lines().find(|l| l.starts_with(key))?;
+    line[key.len()..].split_whitespace().next()?.parse().ok()
 }
 
 /// Splits `0..n` into consecutive ranges of at most `batch` rows.

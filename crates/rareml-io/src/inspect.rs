@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::emulsion::{ClusterClass, EmulsionFile, EmulsionLayout, SetScan};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::h5::{dtype_name, H5File};
 use crate::tpc::TpcFile;
 use crate::tt::TtFile;
@@ -38,6 +38,10 @@ pub enum Format {
     Hdf5,
     /// A REST-for-Physics ROOT file (`restManager` output).
     RestRoot,
+    /// A network's scores on a file's events, schema `rareml.scores.v1`.
+    ScoresV1,
+    /// A DECAY0 / GENBB event generator text file.
+    Decay0,
 }
 
 impl fmt::Display for Format {
@@ -50,6 +54,8 @@ impl fmt::Display for Format {
             Format::TtV1 => "SHiP target-tracker hits (rareml.tt.v1)",
             Format::Hdf5 => "HDF5 of unknown layout",
             Format::RestRoot => "REST-for-Physics ROOT file",
+            Format::ScoresV1 => "scores of a trained network (rareml.scores.v1)",
+            Format::Decay0 => "DECAY0 event generator text file",
         })
     }
 }
@@ -168,6 +174,34 @@ pub enum Details {
         /// map (`--readout`).
         readouts: Vec<(String, String)>,
     },
+    /// `rareml.scores.v1`.
+    Scores {
+        /// Experiment of the run.
+        experiment: String,
+        /// Rows (events of the file's range).
+        events: usize,
+        /// Events scored.
+        scored: usize,
+        /// Events set aside (nothing to score).
+        set_aside: usize,
+        /// Output columns.
+        columns: Vec<String>,
+        /// Ensemble members.
+        members: usize,
+    },
+    /// A DECAY0 file.
+    Decay0 {
+        /// The header's description lines.
+        description: Vec<String>,
+        /// The header's first event number.
+        first_event: u64,
+        /// Events read (every one; equal to the header's count, else an error).
+        events: u64,
+        /// Particles per species over all events: (name, count).
+        particles: Vec<(String, u64)>,
+        /// Smallest and largest summed electron kinetic energy of an event, MeV (0νββ: Q_ββ).
+        electron_energy_mev: (f64, f64),
+    },
     /// Nothing known.
     None,
 }
@@ -185,6 +219,9 @@ pub struct FileSummary {
     pub datasets: Vec<DatasetInfo>,
     /// Format-specific content.
     pub details: Details,
+    /// Values the format forbids, counted over the whole file (NaN or infinite pixels, …); a
+    /// summary with problems is a damaged file (`inspect` exits non-zero after printing it).
+    pub problems: Vec<String>,
 }
 
 fn counts(pairs: impl IntoIterator<Item = (&'static str, usize)>) -> ClassCounts {
@@ -196,10 +233,25 @@ fn counts(pairs: impl IntoIterator<Item = (&'static str, usize)>) -> ClassCounts
 /// streamed batches for the 9th-polarisation copy and NaN pixels.
 pub fn inspect(path: impl AsRef<Path>) -> Result<FileSummary> {
     let path = path.as_ref();
+    crate::error::regular_file(path)?;
     if crate::rest::is_root_file(path) {
         return inspect_rest(path);
     }
-    let h5 = H5File::open(path)?;
+    if is_decay0_file(path) {
+        return inspect_decay0(path);
+    }
+    let h5 = match H5File::open(path) {
+        Err(Error::NotHdf5 { file }) => {
+            return Err(Error::Invalid {
+                file,
+                path: "/".into(),
+                reason: "not an HDF5, REST ROOT or DECAY0 file (no HDF5 signature, no `root` \
+                         magic, no DECAY0 header line)"
+                    .into(),
+            })
+        }
+        r => r?,
+    };
     let mut datasets = Vec::new();
     for p in h5.dataset_paths()? {
         let ds = h5.dataset(&p)?;
@@ -221,11 +273,10 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<FileSummary> {
         };
         attrs.insert(name, value);
     }
-    let schema = attrs
-        .get("schema")
-        .and_then(|v| v.as_str())
-        .map(str::to_string);
-    let (format, details) = match schema.as_deref() {
+    let names: Vec<&str> = datasets.iter().map(|d| d.path.as_str()).collect();
+    let schema = detect_schema(&h5, attrs.get("schema"), &names)?;
+    let mut problems = Vec::new();
+    let (format, details) = match schema {
         Some(crate::tpc::SCHEMA) => {
             let f = TpcFile::open(path)?;
             // Read every event once so that a bad strip id anywhere is reported.
@@ -257,6 +308,35 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<FileSummary> {
                 },
             )
         }
+        Some(crate::scores::SCHEMA) => {
+            let f = crate::scores::ScoresFile::open(path)?;
+            let (mut scored, mut set_aside) = (0, 0);
+            for r in crate::h5::batch_ranges(f.len(), STREAM_BATCH) {
+                let rows = f.read(r)?;
+                scored += rows
+                    .status
+                    .iter()
+                    .filter(|&&s| s == crate::scores::SCORED)
+                    .count();
+                set_aside += rows
+                    .status
+                    .iter()
+                    .filter(|&&s| s == crate::scores::SET_ASIDE)
+                    .count();
+            }
+            let meta = f.meta();
+            (
+                Format::ScoresV1,
+                Details::Scores {
+                    experiment: meta.experiment.clone(),
+                    events: f.len(),
+                    scored,
+                    set_aside,
+                    columns: meta.columns.clone(),
+                    members: meta.members,
+                },
+            )
+        }
         _ => {
             let ef = EmulsionFile::open(path)?;
             if ef.groups()?.is_empty() {
@@ -272,6 +352,16 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<FileSummary> {
                 for set in ef.sets()? {
                     let c = set.class_counts()?;
                     total.iter_mut().zip(c).for_each(|(t, c)| *t += c);
+                    let scan = set.scan(SCAN_BATCH)?;
+                    if scan.nan_pixels + scan.infinite_pixels > 0 {
+                        problems.push(format!(
+                            "{}: {} NaN and {} infinite pixel(s): expected finite brightness \
+                             values",
+                            child("images", set.group()),
+                            scan.nan_pixels,
+                            scan.infinite_pixels
+                        ));
+                    }
                     sets.push(SetSummary {
                         group: set.group().to_string(),
                         clusters: set.len(),
@@ -281,7 +371,7 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<FileSummary> {
                         pixel: set.pixel_type().to_string(),
                         class: set.class().map(|c| c.name().to_string()),
                         class_counts: class_counts(c),
-                        scan: set.scan(SCAN_BATCH)?,
+                        scan,
                     });
                 }
                 (
@@ -300,6 +390,155 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<FileSummary> {
         attrs,
         datasets,
         details,
+        problems,
+    })
+}
+
+/// `name` inside `group` ("" = the root).
+fn child(name: &str, group: &str) -> String {
+    if group.is_empty() {
+        name.to_string()
+    } else {
+        format!("{group}/{name}")
+    }
+}
+
+/// Datasets that mark each rareml root-schema layout, for files whose `schema` is missing or
+/// wrong: a file holding two of a layout's marks is taken to be meant as that layout.
+const LAYOUT_MARKS: [(&str, [&str; 4]); 3] = [
+    (
+        crate::tpc::SCHEMA,
+        [
+            "signals/samples",
+            "signals/strip_id",
+            "readout/strip_id",
+            "readout/axis",
+        ],
+    ),
+    (
+        crate::tt::SCHEMA,
+        [
+            "hits/x_cm",
+            "hits/station",
+            "stations/z_cm",
+            "events/distance_cm",
+        ],
+    ),
+    (
+        crate::scores::SCHEMA,
+        [
+            "scores/signal",
+            "outputs/members",
+            "outputs/mean",
+            "events/status",
+        ],
+    ),
+];
+
+/// The root schema a file is read by: a known `schema` attribute as it is; otherwise `None` (the
+/// NEWSdm layouts carry no root schema) — unless the file's datasets are those of a rareml layout
+/// or the schema names an unknown rareml one, which is an error naming what is off (a missing,
+/// misspelled or non-string `schema` never turns a damaged file into "unknown layout").
+fn detect_schema(
+    h5: &H5File,
+    schema: Option<&serde_json::Value>,
+    datasets: &[&str],
+) -> Result<Option<&'static str>> {
+    let known = [crate::tpc::SCHEMA, crate::tt::SCHEMA, crate::scores::SCHEMA];
+    let text = schema.and_then(|v| v.as_str());
+    if let Some(k) = known.iter().find(|k| Some(**k) == text) {
+        return Ok(Some(k));
+    }
+    let looks_like = LAYOUT_MARKS
+        .iter()
+        .find(|(_, marks)| marks.iter().filter(|m| datasets.contains(m)).count() >= 2)
+        .map(|(name, _)| *name);
+    let found = match (schema, text) {
+        (None, _) => "missing".to_string(),
+        (Some(_), Some(t)) => format!("{t:?}"),
+        (Some(v), None) => format!("{v} (not a string)"),
+    };
+    match (looks_like, text) {
+        (Some(layout), _) => Err(Error::Invalid {
+            file: h5.path().to_path_buf(),
+            path: "/@schema".into(),
+            reason: format!(
+                "schema {found}: the file's datasets are those of {layout:?}; expected the root \
+                 attribute schema = {layout:?}"
+            ),
+        }),
+        (None, Some(t)) if t.starts_with("rareml.") && t != crate::emulsion::SCHEMA => {
+            Err(Error::Invalid {
+                file: h5.path().to_path_buf(),
+                path: "/@schema".into(),
+                reason: format!(
+                    "schema {found} is not one this version reads: expected {} (or a NEWSdm \
+                     layout, which needs none)",
+                    known.join(", ")
+                ),
+            })
+        }
+        (None, None) if schema.is_some() => Err(Error::Invalid {
+            file: h5.path().to_path_buf(),
+            path: "/@schema".into(),
+            reason: format!("schema {found}: expected a string naming the layout"),
+        }),
+        _ => Ok(None),
+    }
+}
+
+/// True when the file's first 64 KiB hold DECAY0's header line ("First event and full number of
+/// events").
+fn is_decay0_file(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(1 << 16).read_to_end(&mut head))
+        .is_ok()
+        && String::from_utf8_lossy(&head)
+            .to_ascii_lowercase()
+            .contains(crate::decay0::HEADER_END)
+}
+
+fn inspect_decay0(path: &Path) -> Result<FileSummary> {
+    use crate::decay0::{Decay0Reader, Species};
+    let mut reader = Decay0Reader::open(path)?;
+    let header = reader.header().clone();
+    let mut species: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut events, mut lo, mut hi) = (0u64, f64::INFINITY, f64::NEG_INFINITY);
+    for ev in &mut reader {
+        let ev = ev?;
+        events += 1;
+        for p in &ev.particles {
+            let name = match p.species() {
+                Species::Gamma => "gamma".to_string(),
+                Species::Positron => "positron".to_string(),
+                Species::Electron => "electron".to_string(),
+                Species::Alpha => "alpha".to_string(),
+                Species::Other(id) => format!("GEANT id {id}"),
+            };
+            *species.entry(name).or_default() += 1;
+        }
+        let t = ev.kinetic_energy_mev(Species::Electron);
+        lo = lo.min(t);
+        hi = hi.max(t);
+    }
+    if events == 0 {
+        (lo, hi) = (0.0, 0.0);
+    }
+    Ok(FileSummary {
+        file: path.display().to_string(),
+        format: Format::Decay0,
+        attrs: BTreeMap::new(),
+        datasets: Vec::new(),
+        details: Details::Decay0 {
+            description: header.description,
+            first_event: header.first_event,
+            events,
+            particles: species.into_iter().collect(),
+            electron_energy_mev: (lo, hi),
+        },
+        problems: Vec::new(),
     })
 }
 
@@ -366,6 +605,7 @@ fn inspect_rest(path: &Path) -> Result<FileSummary> {
             signal_ids: ids,
             readouts,
         },
+        problems: Vec::new(),
     })
 }
 
@@ -417,7 +657,7 @@ impl fmt::Display for FileSummary {
                     };
                     writeln!(
                         f,
-                        "group {:?}: {} clusters, {}×{}×{} {} ({}), class {}, NaN pixels {}",
+                        "group {:?}: {} clusters, {}×{}×{} {} ({}), class {}, NaN pixels {}, infinite pixels {}",
                         s.group,
                         s.clusters,
                         s.polarisations,
@@ -426,7 +666,8 @@ impl fmt::Display for FileSummary {
                         s.pixel,
                         copy,
                         s.class.as_deref().unwrap_or("per-cluster labels / unknown"),
-                        s.scan.nan_pixels
+                        s.scan.nan_pixels,
+                        s.scan.infinite_pixels
                     )?;
                     if s.class.is_none() {
                         writeln!(f, "  per class: {}", fmt_counts(&s.class_counts))?;
@@ -488,7 +729,45 @@ impl fmt::Display for FileSummary {
                     }
                 )?;
             }
+            Details::Scores {
+                experiment,
+                events,
+                scored,
+                set_aside,
+                columns,
+                members,
+            } => {
+                writeln!(
+                    f,
+                    "experiment {experiment}: {events} events ({scored} scored, {set_aside} set \
+                     aside), columns {}, {members} ensemble member(s)",
+                    columns.join(", ")
+                )?;
+            }
+            Details::Decay0 {
+                description,
+                first_event,
+                events,
+                particles,
+                electron_energy_mev,
+            } => {
+                for d in description {
+                    writeln!(f, "  {d}")?;
+                }
+                let p: Vec<String> = particles.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                writeln!(
+                    f,
+                    "events: {events} from number {first_event}; particles: {}; summed electron \
+                     kinetic energy per event {:.4}–{:.4} MeV",
+                    p.join(", "),
+                    electron_energy_mev.0,
+                    electron_energy_mev.1
+                )?;
+            }
             Details::None => writeln!(f, "no rareml or NEWSdm layout recognised")?,
+        }
+        for p in &self.problems {
+            writeln!(f, "problem: {p}")?;
         }
         Ok(())
     }

@@ -284,10 +284,18 @@ impl TpcFile {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let h5 = H5File::open(path)?;
         check_schema(&h5, SCHEMA)?;
+        let positive = |name: &str| -> Result<f64> {
+            let v = required_f64(&h5, name)?;
+            if v > 0.0 {
+                Ok(v)
+            } else {
+                Err(h5.invalid(&format!("/@{name}"), format!("{v}: expected a number > 0")))
+            }
+        };
         let meta = TpcMeta {
-            sampling_ns: required_f64(&h5, "sampling_ns")?,
-            drift_velocity_mm_per_us: required_f64(&h5, "drift_velocity_mm_per_us")?,
-            pitch_mm: required_f64(&h5, "pitch_mm")?,
+            sampling_ns: positive("sampling_ns")?,
+            drift_velocity_mm_per_us: positive("drift_velocity_mm_per_us")?,
+            pitch_mm: positive("pitch_mm")?,
         };
 
         let rid = h5.dataset("readout/strip_id")?;
@@ -346,6 +354,12 @@ impl TpcFile {
             .expect_dtype(&[I16])?
             .expect_shape(&[Dim::Any("S"), Dim::Any("T")])?;
         samples.expect_rows(strip.rows(), "one waveform per row of signals/strip_id")?;
+        if samples.shape[1] == 0 {
+            return Err(samples.invalid(format!(
+                "waveforms of 0 samples (shape {:?}): expected T ≥ 1",
+                samples.shape
+            )));
+        }
 
         let offsets = off_ds.read_vec::<i64>()?;
         check_offsets(
@@ -368,15 +382,34 @@ impl TpcFile {
             })
             .collect::<Result<Vec<_>>>()?;
         let energy_kev = match energy_ds {
-            Some(d) => d.read_vec::<f32>()?,
+            Some(d) => {
+                let e = d.read_vec::<f32>()?;
+                // NaN marks an unknown energy; ±inf and negative energies are damage.
+                if let Some((i, v)) = e
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| v.is_infinite() || **v < 0.0)
+                {
+                    return Err(d.invalid(format!(
+                        "event {i}: energy {v} keV: expected a finite energy ≥ 0 (NaN where unknown)"
+                    )));
+                }
+                e
+            }
             None => vec![f32::NAN; n],
         };
         let vertex_mm = match vertex_ds {
-            Some(d) => d
-                .read_vec::<f32>()?
-                .chunks_exact(3)
-                .map(|c| [c[0], c[1], c[2]])
-                .collect(),
+            Some(d) => {
+                let v = d.read_vec::<f32>()?;
+                if let Some(j) = v.iter().position(|x| x.is_infinite()) {
+                    return Err(d.invalid(format!(
+                        "event {}: vertex coordinate {}: expected finite mm (NaN where unknown)",
+                        j / 3,
+                        v[j]
+                    )));
+                }
+                v.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect()
+            }
             None => vec![[f32::NAN; 3]; n],
         };
         Ok(Self {
@@ -574,6 +607,18 @@ impl TpcWriter {
                 reason: "0 samples per signal".into(),
             });
         }
+        for (name, v) in [
+            ("sampling_ns", meta.sampling_ns),
+            ("drift_velocity_mm_per_us", meta.drift_velocity_mm_per_us),
+            ("pitch_mm", meta.pitch_mm),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::InvalidInput {
+                    what: "TPC file",
+                    reason: format!("{name} = {v}: expected a finite number > 0"),
+                });
+            }
+        }
         let h5 = H5File::create_with(path, compression)?;
         let root = h5.group_create("/")?;
         h5.set_attr_str(&root, "/", "schema", SCHEMA)?;
@@ -683,6 +728,14 @@ impl TpcWriter {
             .find(|&&id| self.readout.lookup(id).is_none())
         {
             return Err(format!("strip id {id} is not in the readout"));
+        }
+        if let Some(v) = e.energy_kev.filter(|v| v.is_infinite() || *v < 0.0) {
+            return Err(format!(
+                "energy {v} keV: expected a finite energy ≥ 0 (None or NaN where unknown)"
+            ));
+        }
+        if let Some(v) = e.vertex_mm.filter(|v| v.iter().any(|x| x.is_infinite())) {
+            return Err(format!("vertex {v:?} mm: expected finite coordinates"));
         }
         Ok(())
     }

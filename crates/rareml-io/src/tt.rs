@@ -24,6 +24,9 @@ pub const SHIP_HALF_SIZE_CM: [f64; 2] = [6.45, 5.25];
 /// Number of TT stations in the SHiP SND target (public SHiP SND_trackers code: 6 hit maps).
 pub const SHIP_N_STATIONS: usize = 6;
 
+/// Most stations a file may declare: `hits/station` is a uint8 index.
+pub const MAX_STATIONS: usize = 256;
+
 /// Spacing of consecutive TT stations along z in cm used by rareml's toy geometry and fixtures
 /// (one emulsion brick + TT plane; not a published SHiP number).
 pub const TOY_STATION_PITCH_CM: f32 = 13.0;
@@ -162,10 +165,24 @@ impl TtFile {
         };
         let z = h5.dataset("stations/z_cm")?;
         z.expect_dtype(&[F32])?.expect_shape(&[Dim::Any("K")])?;
+        if !(1..=MAX_STATIONS).contains(&z.rows()) {
+            return Err(z.invalid(format!(
+                "{} stations: expected 1..={MAX_STATIONS} (hits/station is a uint8 index)",
+                z.rows()
+            )));
+        }
         let geometry = TtGeometry {
             station_z_cm: z.read_vec::<f32>()?,
             half_size_cm: half,
         };
+        if let Some((k, v)) = geometry
+            .station_z_cm
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !v.is_finite())
+        {
+            return Err(z.invalid(format!("station {k}: z = {v} cm: expected a finite number")));
+        }
 
         let off = h5.dataset("events/offsets")?;
         off.expect_dtype(&[I64])?.expect_shape(&[Dim::Any("N+1")])?;
@@ -193,16 +210,34 @@ impl TtFile {
 
         let offsets = off.read_vec::<i64>()?;
         check_offsets(&h5, "events/offsets", &offsets, hn, "hits/x_cm")?;
+        // Truth: NaN marks an unknown value; ±inf and negative energies are damage.
+        let energy_gev = e.read_vec::<f32>()?;
+        if let Some((i, v)) = energy_gev
+            .iter()
+            .enumerate()
+            .find(|(_, v)| v.is_infinite() || **v < 0.0)
+        {
+            return Err(e.invalid(format!(
+                "event {i}: energy {v} GeV: expected a finite energy ≥ 0 (NaN where unknown)"
+            )));
+        }
+        let vertex = v.read_vec::<f32>()?;
+        let distance_cm = d.read_vec::<f32>()?;
+        for (values, ds, per, unit) in [(&vertex, &v, 3, "cm"), (&distance_cm, &d, 1, "cm")] {
+            if let Some(j) = values.iter().position(|x| x.is_infinite()) {
+                return Err(ds.invalid(format!(
+                    "event {}: {} {unit}: expected a finite number (NaN where unknown)",
+                    j / per,
+                    values[j]
+                )));
+            }
+        }
         Ok(Self {
             geometry,
             offsets,
-            energy_gev: e.read_vec::<f32>()?,
-            vertex_cm: v
-                .read_vec::<f32>()?
-                .chunks_exact(3)
-                .map(|c| [c[0], c[1], c[2]])
-                .collect(),
-            distance_cm: d.read_vec::<f32>()?,
+            energy_gev,
+            vertex_cm: vertex.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect(),
+            distance_cm,
             x,
             y,
             station,
@@ -302,14 +337,9 @@ impl TtFile {
                 k.saturating_sub(1)
             )));
         }
-        for (col, ds) in [(&x, &self.x), (&y, &self.y), (&en, &self.energy)] {
-            if let Some(j) = col.iter().position(|v| !v.is_finite()) {
-                return Err(ds.invalid(format!(
-                    "row {}: value {}: expected a finite number",
-                    rows.start + j,
-                    col[j]
-                )));
-            }
+        if let Some((col, j, reason)) = hit_problem(&x, &y, &en, self.geometry.half_size_cm) {
+            let ds = [&self.x, &self.y, &self.energy][col];
+            return Err(ds.invalid(format!("row {}: {reason}", rows.start + j)));
         }
         Ok(range
             .map(|i| {
@@ -336,10 +366,52 @@ impl TtFile {
     }
 }
 
+/// The first hit that breaks the format's value rules, as (column: 0 x, 1 y, 2 energy; hit
+/// index; what is wrong): coordinates and deposits finite, the hit inside the station
+/// (|x| ≤ half_x, |y| ≤ half_y, with a relative 10⁻⁶ for the f32 rounding of a hit at the edge),
+/// deposits ≥ 0. Shared by the reader and the writer.
+fn hit_problem(
+    x: &[f32],
+    y: &[f32],
+    energy: &[f32],
+    half_size_cm: [f64; 2],
+) -> Option<(usize, usize, String)> {
+    for (col, values) in [x, y, energy].into_iter().enumerate() {
+        if let Some(j) = values.iter().position(|v| !v.is_finite()) {
+            return Some((
+                col,
+                j,
+                format!("value {}: expected a finite number", values[j]),
+            ));
+        }
+    }
+    for (col, values) in [x, y].into_iter().enumerate() {
+        let half = half_size_cm[col];
+        let edge = half * (1.0 + 1e-6);
+        if let Some(j) = values.iter().position(|v| f64::from(v.abs()) > edge) {
+            let axis = ["x", "y"][col];
+            return Some((
+                col,
+                j,
+                format!(
+                    "{axis} = {} cm is outside the station (|{axis}| ≤ {half} cm, /@half_size_cm)",
+                    values[j]
+                ),
+            ));
+        }
+    }
+    energy
+        .iter()
+        .position(|v| *v < 0.0)
+        .map(|j| (2, j, format!("deposit {} GeV: expected ≥ 0", energy[j])))
+}
+
 /// Writes a `rareml.tt.v1` file; events are appended in batches.
 pub struct TtWriter {
     h5: H5File,
     n_stations: usize,
+    /// Half sizes (x, y) of the station area in cm, for the hit check.
+    half_size_cm: [f64; 2],
     offsets: Ds,
     energy_gev: Ds,
     vertex: Ds,
@@ -363,10 +435,27 @@ impl TtWriter {
         geometry: &TtGeometry,
         compression: crate::Compression,
     ) -> Result<Self> {
-        if geometry.station_z_cm.is_empty() || geometry.n_stations() > 256 {
+        if geometry.station_z_cm.is_empty() || geometry.n_stations() > MAX_STATIONS {
             return Err(Error::InvalidInput {
                 what: "TT geometry",
-                reason: format!("{} stations: expected 1..=256", geometry.n_stations()),
+                reason: format!(
+                    "{} stations: expected 1..={MAX_STATIONS}",
+                    geometry.n_stations()
+                ),
+            });
+        }
+        if !geometry
+            .half_size_cm
+            .iter()
+            .all(|h| h.is_finite() && *h > 0.0)
+            || !geometry.station_z_cm.iter().all(|z| z.is_finite())
+        {
+            return Err(Error::InvalidInput {
+                what: "TT geometry",
+                reason: format!(
+                    "half sizes {:?} cm and station z {:?} cm: expected finite, half sizes > 0",
+                    geometry.half_size_cm, geometry.station_z_cm
+                ),
             });
         }
         let h5 = H5File::create_with(path, compression)?;
@@ -379,6 +468,7 @@ impl TtWriter {
         offsets.append(ArrayView1::from(&[0i64]).into_dyn())?;
         Ok(Self {
             n_stations: geometry.n_stations(),
+            half_size_cm: geometry.half_size_cm,
             offsets,
             energy_gev: h5.create_appendable::<f32>("events/energy_gev", &[])?,
             vertex: h5.create_appendable::<f32>("events/vertex_cm", &[3])?,
@@ -450,6 +540,28 @@ impl TtWriter {
     /// geometry), or `Ok` — the check [`TtWriter::append`] makes of every event.
     pub fn check_event(&self, e: &TtEvent) -> std::result::Result<(), String> {
         e.hits.check()?;
+        let h = &e.hits;
+        if let Some((_, j, reason)) =
+            hit_problem(&h.x_cm, &h.y_cm, &h.energy_gev, self.half_size_cm)
+        {
+            return Err(format!("hit {j}: {reason}"));
+        }
+        if e.energy_gev.is_infinite() || e.energy_gev < 0.0 {
+            return Err(format!(
+                "energy {} GeV: expected a finite energy ≥ 0 (NaN where unknown)",
+                e.energy_gev
+            ));
+        }
+        if e.vertex_cm
+            .iter()
+            .chain([&e.distance_cm])
+            .any(|v| v.is_infinite())
+        {
+            return Err(format!(
+                "vertex {:?} cm, distance {} cm: expected finite numbers (NaN where unknown)",
+                e.vertex_cm, e.distance_cm
+            ));
+        }
         if let Some(s) = e
             .hits
             .station

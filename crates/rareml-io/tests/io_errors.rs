@@ -399,7 +399,7 @@ fn bad_labels_and_stations() {
 }
 
 #[test]
-fn nan_in_float_images() {
+fn nan_and_infinite_pixels_in_float_images() {
     let (_d, p) = edited("newsdm_processed.h5", |f| {
         let mut a = f
             .dataset("fog/images")
@@ -408,23 +408,48 @@ fn nan_in_float_images() {
             .unwrap();
         a[[4, 10, 11, 2]] = f32::NAN;
         a[[4, 12, 11, 2]] = f32::NAN;
+        a[[5, 1, 1, 0]] = f32::INFINITY;
+        a[[5, 1, 2, 0]] = f32::NEG_INFINITY;
+        a[[5, 1, 3, 0]] = f32::INFINITY;
         replace(f, "fog/images", a);
     });
     let set = EmulsionFile::open(&p).unwrap().set("fog").unwrap();
     set.read::<f32>(0..4).unwrap(); // clusters before the bad one still read
     let err = set.read::<f32>(2..6).unwrap_err();
     assert!(matches!(err, Error::Invalid { .. }), "{err:?}");
-    assert_names(&err, &p, &["fog/images", "cluster 4", "2 NaN pixel(s)"]);
-    assert_eq!(set.scan(4).unwrap().nan_pixels, 2);
+    assert_names(
+        &err,
+        &p,
+        &["fog/images", "cluster 4", "2 NaN or infinite pixel(s)"],
+    );
+    let err = set.read::<f32>(5..6).unwrap_err();
+    assert_names(
+        &err,
+        &p,
+        &["fog/images", "cluster 5", "3 NaN or infinite pixel(s)"],
+    );
+    let scan = set.scan(4).unwrap();
+    assert_eq!((scan.nan_pixels, scan.infinite_pixels), (2, 3));
     assert!(set
         .read_unchecked::<f32>(0..6)
         .unwrap()
         .images
         .iter()
         .any(|v| v.is_nan()));
-    // inspect reports them rather than failing.
+    // inspect counts them, names the dataset and lists them as problems (the example exits 1).
     let summary = rareml_io::inspect::inspect(&p).unwrap();
-    assert!(summary.to_string().contains("NaN pixels 2"), "{summary}");
+    assert!(
+        summary
+            .to_string()
+            .contains("NaN pixels 2, infinite pixels 3"),
+        "{summary}"
+    );
+    assert_eq!(summary.problems.len(), 1, "{:?}", summary.problems);
+    assert!(
+        summary.problems[0].contains("fog/images: 2 NaN and 3 infinite pixel(s)"),
+        "{:?}",
+        summary.problems
+    );
 }
 
 #[test]

@@ -474,6 +474,10 @@ impl RandomRotation {
 /// on square images are exact permutations.
 pub fn rotate(images: ArrayView3<'_, f32>, angle_deg: f64) -> Array3<f32> {
     let (p, h, w) = images.dim();
+    if h == 0 || w == 0 {
+        // Nothing to rotate (the interpolation's period would be 0).
+        return images.to_owned();
+    }
     if let Some(k) = quarter_turns(angle_deg, h, w) {
         return rot90(images, k);
     }
@@ -576,6 +580,13 @@ impl EmulsionPipeline {
     /// Shape `(P, H, W)` of the output for raw clusters of shape `dim` (8 or 9 images).
     pub fn output_dim(&self, dim: (usize, usize, usize)) -> Result<(usize, usize, usize)> {
         let (p, h, w) = dim;
+        if h == 0 || w == 0 {
+            return Err(Error::Shape {
+                what: "polarisation images",
+                expected: "(8 or 9, H ≥ 1, W ≥ 1)".into(),
+                found: vec![p, h, w],
+            });
+        }
         let (oh, ow) = match self.crop {
             Some(size) if size == 0 || size > h || size > w => {
                 return Err(Error::Shape {
@@ -833,6 +844,18 @@ impl EmulsionPipeline {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zero_sized_images_are_refused_not_underflowed() {
+        let p = EmulsionPipeline::default();
+        for dim in [(9, 0, 40), (8, 40, 0)] {
+            let e = p.output_dim(dim).unwrap_err().to_string();
+            assert!(e.contains("H ≥ 1, W ≥ 1"), "{e}");
+            let img = Array3::<f32>::zeros(dim);
+            assert!(p.process_cluster(img.view(), 13.0).is_err());
+            assert_eq!(rotate(img.view(), 13.0).dim(), dim);
+        }
+    }
     use ndarray::{array, Array4};
 
     #[test]

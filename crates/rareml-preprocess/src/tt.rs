@@ -77,8 +77,18 @@ impl HitMapConfig {
     pub fn size(&self) -> Result<(usize, usize)> {
         self.validate()?;
         // The 1e-9 guard keeps 10.5/0.07 = 150.000…03 at 150.
-        let n = |half: f64| ((2.0 * half / self.pixel_cm) - 1e-9).ceil() as usize;
-        Ok((n(self.half_size_cm[1]), n(self.half_size_cm[0])))
+        let n = |half: f64| ((2.0 * half / self.pixel_cm) - 1e-9).ceil().max(0.0) as usize;
+        let (h, w) = (n(self.half_size_cm[1]), n(self.half_size_cm[0]));
+        // A station smaller than a pixel would give an empty map; one of more than 2²⁴ pixels
+        // (4096 × 4096) per station is a unit mistake, not a detector.
+        if h == 0 || w == 0 || h.saturating_mul(w) > 1 << 24 {
+            return Err(config(
+                "pixel_cm",
+                self.pixel_cm,
+                "between 2·half_size / 4096 and 2·half_size cm (maps of 1 … 4096 pixels per side)",
+            ));
+        }
+        Ok((h, w))
     }
 }
 
@@ -244,6 +254,24 @@ pub fn add_coordinate_channels(x: ArrayView4<'_, f32>) -> Result<Array4<f32>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn maps_of_zero_or_absurd_size_are_refused() {
+        for (pixel_cm, half) in [
+            (1.0, [1e-12, 5.25]),
+            (1e-4, [6.45, 5.25]),
+            (0.07, [6.45, 1e-15]),
+        ] {
+            let cfg = HitMapConfig {
+                pixel_cm,
+                half_size_cm: half,
+                ..Default::default()
+            };
+            let e = cfg.size().unwrap_err().to_string();
+            assert!(e.contains("pixel_cm"), "{pixel_cm} {half:?}: {e}");
+        }
+        assert_eq!(HitMapConfig::default().size().unwrap(), (150, 185));
+    }
 
     fn event(hits: &[(f32, f32, u8, f32)]) -> TtEvent {
         TtEvent {

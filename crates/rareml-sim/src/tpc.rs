@@ -252,6 +252,34 @@ fn builtin_sharing<R: Rng>(rng: &mut R) -> f64 {
     }
 }
 
+/// Largest kinetic energy of a DECAY0 primary electron the transport accepts, in MeV: four times
+/// ¹³⁶Xe's Q_ββ (2.458 MeV) and above every natural γ line (²⁰⁸Tl: 2.615 MeV) — the range the
+/// Bethe stopping power and the Highland scattering of [`transport`] are meant for here. A damaged
+/// file's 10¹² MeV/c electron would otherwise be stepped ~10¹⁴ times.
+pub const MAX_PRIMARY_KINETIC_MEV: f64 = 10.0;
+
+/// Checks the DECAY0 events' electrons before any is transported: kinetic energies finite and at
+/// most [`MAX_PRIMARY_KINETIC_MEV`].
+fn check_decay0(decay0: Option<&[Decay0Event]>) -> Result<()> {
+    for ev in decay0.unwrap_or_default() {
+        for p in ev
+            .particles
+            .iter()
+            .filter(|p| p.species() == Species::Electron)
+        {
+            let t = p.kinetic_energy_mev().unwrap_or(f64::NAN);
+            if !(t.is_finite() && t <= MAX_PRIMARY_KINETIC_MEV) {
+                return Err(crate::error::Error::Config {
+                    field: "decay0 electron kinetic energy (MeV)",
+                    value: format!("{t} in DECAY0 event {}", ev.number),
+                    allowed: "finite and ≤ 10 MeV (MAX_PRIMARY_KINETIC_MEV)",
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The electrons (kinetic energy keV, direction) of event `index`.
 fn primaries<R: Rng>(
     rng: &mut R,
@@ -436,6 +464,7 @@ pub fn generate(
     n: usize,
 ) -> Result<Vec<TpcEvent>> {
     cfg.validate()?;
+    check_decay0(decay0)?;
     let readout = readout(cfg.modules_per_side);
     let meta = TpcMeta::default();
     Ok((0..n as u64)
@@ -457,6 +486,7 @@ pub fn write(
 ) -> Result<()> {
     opts.validate()?;
     cfg.validate()?;
+    check_decay0(decay0)?;
     let mut w = TpcWriter::create_with(
         path,
         &readout(cfg.modules_per_side),
