@@ -104,6 +104,19 @@ fn ship_tt_run_applied_in_shards_and_merged() {
     );
     assert_eq!(meta.columns, ["energy_gev", "distance_cm"]);
     assert!(meta.threshold.is_none() && all_rows(&whole).signal.is_none());
+    // `inspect` recognises and reads a scores file.
+    let summary = rareml::io::inspect::inspect(&whole).unwrap();
+    assert_eq!(summary.format, rareml::io::inspect::Format::ScoresV1);
+    let rareml::io::inspect::Details::Scores {
+        events,
+        scored,
+        set_aside,
+        ..
+    } = summary.details
+    else {
+        panic!("{summary}")
+    };
+    assert_eq!((events, scored + set_aside), (240, 240));
 
     // Three uneven shards, a shard of more shards than events, and their merges.
     let shard = |i: usize, n: usize| {

@@ -397,46 +397,66 @@ const MAX_SAMPLES_PER_SIGNAL: usize = 1 << 20;
 
 /// Decodes one entry of `fSignal.fSignalData`: the per-signal sample counts and the samples.
 fn decode_signal_data(r: &mut RBuffer) -> std::result::Result<(Vec<usize>, Vec<i16>), String> {
+    // oxyroot's readers index the buffer without a bounds check (a short entry panics), so the
+    // entry's bytes are taken whole, in bounds, and decoded here.
+    let n = usize::try_from(r.len()).unwrap_or(0);
+    let bytes = r
+        .read_array_u8(n)
+        .map_err(|e| format!("entry bytes: {e}"))?;
+    decode_signal_entry(bytes)
+}
+
+/// Decodes one stored entry of `fSignal.fSignalData` (its byte count, version and signals) into
+/// the per-signal sample counts and the samples — the basket decoder the readers use, exposed
+/// for the fuzz targets (`fuzz/`); not a stable API.
+#[doc(hidden)]
+pub fn decode_signal_entry(entry: &[u8]) -> std::result::Result<(Vec<usize>, Vec<i16>), String> {
     // Each entry is one buffer: the byte count (flag 0x40000000) and version of the
-    // vector<vector<Short_t>>, then the signals. (oxyroot's `do_skip_header` would skip the six
-    // header bytes; they are read here to check the count against the buffer.)
-    let count = r.read_u32().map_err(|e| format!("byte count: {e}"))?;
+    // vector<vector<Short_t>>, then the signals: an i32 length and that many i16, big-endian.
+    fn take<'a>(b: &mut &'a [u8], n: usize, what: &str) -> std::result::Result<&'a [u8], String> {
+        if b.len() < n {
+            return Err(format!(
+                "{what}: {n} bytes needed, {} left in the entry",
+                b.len()
+            ));
+        }
+        let (head, tail) = b.split_at(n);
+        *b = tail;
+        Ok(head)
+    }
+    let mut b = entry;
+    let count = u32::from_be_bytes(take(&mut b, 4, "byte count")?.try_into().unwrap());
     if count & 0x4000_0000 == 0 {
         return Err(format!("byte count {count:#x} without the 0x40000000 flag"));
     }
-    let bytes = (count & !0x4000_0000) as i64;
-    if bytes != r.len() {
+    let bytes = (count & !0x4000_0000) as usize;
+    if bytes != b.len() {
         return Err(format!(
             "byte count {bytes} disagrees with the {} bytes the entry holds",
-            r.len()
+            b.len()
         ));
     }
-    let end = r.pos() + bytes;
-    let _version = r.read_u16().map_err(|e| format!("version: {e}"))?;
+    let _version = take(&mut b, 2, "version")?;
     let (mut lengths, mut samples) = (Vec::new(), Vec::new());
-    while r.pos() < end {
-        let n = r.read_i32().map_err(|e| format!("signal length: {e}"))?;
+    while !b.is_empty() {
+        let n = i32::from_be_bytes(take(&mut b, 4, "signal length")?.try_into().unwrap());
         if n < 0 || n as usize > MAX_SAMPLES_PER_SIGNAL {
             return Err(format!(
                 "signal length {n}: expected 0..={MAX_SAMPLES_PER_SIGNAL}"
             ));
         }
         let n = n as usize;
-        if 2 * n as i64 > end - r.pos() {
+        if 2 * n > b.len() {
             return Err(format!(
                 "signal of {n} samples runs past the entry's {bytes} bytes"
             ));
         }
-        let at = samples.len();
-        samples.resize(at + n, 0);
-        r.read_array_i16_into(&mut samples[at..])
-            .map_err(|e| format!("samples: {e}"))?;
+        let raw = take(&mut b, 2 * n, "samples")?;
+        samples.extend(
+            raw.chunks_exact(2)
+                .map(|c| i16::from_be_bytes([c[0], c[1]])),
+        );
         lengths.push(n);
-    }
-    if r.pos() != end {
-        return Err(format!(
-            "the entry's last signal ends past its {bytes} bytes"
-        ));
     }
     Ok((lengths, samples))
 }
@@ -619,9 +639,7 @@ mod tests {
         out
     }
 
-    fn decode(bytes: &[u8]) -> std::result::Result<(Vec<usize>, Vec<i16>), String> {
-        decode_signal_data(&mut RBuffer::new(bytes, 0))
-    }
+    use super::decode_signal_entry as decode;
 
     #[test]
     fn signal_data_decodes_big_endian_samples_per_signal() {
@@ -657,9 +675,21 @@ mod tests {
         flag[0] = 0;
         assert!(decode(&flag).unwrap_err().contains("flag"));
         // A byte count one short of the last signal.
-        let mut cut = good;
+        let mut cut = good.clone();
         cut[3] -= 1;
         assert!(decode(&cut).is_err());
+        // Entries too short for their fixed fields (found by the `rest_entry` fuzz target: oxyroot's
+        // buffer panicked on an empty entry): errors, never a panic.
+        assert!(decode(&[])
+            .unwrap_err()
+            .contains("byte count: 4 bytes needed, 0 left"));
+        assert!(decode(&[0x40, 0, 0]).unwrap_err().contains("byte count"));
+        assert!(decode(&[0x40, 0, 0, 1, 9]).unwrap_err().contains("version"));
+        let mut len = good[..8].to_vec();
+        len[3] = 4;
+        assert!(decode(&len)
+            .unwrap_err()
+            .contains("signal length: 4 bytes needed, 2 left"));
     }
 
     #[test]
