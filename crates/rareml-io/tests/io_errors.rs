@@ -11,6 +11,10 @@ use rareml_io::tt::TtFile;
 use rareml_io::Error;
 use tempfile::TempDir;
 
+// The damaged-file corpus's edit helpers (its cases run in `hostile.rs`).
+mod corpus;
+use corpus::replace;
+
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/fixtures")
@@ -28,19 +32,6 @@ fn edited(name: &str, edit: impl FnOnce(&hdf5::File)) -> (TempDir, PathBuf) {
     // keeps the file locked when the reader under test opens it.
     f.close().unwrap();
     (dir, path)
-}
-
-/// Replaces a dataset with `data` (same name, new dtype/shape).
-fn replace<T: hdf5::H5Type, D: ndarray::Dimension>(
-    f: &hdf5::File,
-    path: &str,
-    data: ndarray::Array<T, D>,
-) {
-    f.unlink(path).unwrap();
-    f.new_dataset_builder()
-        .with_data(&data)
-        .create(path)
-        .unwrap();
 }
 
 /// The error's message names the file and every given fragment.

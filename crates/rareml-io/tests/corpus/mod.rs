@@ -50,7 +50,7 @@ fn h5_case(dir: &Path, case: &str, name: &str, edit: impl FnOnce(&hdf5::File)) -
 }
 
 /// Replaces dataset `path` with `data` (new dtype and shape).
-fn replace<T: hdf5::H5Type, D: ndarray::Dimension>(
+pub fn replace<T: hdf5::H5Type, D: ndarray::Dimension>(
     f: &hdf5::File,
     path: &str,
     data: ndarray::Array<T, D>,
