@@ -23,9 +23,17 @@ fn tpc(u: &mut Unstructured<'_>) -> Result<()> {
     let strips = u.int_in_range(1usize..=16)?;
     let ids: Vec<i32> = (0..strips as i32).collect();
     let axes = (0..strips)
-        .map(|_| Ok(if u.arbitrary()? { StripAxis::X } else { StripAxis::Y }))
+        .map(|_| {
+            Ok(if u.arbitrary()? {
+                StripAxis::X
+            } else {
+                StripAxis::Y
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
-    let pos = (0..strips).map(|_| Ok(float(u)? as f32)).collect::<Result<Vec<_>>>()?;
+    let pos = (0..strips)
+        .map(|_| Ok(float(u)? as f32))
+        .collect::<Result<Vec<_>>>()?;
     let Ok(readout) = Readout::new(ids, axes, pos) else {
         return Ok(());
     };
@@ -39,7 +47,9 @@ fn tpc(u: &mut Unstructured<'_>) -> Result<()> {
     let strip_id = (0..s)
         .map(|_| u.int_in_range(-2i32..=strips as i32 + 1))
         .collect::<Result<Vec<_>>>()?;
-    let samples = (0..s * t).map(|_| u.arbitrary::<i16>()).collect::<Result<Vec<_>>>()?;
+    let samples = (0..s * t)
+        .map(|_| u.arbitrary::<i16>())
+        .collect::<Result<Vec<_>>>()?;
     let event = TpcEvent {
         id: 0,
         label: EventLabel::Unknown,
@@ -81,7 +91,11 @@ fn tt(u: &mut Unstructured<'_>) -> Result<()> {
     let cfg = HitMapConfig {
         pixel_cm: float(u)?.abs().max(0.05),
         half_size_cm: [float(u)?.clamp(-10.0, 10.0), float(u)?.clamp(-10.0, 10.0)],
-        weighting: if u.arbitrary()? { Weighting::Count } else { Weighting::Energy },
+        weighting: if u.arbitrary()? {
+            Weighting::Count
+        } else {
+            Weighting::Energy
+        },
     };
     let stations = u.int_in_range(0usize..=8)?;
     let _ = hit_maps(&event, stations, &cfg);
@@ -90,5 +104,9 @@ fn tt(u: &mut Unstructured<'_>) -> Result<()> {
 
 fuzz_target!(|data: &[u8]| {
     let mut u = Unstructured::new(data);
-    let _ = if u.arbitrary().unwrap_or(false) { tpc(&mut u) } else { tt(&mut u) };
+    let _ = if u.arbitrary().unwrap_or(false) {
+        tpc(&mut u)
+    } else {
+        tt(&mut u)
+    };
 });

@@ -5,9 +5,6 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let dir = std::env::temp_dir().join(format!("rareml-fuzz-h5-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("input.h5");
-    std::fs::write(&path, data).unwrap();
+    let path = rareml_fuzz::input_file(data, "input.h5");
     let _ = rareml_io::inspect::inspect(&path);
 });

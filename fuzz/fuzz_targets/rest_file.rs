@@ -5,10 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let dir = std::env::temp_dir().join(format!("rareml-fuzz-rest-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("input.root");
-    std::fs::write(&path, data).unwrap();
+    let path = rareml_fuzz::input_file(data, "input.root");
     if let Ok(mut f) = rareml_io::rest::RestFile::open(&path) {
         if f.event_branches().is_ok() {
             let _ = f.for_each_raw_signal_batch(64, |_| Ok(()));

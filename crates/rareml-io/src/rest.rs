@@ -424,8 +424,12 @@ pub fn decode_signal_entry(entry: &[u8]) -> std::result::Result<(Vec<usize>, Vec
         *b = tail;
         Ok(head)
     }
+    fn take4(b: &mut &[u8], what: &str) -> std::result::Result<[u8; 4], String> {
+        let h = take(b, 4, what)?;
+        Ok([h[0], h[1], h[2], h[3]])
+    }
     let mut b = entry;
-    let count = u32::from_be_bytes(take(&mut b, 4, "byte count")?.try_into().unwrap());
+    let count = u32::from_be_bytes(take4(&mut b, "byte count")?);
     if count & 0x4000_0000 == 0 {
         return Err(format!("byte count {count:#x} without the 0x40000000 flag"));
     }
@@ -439,7 +443,7 @@ pub fn decode_signal_entry(entry: &[u8]) -> std::result::Result<(Vec<usize>, Vec
     let _version = take(&mut b, 2, "version")?;
     let (mut lengths, mut samples) = (Vec::new(), Vec::new());
     while !b.is_empty() {
-        let n = i32::from_be_bytes(take(&mut b, 4, "signal length")?.try_into().unwrap());
+        let n = i32::from_be_bytes(take4(&mut b, "signal length")?);
         if n < 0 || n as usize > MAX_SAMPLES_PER_SIGNAL {
             return Err(format!(
                 "signal length {n}: expected 0..={MAX_SAMPLES_PER_SIGNAL}"
