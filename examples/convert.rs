@@ -3,14 +3,15 @@
 //! every tool here (inspect, preprocessing, `pandax3 --data`, `predict`) reads the events.
 //!
 //! ```text
-//! cargo run --release --example convert -- run.root --out run.h5 --readout readout.toml
+//! cargo run --release --example convert -- run.root --out run.h5 [--readout readout.toml] [--png events.png]
 //! ```
-//! The readout (signal id → strip axis and position) comes from `--readout` (TOML or JSON, see
-//! docs/data-formats.md); reading it from the file's own TRestReadout is not implemented yet.
+//! The readout (signal id → strip axis and position) is the file's own (`TRestReadout` /
+//! `TRestDetectorReadout`, decoded from the file), or `--readout` (TOML or JSON, see
+//! docs/data-formats.md) for files without one or to override it.
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
-use rareml::io::rest::{convert_to_tpc, read_readout_map, RestFile};
+use rareml::io::rest::{convert_to_tpc, RestFile};
 use rareml::io::tpc::TpcMeta;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,7 +25,7 @@ struct Args {
     /// Output HDF5 file (overwritten).
     #[arg(long)]
     out: PathBuf,
-    /// Readout map (TOML or JSON): which strip each signal id is.
+    /// Readout map (TOML or JSON): which strip each signal id is; default: the file's readout.
     #[arg(long)]
     readout: Option<PathBuf>,
     /// Events per batch.
@@ -39,6 +40,13 @@ struct Args {
     /// Strip pitch in mm.
     #[arg(long, default_value_t = rareml::io::tpc::PANDAX3_PITCH_MM)]
     pitch_mm: f64,
+    /// Also write a PNG of the XZ/YZ images (the pipeline's 64 × 64 pixels of 3 mm) of the first `--png-events`
+    /// converted events.
+    #[arg(long)]
+    png: Option<PathBuf>,
+    /// Events drawn in `--png`.
+    #[arg(long, default_value_t = 8)]
+    png_events: usize,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -57,16 +65,14 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     if args.batch == 0 {
         return Err("--batch 0: expected at least one event per batch".into());
     }
+    if args.png.is_some() && args.png_events == 0 {
+        return Err("--png-events 0: expected at least one event to draw".into());
+    }
     let mut rest = RestFile::open(&args.file)?;
-    let Some(map) = &args.readout else {
-        let held = rest.readout_status();
-        return Err(format!(
-            "{}: {held}: give --readout MAP.toml (signal id → axis, position; docs/data-formats.md)",
-            args.file.display()
-        )
-        .into());
-    };
-    let readout = read_readout_map(map)?;
+    let readout = rest.strip_readout(args.readout.as_deref())?;
+    if args.readout.is_none() {
+        eprintln!("readout: the file's own, {} strips", readout.len());
+    }
     let (entries, _) = rest.event_branches()?;
     let bar = (!args.quiet).then(|| {
         let b = ProgressBar::new(entries);
@@ -103,6 +109,20 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         mb_samples / secs,
         args.out.display()
     );
+    if let Some(png) = &args.png {
+        let f = rareml::io::tpc::TpcFile::open(&args.out)?;
+        let events = rareml::report::display::tpc_event_projections(&f, args.png_events)?;
+        let cfg = rareml::preprocess::tpc::TpcImageConfig::default();
+        let title = format!(
+            "{}: XZ and YZ images, {} mm pixels, colour on each event's own scale",
+            args.file
+                .file_name()
+                .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
+            cfg.pixel_mm
+        );
+        rareml::report::plot::tpc_projections_png(png, &title, &events, cfg.size, cfg.pixel_mm)?;
+        println!("{} events drawn → {}", events.len(), png.display());
+    }
     Ok(())
 }
 

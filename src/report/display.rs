@@ -411,21 +411,14 @@ fn emulsion_browser(
     ))
 }
 
-/// A REST ROOT file's raw-signal events, converted with the readout map into a temporary
+/// A REST ROOT file's raw-signal events, converted with its own readout (or the readout map) into a temporary
 /// `rareml.tpc.v1` file (as the `convert` example does), then shown as a TPC file.
 fn rest_browser(opts: &DisplayOptions) -> Result<(Browser, DisplaySummary, String)> {
-    use crate::io::rest::{convert_to_tpc, read_readout_map, RestFile};
+    use crate::io::rest::{convert_to_tpc, RestFile};
     let path = &opts.file;
     let err = |e: crate::io::Error| file_err(path, e);
     let mut rest = RestFile::open(path).map_err(err)?;
-    let Some(map) = &opts.readout else {
-        let held = rest.readout_status();
-        return Err(file_err(
-            path,
-            format!("a REST ROOT file that {held}: give --readout MAP.toml (signal id → axis, position; docs/data-formats.md)"),
-        ));
-    };
-    let readout = read_readout_map(map).map_err(err)?;
+    let readout = rest.strip_readout(opts.readout.as_deref()).map_err(err)?;
     let tmp = tempfile::tempdir().map_err(|e| file_err(&std::env::temp_dir(), e))?;
     let converted = tmp.path().join("converted.h5");
     convert_to_tpc(
@@ -537,6 +530,36 @@ fn tpc_browser(
         format,
         format!("PandaX-III events — {}", path.display()),
     ))
+}
+
+/// The XZ and YZ images (64 × 64 pixels of 3 mm, the pipeline's defaults; fraction of the event's
+/// charge) of the first `n` events of a TPC file, for
+/// [`tpc_projections_png`](super::plot::tpc_projections_png): captions "event ID (k signals)";
+/// an event with no charge above threshold gets empty planes and says so.
+pub fn tpc_event_projections(f: &TpcFile, n: usize) -> Result<Vec<super::plot::ProjectionPair>> {
+    let cfg = TpcImageConfig {
+        upsample: 1,
+        ..Default::default()
+    };
+    let side = cfg.size * cfg.size;
+    (0..n.min(f.len()))
+        .map(|i| {
+            let e = f.event(i).map_err(|e| file_err(f.path(), e))?;
+            let caption = format!("event {} ({} signals)", e.id, e.signals.len());
+            Ok(
+                match event_image(&e, f.readout(), f.meta(), &cfg, (false, false)) {
+                    Ok((img, _)) => {
+                        let v: Vec<f32> = img.iter().copied().collect();
+                        (caption, [v[..side].to_vec(), v[side..2 * side].to_vec()])
+                    }
+                    Err(_) => (
+                        format!("{caption}: no charge above threshold"),
+                        [vec![0.0; side], vec![0.0; side]],
+                    ),
+                },
+            )
+        })
+        .collect()
 }
 
 fn tt_browser(opts: &DisplayOptions, f: &TtFile) -> Result<(Browser, DisplaySummary, String)> {

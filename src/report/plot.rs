@@ -295,3 +295,108 @@ pub fn resolution_png(
         .map_err(|x| e(x.to_string()))?;
     root.present().map_err(|x| e(x.to_string()))
 }
+
+/// One event's XZ and YZ images for [`tpc_projections_png`]: its caption and the two planes,
+/// row-major `size × size` each (rows = z, columns = x or y), any non-negative unit.
+pub type ProjectionPair = (String, [Vec<f32>; 2]);
+
+/// Colour of `v` in 0…1 on a perceptually ordered dark-blue → yellow scale (white for 0).
+fn heat(v: f64) -> RGBColor {
+    if v <= 0.0 {
+        return WHITE;
+    }
+    const STOPS: [(f64, (f64, f64, f64)); 5] = [
+        (0.0, (68.0, 1.0, 84.0)),
+        (0.25, (59.0, 82.0, 139.0)),
+        (0.5, (33.0, 145.0, 140.0)),
+        (0.75, (94.0, 201.0, 98.0)),
+        (1.0, (253.0, 231.0, 37.0)),
+    ];
+    let v = v.min(1.0);
+    let k = STOPS.iter().position(|s| s.0 >= v).unwrap_or(4).max(1);
+    let (a, b) = (STOPS[k - 1], STOPS[k]);
+    let t = (v - a.0) / (b.0 - a.0);
+    let mix = |x: f64, y: f64| (x + (y - x) * t).round() as u8;
+    RGBColor(
+        mix(a.1 .0, b.1 .0),
+        mix(a.1 .1, b.1 .1),
+        mix(a.1 .2, b.1 .2),
+    )
+}
+
+/// The XZ and YZ projections of PandaX-III events as one PNG: two events per row, each event's two
+/// planes side by side, `size × size` pixels of `pixel_mm` around the plane's charge centre (axes
+/// in mm from it), coloured on the event's own scale (its brightest pixel, either plane); empty
+/// pixels white.
+pub fn tpc_projections_png(
+    path: &Path,
+    title: &str,
+    events: &[ProjectionPair],
+    size: usize,
+    pixel_mm: f64,
+) -> Result<()> {
+    font();
+    let e = err(path);
+    if events.is_empty() || size == 0 {
+        return Err(e("no event to draw".into()));
+    }
+    for (name, planes) in events {
+        if planes.iter().any(|p| p.len() != size * size) {
+            return Err(e(format!("{name}: planes are not {size} × {size}")));
+        }
+    }
+    let panel = 280u32;
+    let rows = events.len().div_ceil(2);
+    let root = BitMapBackend::new(path, (4 * panel, 40 + panel * rows as u32)).into_drawing_area();
+    root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
+    let root = root
+        .titled(title, ("sans-serif", 20))
+        .map_err(|x| e(x.to_string()))?;
+    let cells = root.split_evenly((rows, 4));
+    let half = size as f64 * pixel_mm / 2.0;
+    for (k, (name, planes)) in events.iter().enumerate() {
+        let max = planes.iter().flatten().fold(0f32, |m, &v| m.max(v)) as f64;
+        for (p, plane) in planes.iter().enumerate() {
+            let axis = if p == 0 { "x" } else { "y" };
+            let mut chart = ChartBuilder::on(&cells[2 * k + p])
+                .caption(
+                    format!("{name} — {}Z", axis.to_uppercase()),
+                    ("sans-serif", 15),
+                )
+                .margin(6)
+                .x_label_area_size(28)
+                .y_label_area_size(40)
+                .build_cartesian_2d(-half..half, -half..half)
+                .map_err(|x| e(x.to_string()))?;
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_desc(format!("{axis} − centre [mm]"))
+                .y_desc("z − centre [mm]")
+                .x_labels(5)
+                .y_labels(5)
+                .x_label_formatter(&|v| format!("{v:.0}"))
+                .y_label_formatter(&|v| format!("{v:.0}"))
+                .label_style(("sans-serif", 11))
+                .draw()
+                .map_err(|x| e(x.to_string()))?;
+            chart
+                .draw_series(
+                    plane
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, &v)| v > 0.0)
+                        .map(|(i, &v)| {
+                            let (r, c) = ((i / size) as f64, (i % size) as f64);
+                            let (x0, z0) = (c * pixel_mm - half, r * pixel_mm - half);
+                            Rectangle::new(
+                                [(x0, z0), (x0 + pixel_mm, z0 + pixel_mm)],
+                                heat(if max > 0.0 { v as f64 / max } else { 0.0 }).filled(),
+                            )
+                        }),
+                )
+                .map_err(|x| e(x.to_string()))?;
+        }
+    }
+    root.present().map_err(|x| e(x.to_string()))
+}

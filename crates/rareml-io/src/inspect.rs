@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::emulsion::{ClusterClass, EmulsionFile, EmulsionLayout, SetScan};
 use crate::error::{Error, Result};
 use crate::h5::{dtype_name, H5File};
-use crate::tpc::TpcFile;
+use crate::tpc::{StripAxis, TpcFile};
 use crate::tt::TtFile;
 
 /// Clusters per read when scanning NEWSdm images.
@@ -170,9 +170,12 @@ pub enum Details {
         samples_per_signal: usize,
         /// Smallest and largest DAQ signal id.
         signal_ids: (i32, i32),
-        /// Readout objects in the file: (name, class). Not decoded yet: `convert` takes a readout
-        /// map (`--readout`).
+        /// Readout objects in the file: (name, class).
         readouts: Vec<(String, String)>,
+        /// The newest readout, decoded (`None`: no readout, or it failed — then a problem says why).
+        readout: Option<ReadoutSummary>,
+        /// Signal ids of the events that the decoded readout does not list.
+        unmapped_signal_ids: usize,
     },
     /// `rareml.scores.v1`.
     Scores {
@@ -204,6 +207,27 @@ pub enum Details {
     },
     /// Nothing known.
     None,
+}
+
+/// A REST file's readout as `inspect` describes it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReadoutSummary {
+    /// Key name.
+    pub name: String,
+    /// Class (`TRestReadout`, `TRestDetectorReadout`).
+    pub class: String,
+    /// Readout planes.
+    pub planes: usize,
+    /// Modules.
+    pub modules: usize,
+    /// Channels (strips and pixels).
+    pub channels: usize,
+    /// Strips measuring x.
+    pub x_strips: usize,
+    /// Strips measuring y.
+    pub y_strips: usize,
+    /// Median strip pitch of the X and Y strips inside a module, mm.
+    pub pitch_mm: (Option<f64>, Option<f64>),
 }
 
 /// Everything `inspect` reports about a file.
@@ -562,6 +586,16 @@ fn inspect_rest(path: &Path) -> Result<FileSummary> {
     } else {
         (0, Vec::new())
     };
+    let mut problems = Vec::new();
+    let decoded = match f.readout() {
+        Ok(r) => r,
+        Err(e) => {
+            problems.push(format!("readout: {e}"));
+            None
+        }
+    };
+    let strips = decoded.as_ref().and_then(|r| r.to_strip_readout().ok());
+    let mut unmapped = 0;
     let (mut events, mut signals, mut spe, mut ids) = (0, 0, (usize::MAX, 0), (i32::MAX, i32::MIN));
     let mut samples = 0;
     if event_branches
@@ -578,10 +612,18 @@ fn inspect_rest(path: &Path) -> Result<FileSummary> {
                 spe = (spe.0.min(e.signal_ids.len()), spe.1.max(e.signal_ids.len()));
                 for &id in &e.signal_ids {
                     ids = (ids.0.min(id), ids.1.max(id));
+                    if strips.as_ref().is_some_and(|s| s.strip(id).is_none()) {
+                        unmapped += 1;
+                    }
                 }
             }
             Ok(())
         })?;
+    }
+    if unmapped > 0 {
+        problems.push(format!(
+            "{unmapped} signals carry ids the file's readout does not list"
+        ));
     }
     if events == 0 {
         spe = (0, 0);
@@ -604,8 +646,19 @@ fn inspect_rest(path: &Path) -> Result<FileSummary> {
             samples_per_signal: samples,
             signal_ids: ids,
             readouts,
+            readout: decoded.map(|r| ReadoutSummary {
+                x_strips: r.strips(StripAxis::X),
+                y_strips: r.strips(StripAxis::Y),
+                pitch_mm: (r.pitch_mm(StripAxis::X), r.pitch_mm(StripAxis::Y)),
+                name: r.name,
+                class: r.class,
+                planes: r.planes,
+                modules: r.modules,
+                channels: r.channels.len(),
+            }),
+            unmapped_signal_ids: unmapped,
         },
-        problems: Vec::new(),
+        problems,
     })
 }
 
@@ -702,6 +755,8 @@ impl fmt::Display for FileSummary {
                 samples_per_signal,
                 signal_ids,
                 readouts,
+                readout,
+                unmapped_signal_ids,
             } => {
                 writeln!(f, "objects:")?;
                 for (name, class) in objects {
@@ -717,17 +772,29 @@ impl fmt::Display for FileSummary {
                     "raw-signal events: {raw_signal_events}, signals: {signals} ({}–{} per event) × {samples_per_signal} samples, signal ids {}–{}",
                     signals_per_event.0, signals_per_event.1, signal_ids.0, signal_ids.1
                 )?;
-                let names: Vec<String> =
-                    readouts.iter().map(|(n, c)| format!("{n} ({c})")).collect();
-                writeln!(
-                    f,
-                    "readout: {} (not decoded by this version: convert takes --readout MAP)",
-                    if names.is_empty() {
-                        "none in the file".to_string()
-                    } else {
-                        names.join(", ")
+                match readout {
+                    Some(r) => {
+                        let mm =
+                            |p: Option<f64>| p.map_or("—".to_string(), |p| format!("{p:.3} mm"));
+                        writeln!(
+                            f,
+                            "readout: {} ({}): {} plane(s), {} modules, {} channels: {} X strips (pitch {}), {} Y strips (pitch {}); signal ids not in it: {unmapped_signal_ids}",
+                            r.name, r.class, r.planes, r.modules, r.channels, r.x_strips, mm(r.pitch_mm.0), r.y_strips, mm(r.pitch_mm.1)
+                        )?;
                     }
-                )?;
+                    None if readouts.is_empty() => {
+                        writeln!(f, "readout: none in the file (convert takes --readout MAP)")?
+                    }
+                    None => {
+                        let names: Vec<String> =
+                            readouts.iter().map(|(n, c)| format!("{n} ({c})")).collect();
+                        writeln!(
+                            f,
+                            "readout: {} could not be decoded (see the problems)",
+                            names.join(", ")
+                        )?;
+                    }
+                }
             }
             Details::Scores {
                 experiment,

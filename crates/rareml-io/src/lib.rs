@@ -14,6 +14,7 @@ mod h5;
 pub mod inspect;
 pub mod npy;
 pub mod rest;
+pub mod root;
 pub mod scores;
 pub mod shard;
 pub mod tpc;

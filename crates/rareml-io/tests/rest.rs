@@ -332,9 +332,18 @@ fn inspect_describes_a_rest_file() {
             signals_per_event,
             samples_per_signal,
             readouts,
+            readout,
+            unmapped_signal_ids,
             ..
         } => {
             assert_eq!((*entries, *raw_signal_events, *signals), (8, 8, 102));
+            let r = readout.as_ref().expect("decoded");
+            assert_eq!(
+                (r.modules, r.channels, r.x_strips, r.y_strips),
+                (7, 896, 448, 448)
+            );
+            assert_eq!(r.pitch_mm, (Some(3.0), Some(3.0)));
+            assert_eq!(*unmapped_signal_ids, 0);
             assert_eq!(*signals_per_event, (5, 30));
             assert_eq!(*samples_per_signal, 512);
             assert_eq!(
@@ -346,7 +355,161 @@ fn inspect_describes_a_rest_file() {
     }
     let text = s.to_string();
     assert!(
-        text.contains("PandaReadout_MxM (TRestReadout)") && text.contains("raw-signal events: 8"),
+        text.contains("PandaReadout_MxM (TRestReadout)")
+            && text.contains("raw-signal events: 8")
+            && text.contains("448 X strips (pitch 3.000 mm)"),
         "{text}"
     );
+}
+
+/// `(id, origin, rotation °, first DAQ channel)` of each module as the readout's own RML
+/// configuration (stored in the file beside it, `configBuffer`) places it.
+fn rml_modules(f: &RestFile) -> Vec<(i64, (f64, f64), f64, i64)> {
+    let key = f.root().key("PandaReadout_MxM").unwrap().clone();
+    let v = f.root().object(&key).unwrap();
+    let xml = v
+        .as_object()
+        .unwrap()
+        .get("configBuffer")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string();
+    let attr = |tag: &str, name: &str| -> String {
+        let i = tag.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+        tag[i..i + tag[i..].find('"').unwrap()].to_string()
+    };
+    xml.split("<addReadoutModule ")
+        .skip(1)
+        .map(|t| {
+            let t = &format!(" {}", &t[..t.find("/>").unwrap()]);
+            let o = attr(t, "origin");
+            let (x, y) = o
+                .trim_matches(|c| c == '(' || c == ')')
+                .split_once(',')
+                .unwrap();
+            (
+                attr(t, "id").parse().unwrap(),
+                (x.parse().unwrap(), y.parse().unwrap()),
+                attr(t, "rotation").parse().unwrap(),
+                attr(t, "firstDaqChannel").parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_readout_is_decoded_from_the_file() {
+    use rareml_io::tpc::StripAxis;
+    let mut f = RestFile::open(fixture(ROOT_FILE)).unwrap();
+    let r = f
+        .readout()
+        .unwrap()
+        .expect("the prototype file holds its readout");
+    assert_eq!(
+        (r.name.as_str(), r.class.as_str()),
+        ("PandaReadout_MxM", "TRestReadout")
+    );
+    assert_eq!((r.planes, r.modules, r.channels.len()), (1, 7, 7 * 128));
+    assert_eq!((r.strips(StripAxis::X), r.strips(StripAxis::Y)), (448, 448));
+    // The RML says pitch="3" (mm).
+    assert_eq!(r.pitch_mm(StripAxis::X), Some(3.0));
+    assert_eq!(r.pitch_mm(StripAxis::Y), Some(3.0));
+    // Cross-check with the RML placement (an independent record of the same readout): each
+    // module's channels carry DAQ ids from its firstDaqChannel on, and every strip's first pixel
+    // centre lies inside the module's 193.5 × 192.75 mm area rotated about its origin.
+    let modules = rml_modules(&f);
+    assert_eq!(modules.len(), 7);
+    for (id, (ox, oy), rot, first) in modules {
+        let chans: Vec<_> = r.channels.iter().filter(|c| c.module == id).collect();
+        assert_eq!(chans.len(), 128, "module {id}");
+        let (s, c) = rot.to_radians().sin_cos();
+        for ch in chans {
+            assert!(
+                (first..first + 136).contains(&(ch.signal_id as i64)),
+                "module {id}: {ch:?}"
+            );
+            // back into the module's frame
+            let (dx, dy) = (ch.centre_mm.0 - ox, ch.centre_mm.1 - oy);
+            let (u, v) = (dx * c + dy * s, -dx * s + dy * c);
+            assert!(
+                (-0.01..193.51).contains(&u) && (-0.01..192.76).contains(&v),
+                "module {id} rot {rot}: {ch:?} at ({u}, {v})"
+            );
+        }
+    }
+    // Every signal of the 8 events is a strip of the readout.
+    let strips = f.strip_readout(None).unwrap();
+    assert_eq!(strips.len(), 896);
+    for e in f.raw_signal_events().unwrap() {
+        for id in &e.signal_ids {
+            assert!(
+                strips.strip(*id).is_some(),
+                "event {}: signal id {id}",
+                e.event_id
+            );
+        }
+    }
+}
+
+#[test]
+fn convert_uses_the_files_own_readout() {
+    use rareml_io::rest::convert_to_tpc;
+    use rareml_io::tpc::{TpcFile, TpcMeta};
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = RestFile::open(fixture(ROOT_FILE)).unwrap();
+    let readout = f.strip_readout(None).unwrap();
+    let out = dir.path().join("own.h5");
+    let stats = convert_to_tpc(&mut f, &readout, &TpcMeta::default(), &out, 3, |_| {}).unwrap();
+    assert_eq!((stats.events, stats.signals), (8, 102));
+    let t = TpcFile::open(&out).unwrap();
+    assert_eq!(t.readout(), &readout);
+}
+
+#[test]
+fn missing_and_damaged_readouts_are_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(fixture(ROOT_FILE)).unwrap();
+    // The readout's class renamed in its key headers: the file holds no readout.
+    let mut renamed = bytes.clone();
+    let pat = b"\x0cTRestReadout";
+    let mut n = 0;
+    for i in 0..renamed.len() - pat.len() {
+        if &renamed[i..i + pat.len()] == pat {
+            renamed[i + 5] = b'X';
+            n += 1;
+        }
+    }
+    assert!(n >= 2, "key headers found: {n}");
+    let p = dir.path().join("no-readout.root");
+    std::fs::write(&p, &renamed).unwrap();
+    let f = RestFile::open(&p).unwrap();
+    assert!(f.readout().unwrap().is_none());
+    let e = f.strip_readout(None).unwrap_err().to_string();
+    assert!(
+        e.contains("no-readout.root") && e.contains("holds no readout") && e.contains("--readout"),
+        "{e}"
+    );
+    // The readout's compressed record damaged in its middle: an error naming file and object;
+    // the events still read.
+    let key = RestFile::open(fixture(ROOT_FILE))
+        .unwrap()
+        .root()
+        .key("PandaReadout_MxM")
+        .unwrap()
+        .clone();
+    let mut damaged = bytes.clone();
+    let mid = (key.seek + key.keylen as u64) as usize + key.nbytes as usize / 2;
+    for b in &mut damaged[mid..mid + 16] {
+        *b ^= 0x5a;
+    }
+    let p = dir.path().join("bad-readout.root");
+    std::fs::write(&p, &damaged).unwrap();
+    let mut f = RestFile::open(&p).unwrap();
+    let e = f.readout().unwrap_err().to_string();
+    assert!(
+        e.contains("bad-readout.root") && e.contains("PandaReadout_MxM"),
+        "{e}"
+    );
+    assert_eq!(f.raw_signal_events().unwrap().len(), 8);
 }

@@ -68,9 +68,10 @@ fn interruptible<T: Send>(
 
 /// Runs experiment `name` (`"newsdm"`, `"pandax3"`, `"ship_tt"`) with `preset`'s settings
 /// overlaid with `settings_json`, writing the report, plots and checkpoints into `out`; data
-/// from the user's `data` file or generated. Returns the report as JSON.
+/// from the user's `data` file or generated; `resume_with_new_config` lets checkpoints in `out`
+/// made with another training configuration be resumed. Returns the report as JSON.
 #[pyfunction]
-#[pyo3(signature = (name, out, preset_name = "quick", data = None, seed = 42, device = "cpu", settings_json = None, progress = false))]
+#[pyo3(signature = (name, out, preset_name = "quick", data = None, seed = 42, device = "cpu", settings_json = None, progress = false, resume_with_new_config = false))]
 #[allow(clippy::too_many_arguments)]
 fn run(
     py: Python<'_>,
@@ -82,6 +83,7 @@ fn run(
     device: &str,
     settings_json: Option<&str>,
     progress: bool,
+    resume_with_new_config: bool,
 ) -> PyResult<String> {
     let p = preset(preset_name)?;
     let options = Options {
@@ -90,7 +92,7 @@ fn run(
         out,
         device: device.to_string(),
         progress,
-        resume_with_new_config: false,
+        resume_with_new_config,
     };
     let what = format!("experiments.run({name:?})");
     match name {

@@ -73,3 +73,11 @@ def test_run_answers_ctrl_c(tmp_path):
     elapsed = time.perf_counter() - start
     timer.join()
     assert elapsed < 1.5 + 1.0, elapsed
+
+
+def test_resuming_with_another_configuration_needs_the_keyword(tmp_path):
+    experiments.run("ship_tt", out=tmp_path, events=300, epochs=2, seed=3)
+    with pytest.raises(Exception, match=r"another training configuration.*resume_with_new_config=True"):
+        experiments.run("ship_tt", out=tmp_path, events=300, epochs=2, batch=16, seed=3)
+    r = experiments.run("ship_tt", out=tmp_path, events=300, epochs=2, batch=16, seed=3, resume_with_new_config=True)
+    assert r["settings"]["batch"] == 16

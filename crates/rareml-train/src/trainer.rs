@@ -458,7 +458,8 @@ impl<'a> Trainer<'a> {
             if !changes.is_empty() && !self.resume_with_new_config {
                 return Err(Error::Data(format!(
                     "{}: the checkpoints (epoch {}) were made with another training configuration ({}); \
-                     resume with the new one only if that is meant (--resume-with-new-config), or train \
+                     resume with the new one only if that is meant (--resume-with-new-config; Python: \
+                     resume_with_new_config=True), or train \
                      into another directory",
                     self.dir.display(),
                     st.epoch,

@@ -38,13 +38,17 @@ def run(
     seed: int = 42,
     device: str = "cpu",
     progress: bool = False,
+    resume_with_new_config: bool = False,
     **settings: Any,
 ) -> Dict[str, Any]:
     """Runs experiment ``name`` (``"newsdm"``, ``"pandax3"``, ``"ship_tt"``) with ``preset``
     (``"quick"``: minutes on a 2-core CPU; ``"paper"``: the papers' sizes) and the ``settings``
     given as keywords (e.g. ``events=2000, epochs=4``); outputs go to ``out`` (default
     ``out/<name>``). ``data`` is the user's file of that experiment (else generated);
-    ``progress`` shows the progress bars on standard error. Returns the report as a dict."""
+    ``progress`` shows the progress bars on standard error. Checkpoints already in ``out`` are
+    resumed; if they were made with another training configuration the call is refused naming the
+    changed fields, unless ``resume_with_new_config`` (more epochs than before always continue).
+    Returns the report as a dict."""
     out = os.path.join("out", name) if out is None else os.fspath(out)
     text = _ex.run(
         name,
@@ -55,6 +59,7 @@ def run(
         device,
         json.dumps(settings) if settings else None,
         progress,
+        resume_with_new_config,
     )
     return json.loads(text)
 

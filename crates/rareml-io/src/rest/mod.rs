@@ -1,19 +1,23 @@
 //! REST-for-Physics ROOT files (PandaX-III, `restManager` output) read without ROOT or REST:
-//! the objects the file holds and the raw-signal events of its `EventTree`, exactly as stored
-//! (signal ids and int16 samples; no baseline subtraction — that is preprocessing).
+//! the objects the file holds, its readout ([`readout`]) and the raw-signal events of its
+//! `EventTree`, exactly as stored (signal ids and int16 samples; no baseline subtraction — that
+//! is preprocessing).
 //!
-//! The tree is opened with `oxyroot`; the samples (`fSignal.fSignalData`, a
-//! `vector<vector<Short_t>>` inside the split `vector<TRestRawSignal>`) are decoded here from the
-//! branch's entries: a byte count (bit `0x40000000` set) and a version, then per signal an `i32`
-//! length and that many big-endian `i16`. Every call into `oxyroot` runs under `catch_unwind`
-//! (it panics on some damaged or unsupported input): a panic becomes an [`Error::Invalid`] naming
-//! the file and the branch.
+//! Everything is read by [`crate::root`], this crate's own ROOT reader, following the file's own
+//! class descriptions; the samples (`fSignal.fSignalData`, a `vector<vector<Short_t>>` inside
+//! the split `vector<TRestRawSignal>`) are decoded from the branch's entries: a byte count (bit
+//! `0x40000000` set) and a version, then per signal an `i32` length and that many big-endian
+//! `i16`. Damaged or unsupported data is an [`Error::Invalid`] naming the file, the object and
+//! the byte offset.
 //!
 //! ```no_run
 //! use rareml_io::rest::RestFile;
 //! let mut f = RestFile::open("run.root")?;
 //! for o in f.objects() {
 //!     println!("{} ({})", o.name, o.class);
+//! }
+//! if let Some(r) = f.readout()? {
+//!     println!("{}: {} modules, {} channels", r.name, r.modules, r.channels.len());
 //! }
 //! f.for_each_raw_signal_batch(256, |events| {
 //!     for e in events {
@@ -24,11 +28,14 @@
 //! # Ok::<(), rareml_io::Error>(())
 //! ```
 
+pub mod readout;
+
 use crate::error::{Error, Result};
+use crate::root::tree::{Branch, Entries, Tree};
+use crate::root::RootFile;
 use crate::tpc::{EventLabel, Readout, Signals, StripAxis, TpcEvent, TpcMeta, TpcWriter};
 use ndarray::Array2;
-use oxyroot::{Branch, Named, RBuffer, ReaderTree, RootFile};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+pub use readout::{ReadoutChannel, RestReadout};
 use std::path::{Path, PathBuf};
 
 /// Name of the tree holding the events.
@@ -83,70 +90,6 @@ pub struct RestFile {
     objects: Vec<RestObject>,
 }
 
-/// Runs an `oxyroot` call, turning its errors and panics into [`Error::Invalid`].
-fn guarded<T, E: std::fmt::Display>(
-    path: &Path,
-    object: &str,
-    what: &str,
-    f: impl FnOnce() -> std::result::Result<T, E>,
-) -> Result<T> {
-    let invalid = |reason: String| Error::Invalid {
-        file: path.to_path_buf(),
-        path: object.to_string(),
-        reason,
-    };
-    quiet_panics_in_guards();
-    GUARDED.with(|g| g.set(g.get() + 1));
-    let result = catch_unwind(AssertUnwindSafe(f));
-    GUARDED.with(|g| g.set(g.get() - 1));
-    match result {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(invalid(format!("{what}: {e}"))),
-        Err(panic) => Err(invalid(format!(
-            "{what}: the ROOT reader failed ({}): damaged or unsupported data",
-            panic_message(&panic)
-        ))),
-    }
-}
-
-thread_local! {
-    /// Depth of [`guarded`] calls on this thread: their panics are reported as errors, not printed.
-    static GUARDED: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
-
-/// Installs (once) a panic hook that stays silent for panics caught by [`guarded`] on this
-/// thread and hands every other panic to the previous hook unchanged.
-fn quiet_panics_in_guards() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if GUARDED.with(|g| g.get()) == 0 {
-                previous(info);
-            }
-        }));
-    });
-}
-
-/// The next item of an `oxyroot` iterator, its panic turned into [`Error::Invalid`].
-fn next_guarded<I: Iterator + ?Sized>(
-    path: &Path,
-    object: &str,
-    entry: u64,
-    it: &mut I,
-) -> Result<Option<I::Item>> {
-    guarded(path, object, &format!("entry {entry}"), || {
-        Ok::<_, std::convert::Infallible>(it.next())
-    })
-}
-
-fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic".into())
-}
-
 /// True when `path` starts with ROOT's `root` signature.
 pub fn is_root_file(path: &Path) -> bool {
     use std::io::Read;
@@ -171,20 +114,19 @@ impl RestFile {
                 reason: "not a ROOT file (no \"root\" signature at the start)".into(),
             });
         }
-        let file = guarded(&path, "/", "reading the file header and directory", || {
-            RootFile::open(&path)
+        let file = RootFile::open(&path).map_err(|reason| Error::Invalid {
+            file: path.clone(),
+            path: "/".into(),
+            reason,
         })?;
-        let objects = guarded(&path, "/", "listing the keys", || {
-            Ok::<_, std::convert::Infallible>(
-                file.keys()
-                    .iter()
-                    .map(|k| RestObject {
-                        name: k.name().to_string(),
-                        class: k.class_name().to_string(),
-                    })
-                    .collect(),
-            )
-        })?;
+        let objects = file
+            .keys()
+            .iter()
+            .map(|k| RestObject {
+                name: k.name.clone(),
+                class: k.class.clone(),
+            })
+            .collect();
         Ok(Self {
             path,
             file,
@@ -202,136 +144,190 @@ impl RestFile {
         &self.objects
     }
 
-    /// Why a readout map must be given for this file: "holds no readout", or "holds the readout
-    /// NAME (CLASS), which this version does not decode yet".
-    pub fn readout_status(&self) -> String {
-        let readouts: Vec<String> = self
-            .objects
-            .iter()
-            .filter(|o| o.class.ends_with("Readout"))
-            .map(|o| format!("{} ({})", o.name, o.class))
-            .collect();
-        if readouts.is_empty() {
-            "holds no readout".to_string()
-        } else {
-            format!(
-                "holds the readout {}, which this version does not decode yet",
-                readouts.join(", ")
-            )
+    /// The underlying ROOT file (keys, class descriptions, any object decoded).
+    pub fn root(&self) -> &RootFile {
+        &self.file
+    }
+
+    fn invalid(&self, object: &str, reason: String) -> Error {
+        Error::Invalid {
+            file: self.path.clone(),
+            path: object.to_string(),
+            reason,
         }
     }
 
-    fn event_tree(&mut self) -> Result<ReaderTree> {
-        if !self
-            .objects
+    /// The file's readout (`TRestReadout` or `TRestDetectorReadout`), decoded; `None` when the
+    /// file holds none. A readout that cannot be decoded is an error naming it.
+    pub fn readout(&self) -> Result<Option<RestReadout>> {
+        let Some(key) = self
+            .file
+            .keys()
             .iter()
-            .any(|o| o.name == EVENT_TREE && o.class == "TTree")
-        {
-            return Err(Error::Missing {
+            .filter(|k| k.class == "TRestReadout" || k.class == "TRestDetectorReadout")
+            .max_by_key(|k| k.cycle)
+        else {
+            return Ok(None);
+        };
+        let value = self
+            .file
+            .object(key)
+            .map_err(|e| self.invalid(&key.name, e))?;
+        RestReadout::from_object(&key.name, &key.class, &value)
+            .map(Some)
+            .map_err(|e| self.invalid(&key.name, e))
+    }
+
+    /// The strip readout a conversion uses: the map file `map` when given (it overrides the
+    /// file's), else the file's own readout. A file without a readout, or whose readout has no
+    /// strips, is an error naming it and saying to give a map.
+    pub fn strip_readout(&self, map: Option<&Path>) -> Result<Readout> {
+        if let Some(map) = map {
+            return read_readout_map(map);
+        }
+        let r = self.readout()?.ok_or_else(|| {
+            self.invalid(
+                "/",
+                "holds no readout (TRestReadout or TRestDetectorReadout): give a readout map \
+                 (--readout MAP.toml: signal id → axis, position; docs/data-formats.md)"
+                    .into(),
+            )
+        })?;
+        r.to_strip_readout().map_err(|e| self.invalid(&r.name, e))
+    }
+
+    fn event_tree(&self) -> Result<Tree> {
+        let key = self
+            .file
+            .keys()
+            .iter()
+            .filter(|k| k.name == EVENT_TREE && k.class == "TTree")
+            .max_by_key(|k| k.cycle)
+            .ok_or_else(|| Error::Missing {
                 file: self.path.clone(),
                 path: EVENT_TREE.into(),
                 what: "tree",
                 hint: "; a REST file written by restManager holds its events in EventTree".into(),
-            });
-        }
-        let file = &mut self.file;
-        guarded(&self.path, EVENT_TREE, "opening the tree", || {
-            file.get_tree(EVENT_TREE)
-        })
+            })?;
+        let value = self
+            .file
+            .object(key)
+            .map_err(|e| self.invalid(EVENT_TREE, e))?;
+        Tree::from_object(EVENT_TREE, &value).map_err(|e| self.invalid(EVENT_TREE, e))
     }
 
     /// Entries of `EventTree` and the names of its event branches (`TRest…EventBranch`).
     pub fn event_branches(&mut self) -> Result<(u64, Vec<String>)> {
         let tree = self.event_tree()?;
         let names = tree
-            .branches()
-            .map(|b| b.name().to_string())
+            .branches
+            .iter()
+            .map(|b| b.name.clone())
             .filter(|n| n.ends_with("EventBranch"))
             .collect();
-        Ok((tree.entries().max(0) as u64, names))
+        Ok((tree.entries, names))
     }
 
     /// Reads every raw-signal event in order, handing them to `f` in batches of up to `batch`
-    /// events (memory: one batch and the `oxyroot` basket being decoded).
+    /// events (memory: one batch and one basket per branch being decoded).
     pub fn for_each_raw_signal_batch(
         &mut self,
         batch: usize,
         mut f: impl FnMut(&[RawSignalEvent]) -> Result<()>,
     ) -> Result<()> {
         if batch == 0 {
-            return Err(Error::Invalid {
-                file: self.path.clone(),
-                path: RAW_SIGNAL_BRANCH.into(),
-                reason: "batch 0: expected at least one event per batch".into(),
-            });
+            return Err(self.invalid(
+                RAW_SIGNAL_BRANCH,
+                "batch 0: expected at least one event per batch".into(),
+            ));
         }
         let path = self.path.clone();
         let tree = self.event_tree()?;
-        let entries = tree.entries().max(0) as u64;
+        let entries = tree.entries;
         let top = tree
-            .branch(RAW_SIGNAL_BRANCH)
+            .branches
+            .iter()
+            .find(|b| b.name == RAW_SIGNAL_BRANCH)
             .ok_or_else(|| Error::Missing {
                 file: path.clone(),
                 path: format!("{EVENT_TREE}/{RAW_SIGNAL_BRANCH}"),
                 what: "branch",
                 hint: "; this file holds no raw-signal events (TRestRawSignalEvent)".into(),
             })?;
+        let bpath = |name: &str| format!("{EVENT_TREE}/{RAW_SIGNAL_BRANCH}/{name}");
         let leaf = |name: &str| -> Result<&Branch> {
-            top.branch(name).ok_or_else(|| Error::Missing {
+            let b = top.branch(name).ok_or_else(|| Error::Missing {
                 file: path.clone(),
-                path: format!("{EVENT_TREE}/{RAW_SIGNAL_BRANCH}/{name}"),
+                path: bpath(name),
                 what: "branch",
                 hint: String::new(),
-            })
+            })?;
+            if b.entries < entries {
+                return Err(self.invalid(
+                    &bpath(name),
+                    format!("holds {} entries, the tree declares {entries}", b.entries),
+                ));
+            }
+            Ok(b)
         };
-        let bpath = |name: &str| format!("{EVENT_TREE}/{RAW_SIGNAL_BRANCH}/{name}");
-        let ints = |name: &'static str| -> Result<Box<dyn Iterator<Item = i32> + '_>> {
-            let b = leaf(name)?;
-            let it = guarded(&path, &bpath(name), "reading", || b.as_iter::<i32>())?;
-            Ok(Box::new(it))
-        };
-        let mut event_id = ints("fEventID")?;
-        let mut sub_event_id = ints("fSubEventID")?;
-        let mut run_origin = ints("fRunOrigin")?;
-        let mut time_s = ints("fEventTime.fSec")?;
-        let mut time_ns = ints("fEventTime.fNanoSec")?;
-        let ids_branch = leaf("fSignal.fSignalID")?;
-        let mut ids = guarded(&path, &bpath("fSignal.fSignalID"), "reading", || {
-            ids_branch.as_iter::<oxyroot::Slice<i32>>()
-        })?;
-        let data_branch = leaf("fSignal.fSignalData")?;
-        let mut data = data_branch.get_basket(decode_signal_data);
+        const INTS: [&str; 5] = [
+            "fEventID",
+            "fSubEventID",
+            "fRunOrigin",
+            "fEventTime.fSec",
+            "fEventTime.fNanoSec",
+        ];
+        let mut ints = INTS
+            .iter()
+            .map(|n| Ok(Entries::new(&self.file, leaf(n)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut ids = Entries::new(&self.file, leaf("fSignal.fSignalID")?);
+        let mut data = Entries::new(&self.file, leaf("fSignal.fSignalData")?);
 
         let mut out = Vec::with_capacity(batch.min(entries as usize).max(1));
         for entry in 0..entries {
-            let here = |name: &str| bpath(name);
-            let next = |it: &mut dyn Iterator<Item = i32>, name: &str| -> Result<i32> {
-                next_guarded(&path, &here(name), entry, it)?
-                    .ok_or_else(|| short(&path, &here(name), entry, entries))
-            };
-            let event_id = next(&mut *event_id, "fEventID")?;
-            let sub_event_id = next(&mut *sub_event_id, "fSubEventID")?;
-            let run_origin = next(&mut *run_origin, "fRunOrigin")?;
-            let time_s = next(&mut *time_s, "fEventTime.fSec")?;
-            let time_ns = next(&mut *time_ns, "fEventTime.fNanoSec")?;
-            let signal_ids = next_guarded(&path, &here("fSignal.fSignalID"), entry, &mut ids)?
-                .ok_or_else(|| short(&path, &here("fSignal.fSignalID"), entry, entries))?
-                .into_vec();
-            let lengths_samples =
-                next_guarded(&path, &here("fSignal.fSignalData"), entry, &mut data)?
-                    .ok_or_else(|| short(&path, &here("fSignal.fSignalData"), entry, entries))?
-                    .map_err(|reason| Error::Invalid {
-                        file: path.clone(),
-                        path: here("fSignal.fSignalData"),
-                        reason: format!("entry {entry} (event {event_id}): {reason}"),
-                    })?;
-            let (lengths, samples) = lengths_samples;
-            let invalid = |reason: String| Error::Invalid {
+            let invalid = |name: &str, reason: String| Error::Invalid {
                 file: path.clone(),
-                path: here("fSignal.fSignalData"),
-                reason: format!("entry {entry} (event {event_id}): {reason}"),
+                path: bpath(name),
+                reason: format!("entry {entry}: {reason}"),
             };
-            let n = samples_per_signal(&lengths, &signal_ids).map_err(invalid)?;
+            let mut v = [0i32; 5];
+            for (k, it) in ints.iter_mut().enumerate() {
+                let bytes = it
+                    .next_entry()
+                    .map_err(|e| invalid(INTS[k], e))?
+                    .ok_or_else(|| short(&path, &bpath(INTS[k]), entry, entries))?;
+                let b: [u8; 4] = bytes.try_into().map_err(|_| {
+                    invalid(
+                        INTS[k],
+                        format!("{} bytes, a 4-byte integer expected", bytes.len()),
+                    )
+                })?;
+                v[k] = i32::from_be_bytes(b);
+            }
+            let [event_id, sub_event_id, run_origin, time_s, time_ns] = v;
+            let id_bytes = ids
+                .next_entry()
+                .map_err(|e| invalid("fSignal.fSignalID", e))?
+                .ok_or_else(|| short(&path, &bpath("fSignal.fSignalID"), entry, entries))?;
+            if id_bytes.len() % 4 != 0 {
+                return Err(invalid(
+                    "fSignal.fSignalID",
+                    format!("{} bytes, not a whole number of 4-byte ids", id_bytes.len()),
+                ));
+            }
+            let signal_ids: Vec<i32> = id_bytes
+                .chunks_exact(4)
+                .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            let entry_bytes = data
+                .next_entry()
+                .map_err(|e| invalid("fSignal.fSignalData", e))?
+                .ok_or_else(|| short(&path, &bpath("fSignal.fSignalData"), entry, entries))?;
+            let reason =
+                |r: String| invalid("fSignal.fSignalData", format!("(event {event_id}) {r}"));
+            let (lengths, samples) = decode_signal_entry(entry_bytes).map_err(reason)?;
+            let n = samples_per_signal(&lengths, &signal_ids).map_err(reason)?;
             out.push(RawSignalEvent {
                 entry,
                 event_id,
@@ -394,17 +390,6 @@ fn short(path: &Path, branch: &str, entry: u64, entries: u64) -> Error {
 
 /// Largest sample count accepted per signal (a damaged length must not allocate gigabytes).
 const MAX_SAMPLES_PER_SIGNAL: usize = 1 << 20;
-
-/// Decodes one entry of `fSignal.fSignalData`: the per-signal sample counts and the samples.
-fn decode_signal_data(r: &mut RBuffer) -> std::result::Result<(Vec<usize>, Vec<i16>), String> {
-    // oxyroot's readers index the buffer without a bounds check (a short entry panics), so the
-    // entry's bytes are taken whole, in bounds, and decoded here.
-    let n = usize::try_from(r.len()).unwrap_or(0);
-    let bytes = r
-        .read_array_u8(n)
-        .map_err(|e| format!("entry bytes: {e}"))?;
-    decode_signal_entry(bytes)
-}
 
 /// Decodes one stored entry of `fSignal.fSignalData` (its byte count, version and signals) into
 /// the per-signal sample counts and the samples — the basket decoder the readers use, exposed
