@@ -513,3 +513,113 @@ fn missing_and_damaged_readouts_are_errors_naming_the_file() {
     );
     assert_eq!(f.raw_signal_events().unwrap().len(), 8);
 }
+
+/// The prototype file with its `EventTree` object edited by `edit` (same length), recompressed
+/// and appended as a new record that the directory's key now points to.
+fn with_tree_edited(edit: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
+    use std::io::Write;
+    let mut bytes = std::fs::read(fixture(ROOT_FILE)).unwrap();
+    let f = RestFile::open(fixture(ROOT_FILE)).unwrap();
+    let key = f.root().key("EventTree").unwrap().clone();
+    let mut payload = f.root().payload(&key).unwrap();
+    let n = payload.len();
+    edit(&mut payload);
+    assert_eq!(payload.len(), n);
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&payload).unwrap();
+    let data = z.finish().unwrap();
+    let mut block = vec![b'Z', b'L', 8];
+    block.extend_from_slice(&(data.len() as u32).to_le_bytes()[..3]);
+    block.extend_from_slice(&(n as u32).to_le_bytes()[..3]);
+    block.extend_from_slice(&data);
+    let (seek, keylen) = (key.seek as usize, key.keylen as usize);
+    let old_head = bytes[seek..seek + 18].to_vec();
+    let new_seek = bytes.len() as u32;
+    let new_nbytes = (keylen + block.len()) as u32;
+    // a small file: 4-byte seeks right after the 18-byte start of the key header
+    assert_eq!(
+        u32::from_be_bytes(bytes[seek + 18..seek + 22].try_into().unwrap()),
+        seek as u32
+    );
+    let mut record = bytes[seek..seek + keylen].to_vec();
+    record[..4].copy_from_slice(&new_nbytes.to_be_bytes());
+    record[18..22].copy_from_slice(&new_seek.to_be_bytes());
+    record.extend_from_slice(&block);
+    // the directory's copy of the key: the same 18 bytes and seek, elsewhere in the file
+    let mut pattern = old_head.clone();
+    pattern.extend_from_slice(&(seek as u32).to_be_bytes());
+    let copies: Vec<usize> = (0..bytes.len() - pattern.len())
+        .filter(|&i| i != seek && bytes[i..i + pattern.len()] == pattern[..])
+        .collect();
+    assert_eq!(copies.len(), 1, "the directory's key for EventTree");
+    let at = copies[0];
+    bytes[at..at + 4].copy_from_slice(&new_nbytes.to_be_bytes());
+    bytes[at + 18..at + 22].copy_from_slice(&new_seek.to_be_bytes());
+    bytes.extend_from_slice(&record);
+    bytes
+}
+
+fn replace_same_length(payload: &mut [u8], from: &[u8], to: &[u8]) -> usize {
+    let mut n = 0;
+    for i in 0..payload.len() - from.len() {
+        if &payload[i..i + from.len()] == from {
+            payload[i..i + to.len()].copy_from_slice(to);
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn a_tree_without_the_event_branch_or_with_inconsistent_baskets_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // Unchanged, the rewritten file reads as the original: the rewriting itself is sound.
+    let same = dir.path().join("same.root");
+    std::fs::write(&same, with_tree_edited(|_| {})).unwrap();
+    assert_eq!(
+        RestFile::open(&same).unwrap().raw_signal_events().unwrap(),
+        RestFile::open(fixture(ROOT_FILE))
+            .unwrap()
+            .raw_signal_events()
+            .unwrap()
+    );
+    // The raw-signal branch renamed: the file holds no raw-signal events, and says so.
+    let p = dir.path().join("no-branch.root");
+    std::fs::write(
+        &p,
+        with_tree_edited(|t| {
+            assert!(
+                replace_same_length(t, b"TRestRawSignalEventBranch", b"TRestRawSignalEventBranX")
+                    >= 1
+            )
+        }),
+    )
+    .unwrap();
+    let e = RestFile::open(&p)
+        .unwrap()
+        .raw_signal_events()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("no-branch.root")
+            && e.contains(RAW_SIGNAL_BRANCH)
+            && e.contains("no raw-signal events"),
+        "{e}"
+    );
+    // The tree announcing more entries than its baskets hold (fEntries 8 → 9 in the TTree and
+    // every branch): an error naming the branch, not a short read passing silently.
+    let p = dir.path().join("entries.root");
+    std::fs::write(
+        &p,
+        with_tree_edited(|t| {
+            let n = replace_same_length(t, &8i64.to_be_bytes(), &9i64.to_be_bytes());
+            assert!(n > 10, "{n}");
+        }),
+    )
+    .unwrap();
+    let e = RestFile::open(&p)
+        .and_then(|mut f| f.raw_signal_events())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("entries.root") && e.contains("EventTree"), "{e}");
+}
