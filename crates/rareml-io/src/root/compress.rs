@@ -25,7 +25,8 @@ pub fn algorithm(tag: &[u8]) -> &'static str {
 
 /// Decompresses `src` (one object's blocks) into exactly `objlen` bytes.
 pub fn decompress(mut src: &[u8], objlen: usize) -> R<Vec<u8>> {
-    let mut out = Vec::with_capacity(objlen);
+    // reserved as the blocks deliver, not by the declared size alone (a damaged key's objlen)
+    let mut out = Vec::with_capacity(objlen.min(src.len().saturating_mul(8)).min(1 << 26));
     let mut block = 0;
     while out.len() < objlen {
         if src.len() < HEADER {

@@ -193,6 +193,27 @@ fn decay0_count_line(lines: &[String]) -> usize {
         + 1
 }
 
+/// The REST prototype file with `edit` applied to its bytes.
+fn rest_case(dir: &Path, case: &str, edit: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
+    let mut bytes = std::fs::read(fixture("rest_v2.2.30_hits.root")).unwrap();
+    edit(&mut bytes);
+    let path = dir.join(format!("{case}.root"));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Offsets of the readout's key headers (the record's own and the directory's copy): the class
+/// and name strings start 26 bytes into a small file's key header.
+fn readout_keys(bytes: &[u8]) -> Vec<usize> {
+    let pat = b"\x0cTRestReadout\x10PandaReadout_MxM";
+    let keys: Vec<usize> = (0..bytes.len() - pat.len())
+        .filter(|&i| &bytes[i..i + pat.len()] == pat)
+        .map(|i| i - 26)
+        .collect();
+    assert_eq!(keys.len(), 2, "the readout's key headers");
+    keys
+}
+
 /// Writes every corpus file into `dir` and returns the cases.
 pub fn write(dir: &Path) -> Vec<Case> {
     use Expect::{Error, Problem, Valid};
@@ -669,6 +690,41 @@ pub fn write(dir: &Path) -> Vec<Case> {
         "rest_truncated",
         truncated(dir, "rest_truncated", "rest_v2.2.30_hits.root", "root", 0.6),
         Error(&[]),
+    );
+    add(
+        "rest_readout_huge_objlen",
+        rest_case(dir, "rest_readout_huge_objlen", |b| {
+            // the readout declares 2 GiB uncompressed (objlen, bytes 6..10 of its key headers)
+            for k in readout_keys(b) {
+                b[k + 6..k + 10].copy_from_slice(&0x7fff_0000u32.to_be_bytes());
+            }
+        }),
+        Problem(&["PandaReadout_MxM"]),
+    );
+    add(
+        "rest_readout_damaged",
+        rest_case(dir, "rest_readout_damaged", |b| {
+            // the record itself: the key header whose seek (bytes 18..22) is its own offset
+            let k = readout_keys(b)
+                .into_iter()
+                .find(|&k| u32::from_be_bytes(b[k + 18..k + 22].try_into().unwrap()) as usize == k)
+                .unwrap();
+            for x in &mut b[k + 40_000..k + 40_064] {
+                *x ^= 0x5a;
+            }
+        }),
+        Problem(&["PandaReadout_MxM"]),
+    );
+    add(
+        "rest_streamer_info_damaged",
+        rest_case(dir, "rest_streamer_info_damaged", |b| {
+            // fSeekInfo (bytes 37..41 of a small file's header) → its record; damage inside it
+            let seek = u32::from_be_bytes(b[37..41].try_into().unwrap()) as usize;
+            for x in &mut b[seek + 2_000..seek + 2_064] {
+                *x ^= 0x5a;
+            }
+        }),
+        Error(&["StreamerInfo"]),
     );
     cases
 }
