@@ -590,7 +590,11 @@ fn inspect_rest(path: &Path) -> Result<FileSummary> {
     let decoded = match f.readout() {
         Ok(r) => r,
         Err(e) => {
-            problems.push(format!("readout: {e}"));
+            // the summary names the file already
+            problems.push(match e {
+                Error::Invalid { path, reason, .. } => format!("readout {path}: {reason}"),
+                other => format!("readout: {other}"),
+            });
             None
         }
     };
