@@ -162,10 +162,7 @@ impl RestFile {
     pub fn readout(&self) -> Result<Option<RestReadout>> {
         let Some(key) = self
             .file
-            .keys()
-            .iter()
-            .filter(|k| k.class == "TRestReadout" || k.class == "TRestDetectorReadout")
-            .max_by_key(|k| k.cycle)
+            .newest(|k| k.class == "TRestReadout" || k.class == "TRestDetectorReadout")
         else {
             return Ok(None);
         };
@@ -199,10 +196,7 @@ impl RestFile {
     fn event_tree(&self) -> Result<Tree> {
         let key = self
             .file
-            .keys()
-            .iter()
-            .filter(|k| k.name == EVENT_TREE && k.class == "TTree")
-            .max_by_key(|k| k.cycle)
+            .newest(|k| k.name == EVENT_TREE && k.class == "TTree")
             .ok_or_else(|| Error::Missing {
                 file: self.path.clone(),
                 path: EVENT_TREE.into(),

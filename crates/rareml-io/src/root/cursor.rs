@@ -158,6 +158,14 @@ impl<'a> Cursor<'a> {
         })
     }
 
+    /// Ends the object `h` began: moves to its byte count's end (nothing without one).
+    pub fn finish(&mut self, h: Header, what: &str) -> R<()> {
+        match h.end {
+            Some(end) => self.skip_to(end, what),
+            None => Ok(()),
+        }
+    }
+
     /// Moves to `end` (the end a header's byte count gave), which must not lie behind.
     pub fn skip_to(&mut self, end: usize, what: &str) -> R<()> {
         if end < self.pos {

@@ -155,9 +155,14 @@ impl RootFile {
 
     /// The key of the newest cycle named `name`.
     pub fn key(&self, name: &str) -> Option<&Key> {
+        self.newest(|k| k.name == name)
+    }
+
+    /// The newest cycle among the keys `wanted` accepts.
+    pub fn newest(&self, wanted: impl Fn(&Key) -> bool) -> Option<&Key> {
         self.keys
             .iter()
-            .filter(|k| k.name == name)
+            .filter(|k| wanted(k))
             .max_by_key(|k| k.cycle)
     }
 
@@ -216,12 +221,8 @@ impl RootFile {
             ));
         }
         let stored = key.nbytes as usize - key.keylen as usize;
-        check_ceiling(key.objlen as u64, &what)?;
         let data = self.read_at(key.seek + key.keylen as u64, stored, &what)?;
-        if stored == key.objlen as usize {
-            return Ok(data);
-        }
-        compress::decompress(&data, key.objlen as usize).map_err(|e| format!("{what}: {e}"))
+        unpack(data, key.objlen as usize, &what)
     }
 
     fn read_keys(&self, seek_keys: i64) -> R<Vec<Key>> {
@@ -245,6 +246,16 @@ impl RootFile {
         }
         Ok(keys)
     }
+}
+
+/// A record's object bytes from its `stored` bytes after the key: as they are when they already
+/// have the object's length `objlen`, else decompressed (under the read ceiling).
+fn unpack(stored: Vec<u8>, objlen: usize, what: &str) -> R<Vec<u8>> {
+    if stored.len() == objlen {
+        return Ok(stored);
+    }
+    check_ceiling(objlen as u64, what)?;
+    compress::decompress(&stored, objlen).map_err(|e| format!("{what}: {e}"))
 }
 
 /// Errors when `bytes` is above the read ceiling.

@@ -150,11 +150,7 @@ impl<'s> Decoder<'s> {
                 ))
             }
             "TNamed" => {
-                let h = c.header()?;
-                super::streamer::skip_tobject(c)?;
-                let name = c.tstring()?;
-                let title = c.tstring()?;
-                end(c, h, class)?;
+                let (name, title) = super::streamer::named(c)?;
                 Ok(obj(
                     "TNamed",
                     vec![("fName", Value::Str(name)), ("fTitle", Value::Str(title))],
@@ -172,7 +168,7 @@ impl<'s> Decoder<'s> {
                 for _ in 0..n {
                     items.push(self.object_any(c)?);
                 }
-                end(c, h, class)?;
+                c.finish(h, class)?;
                 Ok(Value::List(items))
             }
             "TList" | "THashList" => {
@@ -186,7 +182,7 @@ impl<'s> Decoder<'s> {
                     let nch = c.u8()? as usize;
                     c.bytes(nch)?;
                 }
-                end(c, h, class)?;
+                c.finish(h, class)?;
                 Ok(Value::List(items))
             }
             "TArrayD" | "TArrayF" | "TArrayI" | "TArrayS" | "TArrayC" | "TArrayL" | "TArrayL64" => {
@@ -227,7 +223,7 @@ impl<'s> Decoder<'s> {
         };
         let mut members = Vec::new();
         self.members(c, info, &mut members)?;
-        end(c, h, class)?;
+        c.finish(h, class)?;
         Ok(Value::Object(Object {
             class: class.to_string(),
             members,
@@ -300,7 +296,7 @@ impl<'s> Decoder<'s> {
             ElementKind::StdString => {
                 let h = c.header().map_err(context)?;
                 let s = c.tstring().map_err(context)?;
-                end(c, h, &e.name)?;
+                c.finish(h, &e.name)?;
                 Ok(Value::Str(s))
             }
             ElementKind::Object => self.class(c, &e.type_name).map_err(context),
@@ -367,7 +363,7 @@ impl<'s> Decoder<'s> {
                 ])
             }
         }
-        end(c, h, type_name)?;
+        c.finish(h, type_name)?;
         Ok(out)
     }
 
@@ -459,13 +455,6 @@ fn obj(class: &str, members: Vec<(&str, Value)>) -> Value {
             .map(|(n, v)| (n.to_string(), v))
             .collect(),
     })
-}
-
-fn end(c: &mut Cursor, h: Header, what: &str) -> R<()> {
-    match h.end {
-        Some(e) => c.skip_to(e, what),
-        None => Ok(()),
-    }
 }
 
 fn skip(c: &mut Cursor, h: Header, why: &str) -> R<Value> {

@@ -131,9 +131,7 @@ pub fn skip_tobject(c: &mut Cursor) -> R<(u32, u32)> {
     if bits & (1 << 4) != 0 {
         c.u16()?;
     }
-    if let Some(end) = h.end {
-        c.skip_to(end, "TObject")?;
-    }
+    c.finish(h, "TObject")?;
     Ok((id, bits))
 }
 
@@ -214,9 +212,7 @@ fn parse_info(c: &mut Cursor, classes: &mut HashMap<usize, String>) -> R<ClassIn
         }
         c.skip_to(arr_end, &format!("TStreamerInfo of {name}"))?;
     }
-    if let Some(end) = h.end {
-        c.skip_to(end, &format!("TStreamerInfo of {name}"))?;
-    }
+    c.finish(h, &format!("TStreamerInfo of {name}"))?;
     Ok(ClassInfo {
         name,
         version,
@@ -224,14 +220,13 @@ fn parse_info(c: &mut Cursor, classes: &mut HashMap<usize, String>) -> R<ClassIn
     })
 }
 
-fn named(c: &mut Cursor) -> R<(String, String)> {
+/// A `TNamed`: its name and title.
+pub fn named(c: &mut Cursor) -> R<(String, String)> {
     let h = c.header()?;
     skip_tobject(c)?;
     let name = c.tstring()?;
     let title = c.tstring()?;
-    if let Some(end) = h.end {
-        c.skip_to(end, "TNamed")?;
-    }
+    c.finish(h, "TNamed")?;
     Ok((name, title))
 }
 
@@ -254,9 +249,8 @@ fn parse_element(c: &mut Cursor, class: &str, owner: &str) -> R<Element> {
         c.bytes(20)?;
     }
     let type_name = c.tstring()?;
-    if let Some(end) = eh.end {
-        c.skip_to(end, &format!("element {owner}::{name}"))?;
-    }
+    let what = format!("element {owner}::{name}");
+    c.finish(eh, &what)?;
     let kind = match class {
         "TStreamerBase" => {
             if outer.version > 2 {
@@ -290,13 +284,9 @@ fn parse_element(c: &mut Cursor, class: &str, owner: &str) -> R<Element> {
         other => ElementKind::Other(other.to_string()),
     };
     if let Some(h) = inner {
-        if let Some(end) = h.end {
-            c.skip_to(end, &format!("element {owner}::{name}"))?;
-        }
+        c.finish(h, &what)?;
     }
-    if let Some(end) = outer.end {
-        c.skip_to(end, &format!("element {owner}::{name}"))?;
-    }
+    c.finish(outer, &what)?;
     Ok(Element {
         name,
         type_name,

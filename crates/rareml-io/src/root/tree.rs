@@ -244,13 +244,7 @@ impl<'f> Entries<'f> {
                 "{what}: holds {n} entries, the branch's tables say {expected}"
             ));
         }
-        let data = if key.objlen as usize == bytes as usize - keylen {
-            raw[keylen..].to_vec()
-        } else {
-            super::check_ceiling(key.objlen as u64, &what)?;
-            super::compress::decompress(&raw[keylen..], key.objlen as usize)
-                .map_err(|e| format!("{what}: {e}"))?
-        };
+        let data = super::unpack(raw[keylen..].to_vec(), key.objlen as usize, &what)?;
         let last = (last as i64) - keylen as i64;
         if last < 0 || last as usize > data.len() {
             return Err(format!(
