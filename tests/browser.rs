@@ -85,6 +85,8 @@ fn reports_work_in_chromium() {
         &ship_tt::Settings {
             events: 300,
             epochs: 1,
+            networks: vec![ship_tt::ShipNetwork::CoordConvHuber],
+            boosting: false,
             ..ship_tt::Settings::preset(Preset::Quick)
         },
     )

@@ -51,6 +51,8 @@ fn ship_run(run: &Path, data: &Path) -> PathBuf {
         &ship_tt::Settings {
             events: 300,
             epochs: 1,
+            networks: vec![ship_tt::ShipNetwork::CoordConvHuber],
+            boosting: false,
             ..ship_tt::Settings::preset(Preset::Quick)
         },
     )

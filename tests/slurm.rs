@@ -61,6 +61,8 @@ fn a_three_shard_job_array_merges_into_the_unsharded_scores() {
     let settings = ship_tt::Settings {
         events: 300,
         epochs: 1,
+        networks: vec![ship_tt::ShipNetwork::CoordConvHuber],
+        boosting: false,
         ..ship_tt::Settings::preset(Preset::Quick)
     };
     let options = Options {

@@ -111,6 +111,7 @@ impl Settings {
             batch_size: self.batch,
             optimizer: AdamConfig::newsdm(),
             schedule: Schedule::Exponential { gamma: 0.9 },
+            weight_decay_schedule: Default::default(),
             seed,
             keep_last: self.keep_last,
             progress,

@@ -133,6 +133,7 @@ impl Settings {
                 ..AdamConfig::default()
             },
             schedule: Schedule::Exponential { gamma: 0.9 },
+            weight_decay_schedule: Default::default(),
             seed,
             keep_last: self.keep_last,
             progress,

@@ -17,12 +17,17 @@ fn font() {
     });
 }
 
-const COLORS: [RGBColor; 5] = [
+const COLORS: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
     RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
 
 fn err(path: &Path) -> impl Fn(String) -> super::Error + '_ {
@@ -218,7 +223,8 @@ pub fn histogram_png(
 /// (x, y, ±1σ half-width of its band).
 pub type ResolutionSeries<'a> = (&'a str, Vec<(f64, f64, f64)>, Option<Vec<(f64, f64, f64)>>);
 
-/// Points (x, y, error) per series with an optional fitted curve and its ±1σ band per series.
+/// Points (x, y, error) per series with an optional fitted curve and its ±1σ band per series; the
+/// y axis starts at 0.
 pub fn resolution_png(
     path: &Path,
     title: &str,
@@ -226,18 +232,46 @@ pub fn resolution_png(
     ylabel: &str,
     series: &[ResolutionSeries<'_>],
 ) -> Result<()> {
+    points_png(path, title, xlabel, ylabel, series, true)
+}
+
+/// Points (x, y, error) per series with an optional fitted curve and its ±1σ band; the y axis
+/// starts at 0 when `from_zero`, else it spans the points and their errors.
+pub fn points_png(
+    path: &Path,
+    title: &str,
+    xlabel: &str,
+    ylabel: &str,
+    series: &[ResolutionSeries<'_>],
+    from_zero: bool,
+) -> Result<()> {
     font();
     let e = err(path);
     let pts = series.iter().flat_map(|s| s.1.iter());
-    let (mut x0, mut x1, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, 0f64);
-    for &(x, y, dy) in pts {
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, 0f64, 0f64);
+    let mut first = true;
+    for &(x, y, dy) in pts.filter(|p| p.0.is_finite() && p.1.is_finite() && p.2.is_finite()) {
         x0 = x0.min(x);
         x1 = x1.max(x);
+        if first && !from_zero {
+            (y0, y1) = (y - dy, y + dy);
+            first = false;
+        }
+        y0 = y0.min(y - dy);
         y1 = y1.max(y + dy);
+    }
+    if from_zero {
+        y0 = 0.0;
     }
     if !x0.is_finite() {
         (x0, x1) = (0.0, 1.0);
     }
+    let ypad = 0.15 * (y1 - y0).max(1e-9);
+    let (ylo, yhi) = if from_zero {
+        (0.0, (y1 * 1.15).max(1e-9))
+    } else {
+        (y0 - ypad, y1 + ypad)
+    };
     let root = BitMapBackend::new(path, (640, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
     let pad = 0.05 * (x1 - x0).max(1e-9);
@@ -246,7 +280,7 @@ pub fn resolution_png(
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d((x0 - pad)..(x1 + pad), 0f64..(y1 * 1.15).max(1e-9))
+        .build_cartesian_2d((x0 - pad)..(x1 + pad), ylo..yhi)
         .map_err(|x| e(x.to_string()))?;
     chart
         .configure_mesh()
@@ -274,7 +308,11 @@ pub fn resolution_png(
             let band: Vec<(f64, f64)> = f
                 .iter()
                 .map(|&(x, y, d)| (x, y + d))
-                .chain(f.iter().rev().map(|&(x, y, d)| (x, (y - d).max(0.0))))
+                .chain(
+                    f.iter()
+                        .rev()
+                        .map(|&(x, y, d)| (x, if from_zero { (y - d).max(0.0) } else { y - d })),
+                )
                 .collect();
             chart
                 .draw_series(std::iter::once(Polygon::new(band, c.mix(0.18).filled())))

@@ -27,9 +27,15 @@ pub const SHIP_N_STATIONS: usize = 6;
 /// Most stations a file may declare: `hits/station` is a uint8 index.
 pub const MAX_STATIONS: usize = 256;
 
-/// Spacing of consecutive TT stations along z in cm used by rareml's toy geometry and fixtures
-/// (one emulsion brick + TT plane; not a published SHiP number).
-pub const TOY_STATION_PITCH_CM: f32 = 13.0;
+/// Spacing of consecutive TT stations along z in cm: 12.231 cm in the configuration "9X0" (9 X0 of
+/// target between stations) of the public SHiP code (SND_trackers `parameters.json`, `TT_POSITIONS`:
+/// station fronts at −3246.769, −3234.538, … cm).
+pub const SHIP_9X0_STATION_PITCH_CM: f32 = 12.231;
+
+/// z of the first TT station's centre in cm, measured from the downstream end of the brick the
+/// shower starts in (z = 0): its front is 3.1945 cm behind `END_OF_BRICK` = −3249.9635 cm and it is
+/// 2.33 cm thick (public SHiP code, configuration "9X0").
+pub const SHIP_9X0_FIRST_STATION_CM: f32 = 4.3595;
 
 /// The TT geometry stored with the events.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -41,11 +47,12 @@ pub struct TtGeometry {
 }
 
 impl TtGeometry {
-    /// The SHiP TT: 6 stations [`TOY_STATION_PITCH_CM`] apart from z = 0, area 12.9 × 10.5 cm.
+    /// The SHiP TT of the configuration "9X0": 6 stations [`SHIP_9X0_STATION_PITCH_CM`] apart, the
+    /// first at [`SHIP_9X0_FIRST_STATION_CM`] behind the vertex brick's end (z = 0), area 12.9 × 10.5 cm.
     pub fn ship() -> Self {
         Self {
             station_z_cm: (0..SHIP_N_STATIONS)
-                .map(|k| k as f32 * TOY_STATION_PITCH_CM)
+                .map(|k| SHIP_9X0_FIRST_STATION_CM + k as f32 * SHIP_9X0_STATION_PITCH_CM)
                 .collect(),
             half_size_cm: SHIP_HALF_SIZE_CM,
         }

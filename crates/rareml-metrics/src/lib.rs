@@ -33,8 +33,8 @@ pub use intervals::{
 };
 pub use multiclass::{per_class_selection, signal_score, threshold_for_efficiency, ClassSelection};
 pub use regression::{
-    binned_resolution, fit_resolution, regression_summary, RegressionSummary, ResolutionFit,
-    ResolutionModel,
+    binned_resolution, central_half_width, fit_resolution, regression_summary, RegressionSummary,
+    ResolutionFit, ResolutionModel,
 };
 pub use roc::{
     choose_threshold, efficiency_at_rejection, rejection_at_efficiency, roc_auc_score, roc_curve,

@@ -62,6 +62,34 @@ fn inputs<S: Real, T: Real>(truth: &[S], pred: &[T]) -> Result<(Vec<f64>, Vec<f6
     Ok((finite_f64("truth", truth)?, finite_f64("pred", pred)?))
 }
 
+/// Robust width of a distribution: half the width of its central 68.27 % interval,
+/// (q(0.84135) − q(0.15865))/2 with numpy's linear quantiles — σ for a Gaussian, untouched by a
+/// few outliers that dominate a standard deviation.
+///
+/// # Examples
+///
+/// ```
+/// // 1000 evenly spaced values on [−1, 1] and one outlier at 1000.
+/// let mut v: Vec<f64> = (0..1000).map(|i| -1.0 + 2.0 * i as f64 / 999.0).collect();
+/// let w = rareml_metrics::central_half_width(&v).unwrap();
+/// v.push(1000.0);
+/// assert!((rareml_metrics::central_half_width(&v).unwrap() - w).abs() < 0.01);
+/// assert!((w - 0.6827).abs() < 0.01);
+/// let empty: [f64; 0] = [];
+/// assert!(rareml_metrics::central_half_width(&empty).is_err());
+/// ```
+pub fn central_half_width<T: Real, V: Values<T> + ?Sized>(values: &V) -> Result<f64> {
+    let v = values.values();
+    if v.is_empty() {
+        return Err(Error::Empty { what: "values" });
+    }
+    let mut v = finite_f64("values", &v)?;
+    v.sort_by(f64::total_cmp);
+    // Φ(±1): the central 68.27 % of a Gaussian.
+    const LO: f64 = 0.158_655_253_931_457;
+    Ok((crate::quantile_sorted(&v, 1.0 - LO) - crate::quantile_sorted(&v, LO)) / 2.0)
+}
+
 /// Bias, RMSE, σ of differences and relative resolution of `pred` against `truth`.
 ///
 /// # Examples

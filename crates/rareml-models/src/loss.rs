@@ -76,6 +76,18 @@ pub fn huber(pred: &Tensor, target: &Tensor, delta: f64) -> Result<Tensor> {
     Ok(l.mean_all()?)
 }
 
+/// Mean squared error, mean over all elements: r².
+pub fn mse(pred: &Tensor, target: &Tensor) -> Result<Tensor> {
+    if pred.dims() != target.dims() {
+        return Err(shape(
+            "MSE target",
+            &format!("{:?} like the prediction", pred.dims()),
+            target,
+        ));
+    }
+    Ok((pred - target.to_dtype(pred.dtype())?)?.sqr()?.mean_all()?)
+}
+
 fn shape(what: &str, expected: &str, t: &Tensor) -> Error {
     Error::Shape {
         what: what.into(),

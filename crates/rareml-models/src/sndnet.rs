@@ -30,6 +30,9 @@ pub struct SndNetConfig {
     pub input: [usize; 3],
     /// The CoordConv blocks.
     pub blocks: Vec<SndBlock>,
+    /// Add the y, x, r coordinate channels before each convolution (CoordConv, the public code);
+    /// `false` gives plain convolutions (the study's "CNN" rows of Table 1).
+    pub coordinates: bool,
     /// Regression outputs (E and d).
     pub outputs: usize,
     /// BatchNorm epsilon (PyTorch default 1e-5).
@@ -51,6 +54,7 @@ impl Default for SndNetConfig {
                 b(128, true),
                 b(128, true),
             ],
+            coordinates: true,
             outputs: 2,
             bn_eps: 1e-5,
             bn_momentum: 0.1,
@@ -143,7 +147,7 @@ impl SndNet {
             let vbb = vb.pp(i.to_string()).pp("block");
             blocks.push(Block {
                 conv: Conv2d::new(
-                    cin + 3,
+                    cin + if cfg.coordinates { 3 } else { 0 },
                     b.channels,
                     3,
                     1,
@@ -184,7 +188,10 @@ impl SndNet {
         }
         let mut y = x.clone();
         for b in &self.blocks {
-            y = b.conv.forward(&add_coordinates(&y)?)?;
+            if self.cfg.coordinates {
+                y = add_coordinates(&y)?;
+            }
+            y = b.conv.forward(&y)?;
             if b.pool {
                 y = max_pool2d(&y, 2)?;
             }
@@ -198,7 +205,9 @@ impl SndNet {
         let mut y = x;
         for (i, b) in self.blocks.iter().enumerate() {
             let name = format!("model.{i}.block");
-            y = add_coordinates_onnx(g, &y, &format!("{name}.conv"))?;
+            if self.cfg.coordinates {
+                y = add_coordinates_onnx(g, &y, &format!("{name}.conv"))?;
+            }
             y = b.conv.onnx(g, &y)?;
             if b.pool {
                 y = pool_onnx(

@@ -274,7 +274,7 @@ fn sndnet_exports_match_candle() {
         ],
         ..SndNetConfig::default()
     };
-    let e = check(ModelConfig::SndNet(small), &[3, 20, 24], 10);
+    let e = check(ModelConfig::SndNet(small.clone()), &[3, 20, 24], 10);
     for op in ["Expand", "Shape", "Concat", "Relu", "MaxPool"] {
         assert!(
             e.operators.iter().any(|o| o == op),
@@ -282,6 +282,17 @@ fn sndnet_exports_match_candle() {
             e.operators
         );
     }
+    // The plain CNN (no coordinate channels): no coordinate nodes, 3 fewer input channels per conv.
+    let plain = SndNetConfig {
+        coordinates: false,
+        ..small
+    };
+    let e = check(ModelConfig::SndNet(plain), &[3, 20, 24], 12);
+    assert!(
+        !e.operators.iter().any(|o| o == "Expand"),
+        "{:?}",
+        e.operators
+    );
     check(
         ModelConfig::SndNet(SndNetConfig::default()),
         &[6, 150, 185],

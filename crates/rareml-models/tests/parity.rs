@@ -85,6 +85,13 @@ fn parameter_counts_match_the_papers() {
         counts(ModelConfig::SndNet(SndNetConfig::default())),
         (302_402, 302_402 + 896)
     );
+    // Without the coordinate channels each 3×3 conv has 3 input channels fewer:
+    // 3·9·(32 + 32 + 64 + 64 + 128 + 128) = 12,096 weights fewer.
+    let plain = SndNetConfig {
+        coordinates: false,
+        ..Default::default()
+    };
+    assert_eq!(counts(ModelConfig::SndNet(plain)).0, 302_402 - 12_096);
     assert_eq!(
         counts(ModelConfig::default_for("efficientnet").unwrap()),
         (3_597_685, 3_637_157)

@@ -251,9 +251,152 @@ pub fn add_coordinate_channels(x: ArrayView4<'_, f32>) -> Result<Array4<f32>> {
     Ok(out)
 }
 
+/// The study's event selection (public SHiP code, SND_trackers): an event is kept when it has at
+/// least `min_hits` hits — "more than 5 hits", so 6 by default. The code's other cuts (exactly one
+/// primary e±, primary momentum ≥ 0.5 GeV, hits with momentum > 10⁻⁴ GeV inside the TT windows
+/// and p_z ≥ 0) hold by construction for the toy Monte Carlo, which has one primary electron of
+/// ≥ 1 GeV and only hits inside the stations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selection {
+    /// Fewest hits an event may have and be kept.
+    pub min_hits: usize,
+}
+
+impl Default for Selection {
+    fn default() -> Self {
+        Self { min_hits: 6 }
+    }
+}
+
+/// Events of one true-energy bin before and after the selection.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SelectedInBin {
+    /// Lower edge of the bin in GeV.
+    pub lo_gev: f64,
+    /// Upper edge in GeV.
+    pub hi_gev: f64,
+    /// Events in the bin.
+    pub total: usize,
+    /// Events rejected in the bin.
+    pub rejected: usize,
+}
+
+/// What the selection kept and rejected.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SelectionReport {
+    /// The cut applied.
+    pub min_hits: usize,
+    /// Events looked at.
+    pub total: usize,
+    /// Events kept.
+    pub kept: usize,
+    /// Events rejected.
+    pub rejected: usize,
+    /// Per true-energy bin (events outside every bin are counted in the totals only).
+    pub per_energy: Vec<SelectedInBin>,
+}
+
+impl Selection {
+    /// Whether `event` passes.
+    pub fn keep(&self, event: &TtEvent) -> bool {
+        event.hits.len() >= self.min_hits
+    }
+
+    /// The positions of the kept events and the counts, per true-energy bin of `edges_gev`
+    /// (increasing, at least two edges; a bin holds lo ≤ E < hi, the last also E = hi).
+    pub fn apply(
+        &self,
+        events: &[TtEvent],
+        edges_gev: &[f64],
+    ) -> Result<(Vec<usize>, SelectionReport)> {
+        if edges_gev.len() < 2 || !edges_gev.windows(2).all(|w| w[0] < w[1]) {
+            return Err(config("edges_gev", edges_gev, "≥ 2 increasing edges"));
+        }
+        let mut per_energy: Vec<SelectedInBin> = edges_gev
+            .windows(2)
+            .map(|w| SelectedInBin {
+                lo_gev: w[0],
+                hi_gev: w[1],
+                total: 0,
+                rejected: 0,
+            })
+            .collect();
+        let last = edges_gev[edges_gev.len() - 1];
+        let mut kept = Vec::with_capacity(events.len());
+        for (i, e) in events.iter().enumerate() {
+            let pass = self.keep(e);
+            if pass {
+                kept.push(i);
+            }
+            let en = e.energy_gev as f64;
+            let bin = per_energy
+                .iter_mut()
+                .find(|b| en >= b.lo_gev && (en < b.hi_gev || (en == last && b.hi_gev == last)));
+            if let Some(b) = bin {
+                b.total += 1;
+                b.rejected += usize::from(!pass);
+            }
+        }
+        let report = SelectionReport {
+            min_hits: self.min_hits,
+            total: events.len(),
+            kept: kept.len(),
+            rejected: events.len() - kept.len(),
+            per_energy,
+        };
+        Ok((kept, report))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Events with ≤ 5 hits are removed and counted in their energy bin.
+    #[test]
+    fn selection_removes_and_counts_events_with_few_hits() {
+        let event = |e: f32, n: usize| {
+            let mut h = rareml_io::tt::Hits::default();
+            for k in 0..n {
+                h.x_cm.push(0.01 * k as f32);
+                h.y_cm.push(0.0);
+                h.station.push(0);
+                h.energy_gev.push(1e-4);
+            }
+            TtEvent {
+                energy_gev: e,
+                vertex_cm: [0.0; 3],
+                distance_cm: -1.0,
+                hits: h,
+            }
+        };
+        let events = [
+            event(2.0, 0),
+            event(3.0, 5),
+            event(4.0, 6),
+            event(50.0, 3),
+            event(100.0, 40),
+        ];
+        let (kept, r) = Selection::default()
+            .apply(&events, &[0.0, 10.0, 100.0])
+            .unwrap();
+        assert_eq!(kept, vec![2, 4]);
+        assert_eq!((r.total, r.kept, r.rejected, r.min_hits), (5, 2, 3, 6));
+        let bins: Vec<(usize, usize)> =
+            r.per_energy.iter().map(|b| (b.total, b.rejected)).collect();
+        assert_eq!(
+            bins,
+            vec![(3, 2), (2, 1)],
+            "E = 100 GeV falls in the last bin"
+        );
+        let loose = Selection { min_hits: 1 };
+        assert_eq!(
+            loose.apply(&events, &[0.0, 100.0]).unwrap().0,
+            vec![1, 2, 3, 4]
+        );
+        assert!(Selection::default().apply(&events, &[5.0]).is_err());
+        assert!(Selection::default().apply(&events, &[5.0, 1.0]).is_err());
+    }
 
     #[test]
     fn maps_of_zero_or_absurd_size_are_refused() {

@@ -2,16 +2,18 @@
 //! dark-matter particle scattered in an emulsion brick, seen as hits on the TT stations behind the
 //! bricks. The model is documented in `docs/sim-tt.md`; every constant below names its source.
 //!
-//! Per event: E uniform in [1, 100] GeV and d uniform in [−7.5, 0] cm (DESIGN §4); the vertex lies in
-//! brick k0 (uniform over the stations), d before its downstream end (brick end = station z − 0.5 cm,
-//! the layout of the rareml fixtures); a forward direction. At each downstream station, at depth t
-//! (radiation lengths of brick traversed), the number of charged shower particles is
-//! N(t) = (1/E_c)·dE/dt (Rossi's approximation B) with the Gamma-function profile
-//! dE/dt = E·b·(bt)^(a−1)·e^(−bt)/Γ(a), b = 0.5, t_max = (a − 1)/b = ln(E/E_c) − 0.5 (PDG RPP,
-//! "Passage of particles through matter", electromagnetic cascades). Hits are drawn Poisson(N), placed
-//! around the shower axis with Grindhammer–Peters core + tail radial profiles in Molière radii,
-//! smeared by the station resolution, kept inside the station area (the detector's acceptance),
-//! and given a minimum-ionising energy deposit.
+//! Geometry: the configuration "9X0" of the public SHiP code (SND_trackers): the shower starts in
+//! the brick upstream of the first station, d before its downstream end (z = 0); 6 TT stations
+//! follow with 9 X0 of target between consecutive stations. Per event: E uniform in [1, 100] GeV
+//! and d uniform in [−7.5, 0] cm (DESIGN §4); a forward direction. Each shower's longitudinal
+//! profile is the Gamma function dE/dt = E·β(βt)^(α−1)e^(−βt)/Γ(α), β = (α − 1)/T, with T and α
+//! drawn from Grindhammer and Peters' correlated log-normal fluctuations (hep-ex/0001020,
+//! homogeneous media; the constants of Geant4's GFlash). The charged particles crossing a station
+//! at depth t number (1/E_c)·dE/dt (Rossi's approximation B, PDG RPP "Passage of particles through
+//! matter"), each leaving on average [`TtConfig::hits_per_particle`] hits. Hits are drawn Poisson,
+//! placed around the shower axis with Grindhammer–Peters core + tail radial profiles in Molière
+//! radii, smeared by the station resolution, kept inside the station area (the detector's
+//! acceptance), and given a minimum-ionising energy deposit.
 
 use rand::Rng;
 use rand_distr::{Distribution, Gamma, Normal, Poisson};
@@ -20,7 +22,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{config, Result};
-use crate::rng::event_rng;
+use crate::rng::{event_rng, gauss};
 
 /// Critical energy of lead in GeV (PDG atomic and nuclear properties: 7.43 MeV).
 pub const LEAD_CRITICAL_ENERGY_GEV: f64 = 7.43e-3;
@@ -31,6 +33,9 @@ pub const LEAD_X0_CM: f64 = 0.5612;
 /// Molière radius of lead in cm (PDG atomic and nuclear properties: 1.602 cm).
 pub const LEAD_MOLIERE_CM: f64 = 1.602;
 
+/// Atomic number of lead, the absorber (the Grindhammer–Peters formulas take Z).
+const LEAD_Z: f64 = 82.0;
+
 /// Thickness of an emulsion brick along the beam in cm: 57 lead plates of 1 mm interleaved with
 /// emulsion films, ≈ 10 X0 (OPERA ECC brick, JINST 4 (2009) P04018); also the range of d.
 pub const BRICK_THICKNESS_CM: f64 = 7.5;
@@ -38,15 +43,21 @@ pub const BRICK_THICKNESS_CM: f64 = 7.5;
 /// Radiation lengths in one brick (OPERA ECC brick: ≈ 10 X0).
 pub const BRICK_X0: f64 = 10.0;
 
-/// Longitudinal profile parameter b (PDG RPP, electromagnetic cascades: b ≈ 0.5).
-pub const PROFILE_B: f64 = 0.5;
+/// Radiation lengths of target between two consecutive TT stations: the configuration "9X0" of the
+/// public SHiP code (SND_trackers `parameters.json`), the one the study's showers were simulated in.
+pub const WALL_X0_9X0: f64 = 9.0;
 
-/// t_max offset for electron-induced showers (PDG RPP: C_e = −0.5).
-pub const TMAX_OFFSET_ELECTRON: f64 = -0.5;
+/// Grindhammer–Peters homogeneous media, averages: ⟨ln T⟩ = ln(ln y + t1), ⟨ln α⟩ = ln(a1 + (a2 +
+/// a3/Z)·ln y), y = E/E_c (hep-ex/0001020; Geant4 `GVFlashHomoShowerTuning`: t1 = −0.812,
+/// a1 = 0.81, a2 = 0.458, a3 = 2.26).
+const GP_T1: f64 = -0.812;
+const GP_ALPHA: [f64; 3] = [0.81, 0.458, 2.26];
 
-/// Distance in cm from a brick's downstream end to the next TT station (rareml fixtures: brick end =
-/// station z − 0.5 cm).
-pub const BRICK_TO_STATION_CM: f64 = 0.5;
+/// Grindhammer–Peters fluctuations: σ(ln T) = 1/(s0 + s1·ln y), σ(ln α) = 1/(s0 + s1·ln y),
+/// corr(ln T, ln α) = r0 + r1·ln y (same sources: −1.4, 1.26; −0.58, 0.86; 0.705, −0.023).
+const GP_SIGMA_LN_T: [f64; 2] = [-1.4, 1.26];
+const GP_SIGMA_LN_ALPHA: [f64; 2] = [-0.58, 0.86];
+const GP_RHO: [f64; 2] = [0.705, -0.023];
 
 /// TT station spatial resolution in cm (100 µm, a scintillating-fibre tracker; SND@LHC SciFi).
 pub const STATION_RESOLUTION_CM: f64 = 0.01;
@@ -55,15 +66,27 @@ pub const STATION_RESOLUTION_CM: f64 = 0.01;
 /// polystyrene fibre (PDG: dE/dx_min ≈ 2 MeV g⁻¹ cm², ρ ≈ 1.05 g/cm³).
 pub const MIP_DEPOSIT_GEV: f64 = 2.0e-4;
 
+/// Hits a charged shower particle leaves on average in a TT station ([`TtConfig`]'s default).
+/// Calibrated, not measured: see `docs/sim-tt.md` for the scan against the study's Table 1.
+pub const HITS_PER_PARTICLE: f64 = 0.1;
+
 /// Generator configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TtConfig {
-    /// Station geometry (z of each station, half sizes of the area).
+    /// Station geometry (z of each station from the vertex brick's end, half sizes of the area).
     pub geometry: TtGeometry,
     /// Shower energy range in GeV (uniform).
     pub energy_gev: (f64, f64),
     /// Range of d = vertex z − brick end in cm (uniform).
     pub distance_cm: (f64, f64),
+    /// Radiation lengths of target between consecutive stations (SHiP "9X0": 9).
+    pub wall_x0: f64,
+    /// Mean hits per charged particle crossing a station (calibrated, [`HITS_PER_PARTICLE`]).
+    pub hits_per_particle: f64,
+    /// Draw each shower's profile with the Grindhammer–Peters fluctuations (`false`: every shower
+    /// of an energy has the average profile).
+    pub fluctuations: bool,
     /// Spread (σ, rad) of the shower direction's slopes dx/dz and dy/dz.
     pub slope_sigma: f64,
     /// Margin in cm kept between the vertex and the edge of the station area.
@@ -71,12 +94,16 @@ pub struct TtConfig {
 }
 
 impl Default for TtConfig {
-    /// The SHiP study's ranges: E in [1, 100] GeV, d in [−7.5, 0] cm, 6 stations.
+    /// The SHiP study's ranges and geometry: E in [1, 100] GeV, d in [−7.5, 0] cm, 6 stations of
+    /// the configuration "9X0".
     fn default() -> Self {
         Self {
             geometry: TtGeometry::ship(),
             energy_gev: (1.0, 100.0),
             distance_cm: (-BRICK_THICKNESS_CM, 0.0),
+            wall_x0: WALL_X0_9X0,
+            hits_per_particle: HITS_PER_PARTICLE,
+            fluctuations: true,
             slope_sigma: 0.03,
             vertex_margin_cm: 1.5,
         }
@@ -102,11 +129,15 @@ impl TtConfig {
                 "−7.5 ≤ min ≤ max ≤ 0 cm (one brick)",
             ));
         }
-        if !(1..=256).contains(&self.geometry.n_stations()) {
+        let z = &self.geometry.station_z_cm;
+        if !(1..=256).contains(&z.len()) {
+            return Err(config("geometry.station_z_cm", z.len(), "1–256 stations"));
+        }
+        if !(z.iter().all(|v| v.is_finite()) && z[0] > 0.0 && z.windows(2).all(|w| w[1] > w[0])) {
             return Err(config(
                 "geometry.station_z_cm",
-                self.geometry.n_stations(),
-                "1–256 stations",
+                z,
+                "finite, increasing, the first > 0 cm (behind the vertex brick's end)",
             ));
         }
         let [hx, hy] = self.geometry.half_size_cm;
@@ -115,6 +146,23 @@ impl TtConfig {
                 "geometry.half_size_cm",
                 self.geometry.half_size_cm,
                 "finite and > 0 cm",
+            ));
+        }
+        if !(self.wall_x0.is_finite() && self.wall_x0 > 0.0 && self.wall_x0 <= 100.0) {
+            return Err(config(
+                "wall_x0",
+                self.wall_x0,
+                "in (0, 100] radiation lengths",
+            ));
+        }
+        if !(self.hits_per_particle.is_finite()
+            && self.hits_per_particle > 0.0
+            && self.hits_per_particle <= 100.0)
+        {
+            return Err(config(
+                "hits_per_particle",
+                self.hits_per_particle,
+                "in (0, 100]",
             ));
         }
         if !(self.vertex_margin_cm >= 0.0 && self.vertex_margin_cm < hx.min(hy)) {
@@ -170,27 +218,83 @@ fn ln_gamma(x: f64) -> f64 {
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + s.ln()
 }
 
-/// Mean number of charged shower particles at depth `t` (X0) of a shower of `e_gev`:
-/// (1/E_c)·dE/dt with the Gamma-function profile.
-pub fn charged_particles(e_gev: f64, t: f64) -> f64 {
-    if t <= 0.0 {
-        return 0.0;
-    }
-    let tmax = (e_gev / LEAD_CRITICAL_ENERGY_GEV).ln() + TMAX_OFFSET_ELECTRON;
-    let a = 1.0 + PROFILE_B * tmax.max(0.1);
-    let bt = PROFILE_B * t;
-    let ln_profile = PROFILE_B.ln() + (a - 1.0) * bt.ln() - bt - ln_gamma(a);
-    e_gev / LEAD_CRITICAL_ENERGY_GEV * ln_profile.exp()
+/// The longitudinal profile of one shower: depth of the maximum T in X0 and the Gamma shape α
+/// (dE/dt = E·β(βt)^(α−1)e^(−βt)/Γ(α), β = (α − 1)/T).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Profile {
+    /// Depth of the shower maximum in radiation lengths.
+    pub tmax_x0: f64,
+    /// Shape parameter α of the Gamma function (> 1).
+    pub alpha: f64,
 }
 
-/// Radial distance (cm) of one shower particle at depth `t` (X0) from the axis: Grindhammer–Peters
-/// core and tail, each with pdf ∝ 2rR²/(r² + R²)² in Molière radii (G. Grindhammer, S. Peters,
-/// hep-ex/0001020, homogeneous media, Z = 82).
-fn radial_cm<R: Rng>(rng: &mut R, e_gev: f64, t: f64) -> f64 {
-    let z = 82.0;
+impl Profile {
+    /// ln y = ln(E/E_c) of lead, floored where the formulas would leave their range.
+    fn ln_y(e_gev: f64) -> f64 {
+        (e_gev / LEAD_CRITICAL_ENERGY_GEV).ln().max(2.0)
+    }
+
+    /// ⟨ln T⟩ and ⟨ln α⟩ (Grindhammer–Peters, homogeneous lead).
+    fn mean_logs(e_gev: f64) -> (f64, f64) {
+        let ly = Self::ln_y(e_gev);
+        let [a1, a2, a3] = GP_ALPHA;
+        ((ly + GP_T1).ln(), (a1 + (a2 + a3 / LEAD_Z) * ly).ln())
+    }
+
+    /// The profile with T = exp⟨ln T⟩ and α = exp⟨ln α⟩.
+    pub fn average(e_gev: f64) -> Self {
+        let (lt, la) = Self::mean_logs(e_gev);
+        Self::of_logs(lt, la)
+    }
+
+    /// One shower's profile: (ln T, ln α) drawn from the correlated normal of Grindhammer and Peters.
+    pub fn sample<R: Rng + ?Sized>(e_gev: f64, rng: &mut R) -> Self {
+        let ly = Self::ln_y(e_gev);
+        let (lt, la) = Self::mean_logs(e_gev);
+        let s_t = 1.0 / (GP_SIGMA_LN_T[0] + GP_SIGMA_LN_T[1] * ly);
+        let s_a = 1.0 / (GP_SIGMA_LN_ALPHA[0] + GP_SIGMA_LN_ALPHA[1] * ly);
+        let rho = (GP_RHO[0] + GP_RHO[1] * ly).clamp(-1.0, 1.0);
+        let (z1, z2) = (gauss(rng), gauss(rng));
+        Self::of_logs(
+            lt + s_t * z1,
+            la + s_a * (rho * z1 + (1.0 - rho * rho).sqrt() * z2),
+        )
+    }
+
+    /// T = e^lt, α = e^la, kept where the profile is defined (T ≥ 0.1 X0, α ≥ 1.1, GFlash's floors).
+    fn of_logs(lt: f64, la: f64) -> Self {
+        Self {
+            tmax_x0: lt.exp().max(0.1),
+            alpha: la.exp().max(1.1),
+        }
+    }
+
+    /// Mean number of charged particles at depth `t` (X0) of a shower of `e_gev`: (1/E_c)·dE/dt.
+    pub fn charged_particles(&self, e_gev: f64, t: f64) -> f64 {
+        if t <= 0.0 {
+            return 0.0;
+        }
+        let a = self.alpha;
+        let beta = (a - 1.0) / self.tmax_x0;
+        let bt = beta * t;
+        let ln_profile = beta.ln() + (a - 1.0) * bt.ln() - bt - ln_gamma(a);
+        e_gev / LEAD_CRITICAL_ENERGY_GEV * ln_profile.exp()
+    }
+}
+
+/// Mean number of charged shower particles at depth `t` (X0) of a shower of `e_gev` with the
+/// average profile ([`Profile::average`]).
+pub fn charged_particles(e_gev: f64, t: f64) -> f64 {
+    Profile::average(e_gev).charged_particles(e_gev, t)
+}
+
+/// Radial distance (cm) of one shower particle at depth `t` (X0) of a shower with maximum at
+/// `tmax_x0` from the axis: Grindhammer–Peters core and tail, each with pdf ∝ 2rR²/(r² + R²)² in
+/// Molière radii (G. Grindhammer, S. Peters, hep-ex/0001020, homogeneous media, Z = 82).
+fn radial_cm<R: Rng>(rng: &mut R, e_gev: f64, t: f64, tmax_x0: f64) -> f64 {
+    let z = LEAD_Z;
     let ln_e = e_gev.ln();
-    let tmax = ((e_gev / LEAD_CRITICAL_ENERGY_GEV).ln() + TMAX_OFFSET_ELECTRON).max(0.1);
-    let tau = t / tmax;
+    let tau = t / tmax_x0;
     let r_core = (0.0251 + 0.00319 * ln_e) + (0.1162 - 0.000381 * z) * tau;
     let (k1, k2, k3, k4) = (0.659 - 0.00309 * z, 0.645, -2.59, 0.3585 + 0.0421 * ln_e);
     let r_tail = k1 * ((k3 * (tau - k2)).exp() + (k4 * (tau - k2)).exp());
@@ -214,27 +318,30 @@ fn radial_cm<R: Rng>(rng: &mut R, e_gev: f64, t: f64) -> f64 {
 pub fn generate_event(cfg: &TtConfig, seed: u64, index: u64) -> TtEvent {
     let mut rng = event_rng(seed, index);
     let g = &cfg.geometry;
-    let k = g.n_stations();
     let e = rng.random_range(cfg.energy_gev.0..=cfg.energy_gev.1);
     let d = rng.random_range(cfg.distance_cm.0..=cfg.distance_cm.1);
-    let k0 = rng.random_range(0..k);
     let [hx, hy] = g.half_size_cm;
     let m = cfg.vertex_margin_cm;
     let (x0, y0) = (
         rng.random_range(-hx + m..=hx - m),
         rng.random_range(-hy + m..=hy - m),
     );
-    let z0 = g.station_z_cm[k0] as f64 - BRICK_TO_STATION_CM + d;
+    // z is measured from the downstream end of the brick the shower starts in.
+    let z0 = d;
     let slope = Normal::new(0.0, cfg.slope_sigma.max(1e-12)).expect("σ > 0");
     let (tx, ty) = (slope.sample(&mut rng), slope.sample(&mut rng));
     let smear = Normal::new(0.0, STATION_RESOLUTION_CM).expect("σ > 0");
     let deposit = Gamma::new(4.0, MIP_DEPOSIT_GEV / 4.0).expect("shape, scale > 0");
-    let tmax_x0 = (e / LEAD_CRITICAL_ENERGY_GEV).ln() + TMAX_OFFSET_ELECTRON;
+    let profile = if cfg.fluctuations {
+        Profile::sample(e, &mut rng)
+    } else {
+        Profile::average(e)
+    };
     let mut hits = Hits::default();
-    for st in k0..k {
-        // Depth: what is left of brick k0 after the vertex, then one full brick per station.
-        let t = (-d + BRICK_THICKNESS_CM * (st - k0) as f64) / brick_x0_cm();
-        let mean = charged_particles(e, t);
+    for (st, &zs) in g.station_z_cm.iter().enumerate() {
+        // Depth: what is left of the vertex brick after the vertex, then one wall per station.
+        let t = -d / brick_x0_cm() + cfg.wall_x0 * st as f64;
+        let mean = cfg.hits_per_particle * profile.charged_particles(e, t);
         let mut n = if mean > 0.0 {
             Poisson::new(mean)
                 .map(|p| p.sample(&mut rng) as usize)
@@ -243,20 +350,22 @@ pub fn generate_event(cfg: &TtConfig, seed: u64, index: u64) -> TtEvent {
             0
         };
         // Before the shower maximum the primary electron (or its first products) crosses the
-        // station: at least one charged particle (placed on the axis below), where the Gamma profile alone tends to 0 as
-        // t → 0 and left ~1 % of showers starting at the brick end without a single hit.
-        if t <= tmax_x0 {
+        // station: at least one charged particle (placed on the axis below), where the Gamma
+        // profile alone tends to 0 as t → 0 and would leave showers starting at the brick end
+        // without a single hit.
+        let before_max = t <= profile.tmax_x0;
+        if before_max {
             n = n.max(1);
         }
-        let zs = g.station_z_cm[st] as f64;
+        let zs = zs as f64;
         let (ax, ay) = (x0 + tx * (zs - z0), y0 + ty * (zs - z0));
         for i in 0..n {
             // Before the maximum the leading particle (the primary) stays on the shower axis; the
             // Grindhammer–Peters tail radius is not meant for τ → 0 and would throw it out of the station.
-            let r = if i == 0 && t <= tmax_x0 {
+            let r = if i == 0 && before_max {
                 0.0
             } else {
-                radial_cm(&mut rng, e, t)
+                radial_cm(&mut rng, e, t, profile.tmax_x0)
             };
             let phi = rng.random_range(0.0..std::f64::consts::TAU);
             let x = ax + r * phi.cos() + smear.sample(&mut rng);
@@ -334,7 +443,8 @@ mod tests {
                 (total / (e / LEAD_CRITICAL_ENERGY_GEV) - 1.0).abs() < 1e-3,
                 "E = {e}"
             );
-            let tmax = (e / LEAD_CRITICAL_ENERGY_GEV).ln() - 0.5;
+            // Grindhammer–Peters: T = exp⟨ln T⟩ = ln(E/E_c) − 0.812.
+            let tmax = (e / LEAD_CRITICAL_ENERGY_GEV).ln() - 0.812;
             let peak = (1..6000)
                 .map(|i| i as f64 * dt)
                 .max_by(|a, b| charged_particles(e, *a).total_cmp(&charged_particles(e, *b)))
@@ -343,6 +453,53 @@ mod tests {
                 (peak - tmax).abs() < 0.02,
                 "E = {e}: peak {peak} vs t_max {tmax}"
             );
+        }
+    }
+
+    /// The sampled (ln T, ln α) have the Grindhammer–Peters means, widths and correlation.
+    #[test]
+    fn profile_fluctuations_follow_grindhammer_peters() {
+        for e in [1.0f64, 100.0] {
+            let mut rng = event_rng(5, e as u64);
+            let n = 20000;
+            let (lt, la): (Vec<f64>, Vec<f64>) = (0..n)
+                .map(|_| {
+                    let p = Profile::sample(e, &mut rng);
+                    (p.tmax_x0.ln(), p.alpha.ln())
+                })
+                .unzip();
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / n as f64;
+            let (mt, ma) = (mean(&lt), mean(&la));
+            let sd = |v: &[f64], m: f64| {
+                (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / n as f64).sqrt()
+            };
+            let (st, sa) = (sd(&lt, mt), sd(&la, ma));
+            let rho = lt
+                .iter()
+                .zip(&la)
+                .map(|(a, b)| (a - mt) * (b - ma))
+                .sum::<f64>()
+                / n as f64
+                / (st * sa);
+            let ly = (e / LEAD_CRITICAL_ENERGY_GEV).ln();
+            assert!(
+                (mt - (ly - 0.812).ln()).abs() < 0.01,
+                "E = {e}: ⟨ln T⟩ {mt}"
+            );
+            assert!(
+                (st * (-1.4 + 1.26 * ly) - 1.0).abs() < 0.03,
+                "E = {e}: σ(ln T) {st}"
+            );
+            assert!(
+                (sa * (-0.58 + 0.86 * ly) - 1.0).abs() < 0.03,
+                "E = {e}: σ(ln α) {sa}"
+            );
+            assert!(
+                (rho - (0.705 - 0.023 * ly)).abs() < 0.02,
+                "E = {e}: ρ {rho}"
+            );
+            let avg = Profile::average(e);
+            assert!((avg.tmax_x0.ln() - (ly - 0.812).ln()).abs() < 1e-12);
         }
     }
 
@@ -385,6 +542,26 @@ mod tests {
         let mut g = d();
         g.geometry.station_z_cm.clear();
         bad(g, "geometry.station_z_cm");
+        let mut g = d();
+        g.geometry.station_z_cm = vec![4.0, 3.0];
+        bad(g, "geometry.station_z_cm");
+        let mut g = d();
+        g.geometry.station_z_cm[0] = -1.0;
+        bad(g, "geometry.station_z_cm");
+        bad(
+            TtConfig {
+                wall_x0: 0.0,
+                ..d()
+            },
+            "wall_x0",
+        );
+        bad(
+            TtConfig {
+                hits_per_particle: f64::NAN,
+                ..d()
+            },
+            "hits_per_particle",
+        );
         let mut g = d();
         g.geometry.half_size_cm = [0.0, 5.0];
         bad(g, "geometry.half_size_cm");

@@ -16,7 +16,7 @@ pub mod trainer;
 
 pub use data::{Augment, FnSource, InMemory, Source, Split, Targets};
 pub use error::{Error, Result};
-pub use optim::{Adam, AdamConfig, Decay, Schedule};
+pub use optim::{Adam, AdamConfig, Decay, Schedule, WeightDecaySchedule};
 pub use trainer::{
     atomic, config_changes, mix, predict, predict_ensemble, CheckpointState, EpochRecord,
     FileDigest, Task, TrainConfig, Trainer,

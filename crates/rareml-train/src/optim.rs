@@ -137,6 +137,65 @@ impl Schedule {
     }
 }
 
+/// The weight-decay coefficient as a function of the epoch (the base λ is
+/// [`AdamConfig::weight_decay`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub enum WeightDecaySchedule {
+    /// λ throughout.
+    #[default]
+    Constant,
+    /// `λ·γ^⌊epoch/every⌋` (the SHiP paper's text: "L2 constant 0.01 decreased by half every ten
+    /// epochs").
+    Step {
+        /// Epochs between steps.
+        every: usize,
+        /// Factor per step.
+        gamma: f64,
+    },
+    /// λ for the first `epochs` epochs, then 0 with the optimiser re-created (moments and step
+    /// count reset): the public SHiP code, which builds a new Adam without weight decay after
+    /// epoch 10.
+    DropAfter {
+        /// Epochs trained with λ.
+        epochs: usize,
+    },
+}
+
+impl WeightDecaySchedule {
+    /// Checks the schedule: γ in (0, 1], `every` ≥ 1, `epochs` ≥ 1.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            WeightDecaySchedule::Step { gamma, .. } if !(gamma > 0.0 && gamma <= 1.0) => Err(
+                config_err("weight_decay_schedule.gamma", gamma, "in (0, 1]"),
+            ),
+            WeightDecaySchedule::Step { every: 0, .. } => {
+                Err(config_err("weight_decay_schedule.every", 0, "≥ 1 epoch"))
+            }
+            WeightDecaySchedule::DropAfter { epochs: 0 } => {
+                Err(config_err("weight_decay_schedule.epochs", 0, "≥ 1 epoch"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The weight decay at `epoch` for a base coefficient `lambda`.
+    pub fn weight_decay(&self, lambda: f64, epoch: usize) -> f64 {
+        match *self {
+            WeightDecaySchedule::Constant => lambda,
+            WeightDecaySchedule::Step { every, gamma } => {
+                lambda * gamma.powi((epoch / every.max(1)) as i32)
+            }
+            WeightDecaySchedule::DropAfter { epochs } if epoch >= epochs => 0.0,
+            WeightDecaySchedule::DropAfter { .. } => lambda,
+        }
+    }
+
+    /// Whether the optimiser is re-created (its state reset) at the start of `epoch`.
+    pub fn resets_at(&self, epoch: usize) -> bool {
+        matches!(*self, WeightDecaySchedule::DropAfter { epochs } if epoch == epochs)
+    }
+}
+
 /// Adam state over a fixed, named list of variables.
 pub struct Adam {
     cfg: AdamConfig,
@@ -167,6 +226,31 @@ impl Adam {
     /// Optimiser steps taken.
     pub fn steps(&self) -> u64 {
         self.step
+    }
+
+    /// The weight-decay coefficient λ in use.
+    pub fn weight_decay(&self) -> f64 {
+        self.cfg.weight_decay
+    }
+
+    /// Sets λ (a weight-decay schedule's value for the epoch); must be finite and ≥ 0.
+    pub fn set_weight_decay(&mut self, lambda: f64) -> Result<()> {
+        if !(lambda >= 0.0 && lambda.is_finite()) {
+            return Err(config_err("optimizer.weight_decay", lambda, "≥ 0"));
+        }
+        self.cfg.weight_decay = lambda;
+        Ok(())
+    }
+
+    /// Forgets the moments and the step count, as a newly created optimiser over the same
+    /// variables.
+    pub fn reset(&mut self) -> Result<()> {
+        for (i, (_, v)) in self.vars.iter().enumerate() {
+            self.m[i] = v.zeros_like()?;
+            self.v[i] = v.zeros_like()?;
+        }
+        self.step = 0;
+        Ok(())
     }
 
     /// One update with learning rate `lr` from the gradients in `grads` (variables without a
@@ -241,5 +325,89 @@ impl Adam {
             .ok_or_else(|| file_err(path, "optimiser state lacks step"))?;
         self.step = step.to_vec1::<i64>()?[0] as u64;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::DType;
+
+    #[test]
+    fn weight_decay_schedules() {
+        let text = WeightDecaySchedule::Step {
+            every: 10,
+            gamma: 0.5,
+        };
+        let code = WeightDecaySchedule::DropAfter { epochs: 10 };
+        let at = |s: &WeightDecaySchedule, e| s.weight_decay(0.01, e);
+        assert_eq!(
+            [0, 9, 10, 19, 20, 59].map(|e| at(&text, e)),
+            [0.01, 0.01, 0.005, 0.005, 0.0025, 0.01 * 0.5f64.powi(5)]
+        );
+        assert_eq!([0, 9, 10, 59].map(|e| at(&code, e)), [0.01, 0.01, 0.0, 0.0]);
+        assert_eq!(at(&WeightDecaySchedule::Constant, 40), 0.01);
+        assert!((0..60).filter(|&e| code.resets_at(e)).eq([10]));
+        assert!(!(0..60).any(|e| text.resets_at(e)));
+        for (bad, field) in [
+            (
+                WeightDecaySchedule::Step {
+                    every: 0,
+                    gamma: 0.5,
+                },
+                "every",
+            ),
+            (
+                WeightDecaySchedule::Step {
+                    every: 5,
+                    gamma: 1.5,
+                },
+                "gamma",
+            ),
+            (WeightDecaySchedule::DropAfter { epochs: 0 }, "epochs"),
+        ] {
+            let e = bad.validate().unwrap_err().to_string();
+            assert!(e.contains(field), "{field}: {e}");
+        }
+    }
+
+    /// After `reset` the optimiser steps exactly as a new one would; λ set per epoch enters the
+    /// L2 gradient.
+    #[test]
+    fn reset_is_a_new_optimiser() {
+        let dev = Device::Cpu;
+        let var = |v: &[f32]| Var::from_tensor(&Tensor::new(v, &dev).unwrap()).unwrap();
+        let step = |opt: &mut Adam, v: &Var| {
+            let loss = (v.as_tensor().sqr().unwrap().sum_all().unwrap() * 3.0).unwrap();
+            opt.step(&loss.backward().unwrap(), 0.1).unwrap();
+        };
+        let cfg = AdamConfig {
+            weight_decay: 0.01,
+            ..Default::default()
+        };
+        let (a, b) = (var(&[1.0, -2.0]), var(&[1.0, -2.0]));
+        let mut used = Adam::new(vec![("w".into(), a.clone())], cfg.clone()).unwrap();
+        for _ in 0..3 {
+            step(&mut used, &a);
+        }
+        used.reset().unwrap();
+        assert_eq!(used.steps(), 0);
+        b.set(a.as_tensor()).unwrap();
+        let mut fresh = Adam::new(vec![("w".into(), b.clone())], cfg).unwrap();
+        used.set_weight_decay(0.0).unwrap();
+        fresh.set_weight_decay(0.0).unwrap();
+        step(&mut used, &a);
+        step(&mut fresh, &b);
+        let d = (a.as_tensor() - b.as_tensor()).unwrap().abs().unwrap();
+        assert_eq!(
+            d.max_all()
+                .unwrap()
+                .to_dtype(DType::F64)
+                .unwrap()
+                .to_scalar::<f64>()
+                .unwrap(),
+            0.0
+        );
+        assert!(used.set_weight_decay(-1.0).is_err() && used.set_weight_decay(f64::NAN).is_err());
     }
 }

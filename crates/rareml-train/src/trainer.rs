@@ -4,14 +4,14 @@
 
 use crate::data::{Source, Split, Targets};
 use crate::error::{config_err, file_err, Error, Result};
-use crate::optim::{Adam, AdamConfig, Schedule};
+use crate::optim::{Adam, AdamConfig, Schedule, WeightDecaySchedule};
 use candle_core::{DType, Device, Tensor};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array2;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rareml_models::loss::{balanced_loss, bce_with_logits, huber};
+use rareml_models::loss::{balanced_loss, bce_with_logits, huber, mse};
 use rareml_models::{Ctx, Model, Params};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -35,6 +35,8 @@ pub enum Task {
         /// Huber δ (paper: 1).
         delta: f64,
     },
+    /// Regression with the mean squared error (the SHiP study's "CNN, MSE loss" row).
+    MeanSquared,
 }
 
 impl Task {
@@ -46,6 +48,7 @@ impl Task {
             }
             Task::Binary => bce_with_logits(&out.flatten_all()?, &targets.to_dtype(out.dtype())?)?,
             Task::Regression { delta } => huber(out, targets, delta)?,
+            Task::MeanSquared => mse(out, targets)?,
         })
     }
 }
@@ -61,6 +64,9 @@ pub struct TrainConfig {
     pub optimizer: AdamConfig,
     /// Learning-rate schedule per epoch.
     pub schedule: Schedule,
+    /// Weight-decay schedule per epoch (on [`AdamConfig::weight_decay`]).
+    #[serde(default)]
+    pub weight_decay_schedule: WeightDecaySchedule,
     /// Seed of shuffling, augmentation and dropout (initial weights come from the `Params` seed).
     pub seed: u64,
     /// Checkpoints kept (the last K epochs, for an ensemble).
@@ -83,6 +89,7 @@ impl TrainConfig {
             return Err(config_err("keep_last", self.keep_last, "≥ 1 checkpoint"));
         }
         self.optimizer.validate()?;
+        self.weight_decay_schedule.validate()?;
         self.schedule.validate()
     }
 }
@@ -94,6 +101,7 @@ impl Default for TrainConfig {
             batch_size: 32,
             optimizer: AdamConfig::default(),
             schedule: Schedule::Constant,
+            weight_decay_schedule: WeightDecaySchedule::Constant,
             seed: 0,
             keep_last: 3,
             progress: false,
@@ -110,6 +118,9 @@ pub struct EpochRecord {
     pub epoch: usize,
     /// Learning rate used.
     pub lr: f64,
+    /// Weight-decay coefficient used (absent in older checkpoints: read as NaN).
+    #[serde(with = "json_f64", default = "nan")]
+    pub weight_decay: f64,
     /// Mean training loss.
     #[serde(with = "json_f64")]
     pub train_loss: f64,
@@ -118,6 +129,10 @@ pub struct EpochRecord {
     pub val_loss: f64,
     /// Training events per second.
     pub events_per_s: f64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
 }
 
 /// An f64 in JSON that survives a round trip when it is not finite (see [`EpochRecord`]).
@@ -359,7 +374,7 @@ impl<'a> Trainer<'a> {
             return Err(Error::Data("no training events".into()));
         }
         match (self.task, src.targets()) {
-            (Task::Regression { .. }, Targets::Values { .. }) => Ok(()),
+            (Task::Regression { .. } | Task::MeanSquared, Targets::Values { .. }) => Ok(()),
             (Task::Binary, Targets::Classes(c)) if c.iter().all(|&v| v <= 1) => Ok(()),
             (Task::MultiClass { .. }, Targets::Classes(_)) => Ok(()),
             (t, _) => Err(Error::Data(format!("targets do not fit the task {t:?}"))),
@@ -478,6 +493,12 @@ impl<'a> Trainer<'a> {
                 break;
             }
             let lr = self.cfg.schedule.lr(self.cfg.optimizer.lr, epoch);
+            let wd_schedule = &self.cfg.weight_decay_schedule;
+            if wd_schedule.resets_at(epoch) {
+                opt.reset()?;
+            }
+            let weight_decay = wd_schedule.weight_decay(self.cfg.optimizer.weight_decay, epoch);
+            opt.set_weight_decay(weight_decay)?;
             let epoch_seed = mix(self.cfg.seed, epoch as u64);
             let mut order = split.train.clone();
             order.shuffle(&mut ChaCha8Rng::seed_from_u64(epoch_seed));
@@ -547,6 +568,7 @@ impl<'a> Trainer<'a> {
             history.push(EpochRecord {
                 epoch,
                 lr,
+                weight_decay,
                 train_loss: sum / count as f64,
                 val_loss,
                 events_per_s,
@@ -794,6 +816,7 @@ mod tests {
             let r = EpochRecord {
                 epoch: 1,
                 lr: 1e-3,
+                weight_decay: 0.0,
                 train_loss: 0.5,
                 val_loss: v,
                 events_per_s: 10.0,

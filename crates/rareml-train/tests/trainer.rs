@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use rareml_models::{Model, ModelConfig, Params, SndBlock, SndNetConfig};
 use rareml_train::{
     predict, predict_ensemble, AdamConfig, Error, InMemory, Schedule, Split, Targets, Task,
-    TrainConfig, Trainer,
+    TrainConfig, Trainer, WeightDecaySchedule,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -55,6 +55,7 @@ fn cfg() -> TrainConfig {
             every: 2,
             gamma: 0.5,
         },
+        weight_decay_schedule: WeightDecaySchedule::Constant,
         seed: 11,
         keep_last: 2,
         progress: false,
@@ -169,7 +170,80 @@ fn training_lowers_the_loss_and_records_history() {
         .iter()
         .all(|r| r.val_loss.is_finite() && r.events_per_s > 0.0));
     assert_eq!((h[0].lr, h[2].lr, h[4].lr), (3e-3, 1.5e-3, 7.5e-4));
+    assert!(h.iter().all(|r| r.weight_decay == 0.01));
     assert_eq!(t.kept_weights().unwrap().len(), 2);
+
+    // The public SHiP code's schedule: λ dropped and the optimiser re-created at epoch 2; a run
+    // interrupted after epoch 2 (before the re-creation) resumes to the uninterrupted weights.
+    let weights = |stops: &[Option<usize>]| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut out = (Vec::new(), Vec::new());
+        for &stop in stops {
+            let params = Params::new(9);
+            let model = Model::new(&tiny_model(), &params, &Device::Cpu).unwrap();
+            let c = TrainConfig {
+                epochs: 4,
+                weight_decay_schedule: WeightDecaySchedule::DropAfter { epochs: 2 },
+                ..cfg()
+            };
+            let t = Trainer::new(
+                &model,
+                &params,
+                Task::Regression { delta: 1.0 },
+                c,
+                Device::Cpu,
+                dir.path(),
+            )
+            .unwrap();
+            let h = t.fit(&src, &split, stop).unwrap();
+            out = (
+                h.iter().map(|r| r.weight_decay).collect::<Vec<f64>>(),
+                params
+                    .named()
+                    .into_values()
+                    .flat_map(|v| {
+                        v.as_tensor()
+                            .flatten_all()
+                            .unwrap()
+                            .to_vec1::<f32>()
+                            .unwrap()
+                    })
+                    .collect::<Vec<f32>>(),
+            );
+        }
+        out
+    };
+    let (wd, whole) = weights(&[None]);
+    assert_eq!(wd, [0.01, 0.01, 0.0, 0.0]);
+    let (wd2, resumed) = weights(&[Some(2), None]);
+    assert_eq!(wd2, wd);
+    assert_eq!(resumed, whole, "resume across the optimiser's re-creation");
+
+    // The paper's text: λ halved every 2 epochs here; and the MSE task trains too.
+    let dir = tempfile::tempdir().unwrap();
+    let params = Params::new(9);
+    let model = Model::new(&tiny_model(), &params, &Device::Cpu).unwrap();
+    let c = TrainConfig {
+        epochs: 5,
+        weight_decay_schedule: WeightDecaySchedule::Step {
+            every: 2,
+            gamma: 0.5,
+        },
+        ..cfg()
+    };
+    let t = Trainer::new(
+        &model,
+        &params,
+        Task::MeanSquared,
+        c,
+        Device::Cpu,
+        dir.path(),
+    )
+    .unwrap();
+    let h = t.fit(&src, &split, None).unwrap();
+    let wd: Vec<f64> = h.iter().map(|r| r.weight_decay).collect();
+    assert_eq!(wd, [0.01, 0.01, 0.005, 0.005, 0.0025]);
+    assert!(h[4].train_loss < h[0].train_loss, "{h:?}");
 }
 
 #[test]

@@ -1,213 +1,15 @@
-//! SHiP target-tracker baselines of the SND machine-learning study:
-//!
-//! - energy from the hit count, E = a·N_hits + b (least squares);
-//! - the "Gaussian fit" baseline: per station the intensity-weighted var(x), cov(x, y), var(y) of the
-//!   hits and the hit count (4 features per station, 12 for 3 stations) → linear regression
-//!   (linfa-linear) of E and of d;
-//! - the transverse vertex (the study's Algorithm 1): stations sorted by hit count, DBSCAN on each
-//!   (linfa-clustering), intensity-weighted cluster centres, the combination of one centre per
-//!   station that a straight line across the stations fits best; against the intensity-weighted
-//!   mean of all hits.
+//! The transverse vertex of a TT event: the study's Algorithm 1 (DBSCAN per station, the best
+//! straight line through one cluster centre per station) and the intensity-weighted mean of all hits.
 
 use linfa::prelude::*;
 use linfa::traits::Transformer;
 use linfa_clustering::Dbscan;
-use linfa_linear::{FittedLinearRegression, LinearRegression};
-use ndarray::{Array1, Array2};
+use ndarray::Array2;
 use rareml_io::tt::TtEvent;
 use serde::Serialize;
 
+use super::check_event;
 use crate::error::{param, Error, Result};
-
-fn check_event(e: &TtEvent, n_stations: usize) -> Result<()> {
-    let h = &e.hits;
-    let n = h.len();
-    if h.y_cm.len() != n || h.station.len() != n || h.energy_gev.len() != n {
-        return Err(Error::Shape {
-            what: "TT hits",
-            expected: "equal column lengths".into(),
-            found: format!(
-                "{n}, {}, {}, {}",
-                h.y_cm.len(),
-                h.station.len(),
-                h.energy_gev.len()
-            ),
-        });
-    }
-    for i in 0..n {
-        if !(h.x_cm[i].is_finite() && h.y_cm[i].is_finite() && h.energy_gev[i].is_finite()) {
-            return Err(Error::NonFinite {
-                what: "TT hit",
-                index: i,
-            });
-        }
-        if h.station[i] as usize >= n_stations {
-            return Err(Error::Data {
-                what: "TT hit",
-                reason: format!(
-                    "hit {i} is on station {} but {n_stations} stations were given",
-                    h.station[i]
-                ),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// E = a·N_hits + b.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct NHitsEnergy {
-    /// Slope a in GeV per hit.
-    pub a_gev_per_hit: f64,
-    /// Intercept b in GeV.
-    pub b_gev: f64,
-}
-
-impl NHitsEnergy {
-    /// Least-squares fit on (hit count, true energy) pairs.
-    pub fn fit(n_hits: &[usize], energy_gev: &[f64]) -> Result<Self> {
-        if n_hits.len() != energy_gev.len() {
-            return Err(Error::Shape {
-                what: "N-hits fit",
-                expected: format!("{} energies", n_hits.len()),
-                found: format!("{}", energy_gev.len()),
-            });
-        }
-        if let Some(i) = energy_gev.iter().position(|e| !e.is_finite()) {
-            return Err(Error::NonFinite {
-                what: "energies",
-                index: i,
-            });
-        }
-        let n = n_hits.len() as f64;
-        let mx = n_hits.iter().map(|&v| v as f64).sum::<f64>() / n;
-        let my = energy_gev.iter().sum::<f64>() / n;
-        let sxx: f64 = n_hits.iter().map(|&v| (v as f64 - mx).powi(2)).sum();
-        if n_hits.len() < 2 || sxx == 0.0 {
-            return Err(Error::Fit {
-                what: "N-hits fit",
-                reason: "needs at least two different hit counts".into(),
-            });
-        }
-        let sxy: f64 = n_hits
-            .iter()
-            .zip(energy_gev)
-            .map(|(&x, &y)| (x as f64 - mx) * (y - my))
-            .sum();
-        let a = sxy / sxx;
-        Ok(Self {
-            a_gev_per_hit: a,
-            b_gev: my - a * mx,
-        })
-    }
-
-    /// Predicted energy in GeV.
-    pub fn predict(&self, n_hits: usize) -> f64 {
-        self.a_gev_per_hit * n_hits as f64 + self.b_gev
-    }
-}
-
-/// The 4 Gaussian-moment features of each listed station: intensity-weighted var(x), cov(x, y),
-/// var(y) in cm² and the hit count; a station without hits gives (0, 0, 0, 0).
-pub fn gaussian_features(event: &TtEvent, stations: &[usize]) -> Result<Vec<f64>> {
-    let n_stations = stations.iter().copied().max().map_or(0, |m| m + 1).max(
-        event
-            .hits
-            .station
-            .iter()
-            .map(|&s| s as usize + 1)
-            .max()
-            .unwrap_or(0),
-    );
-    check_event(event, n_stations)?;
-    let h = &event.hits;
-    let mut out = Vec::with_capacity(4 * stations.len());
-    for &st in stations {
-        let (mut w, mut sx, mut sy, mut n) = (0.0f64, 0.0, 0.0, 0usize);
-        for i in (0..h.len()).filter(|&i| h.station[i] as usize == st) {
-            let e = h.energy_gev[i].max(0.0) as f64;
-            w += e;
-            sx += e * h.x_cm[i] as f64;
-            sy += e * h.y_cm[i] as f64;
-            n += 1;
-        }
-        if n == 0 || w == 0.0 {
-            out.extend([0.0, 0.0, 0.0, n as f64]);
-            continue;
-        }
-        let (mx, my) = (sx / w, sy / w);
-        let (mut vxx, mut vxy, mut vyy) = (0.0, 0.0, 0.0);
-        for i in (0..h.len()).filter(|&i| h.station[i] as usize == st) {
-            let e = h.energy_gev[i].max(0.0) as f64;
-            let (dx, dy) = (h.x_cm[i] as f64 - mx, h.y_cm[i] as f64 - my);
-            vxx += e * dx * dx;
-            vxy += e * dx * dy;
-            vyy += e * dy * dy;
-        }
-        out.extend([vxx / w, vxy / w, vyy / w, n as f64]);
-    }
-    Ok(out)
-}
-
-/// Linear regressions of E (GeV) and d (cm) on the Gaussian-moment features.
-pub struct MomentRegression {
-    stations: Vec<usize>,
-    energy: FittedLinearRegression<f64>,
-    distance: FittedLinearRegression<f64>,
-}
-
-impl MomentRegression {
-    /// Fits on training events with their truth; `stations` lists the stations whose features are
-    /// used (the study: 3 stations → 12 features).
-    pub fn fit(events: &[TtEvent], stations: &[usize]) -> Result<Self> {
-        if stations.is_empty() {
-            return Err(param("stations", stations, "at least one station"));
-        }
-        let k = 4 * stations.len();
-        if events.len() <= k {
-            return Err(Error::Empty {
-                what: "training events",
-                reason: format!("{} events for {k} features", events.len()),
-            });
-        }
-        let mut x = Array2::<f64>::zeros((events.len(), k));
-        for (i, e) in events.iter().enumerate() {
-            x.row_mut(i)
-                .assign(&Array1::from(gaussian_features(e, stations)?));
-        }
-        let fit = |y: Array1<f64>, what: &'static str| {
-            LinearRegression::new()
-                .fit(&Dataset::new(x.clone(), y))
-                .map_err(|e| Error::Fit {
-                    what,
-                    reason: e.to_string(),
-                })
-        };
-        let energy = fit(
-            events.iter().map(|e| e.energy_gev as f64).collect(),
-            "energy regression",
-        )?;
-        let distance = fit(
-            events.iter().map(|e| e.distance_cm as f64).collect(),
-            "distance regression",
-        )?;
-        Ok(Self {
-            stations: stations.to_vec(),
-            energy,
-            distance,
-        })
-    }
-
-    /// Predicted (E in GeV, d in cm).
-    pub fn predict(&self, event: &TtEvent) -> Result<(f64, f64)> {
-        let f = Array2::from_shape_vec(
-            (1, 4 * self.stations.len()),
-            gaussian_features(event, &self.stations)?,
-        )
-        .expect("4 per station");
-        Ok((self.energy.predict(&f)[0], self.distance.predict(&f)[0]))
-    }
-}
 
 /// DBSCAN vertex-finder parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
@@ -220,6 +22,11 @@ pub struct DbscanVertexParams {
     pub max_stations: usize,
     /// Clusters kept per station, the most intense first (bounds the combinations).
     pub max_clusters: usize,
+    /// z in cm where the fitted line gives the vertex XY (`None`: the most upstream station used).
+    /// The SHiP geometry measures z from the vertex brick's end, so the brick's middle, −3.75 cm,
+    /// is the best guess before d is known.
+    #[serde(default)]
+    pub eval_z_cm: Option<f64>,
 }
 
 impl DbscanVertexParams {
@@ -238,6 +45,9 @@ impl DbscanVertexParams {
                 "≥ 2 (a line needs two points)",
             ));
         }
+        if self.eval_z_cm.is_some_and(|z| !z.is_finite()) {
+            return Err(param("eval_z_cm", self.eval_z_cm, "finite cm"));
+        }
         if self.max_clusters == 0 {
             return Err(param("max_clusters", self.max_clusters, "≥ 1"));
         }
@@ -252,6 +62,7 @@ impl Default for DbscanVertexParams {
             min_points: 3,
             max_stations: 3,
             max_clusters: 4,
+            eval_z_cm: None,
         }
     }
 }
@@ -410,10 +221,12 @@ pub fn dbscan_vertex(
         }
     }
     let (_, _, [ax, bx, ay, by]) = best.expect("at least one combination");
-    let z0 = per_station
-        .iter()
-        .map(|(st, _)| station_z_cm[*st] as f64)
-        .fold(f64::INFINITY, f64::min);
+    let z0 = params.eval_z_cm.unwrap_or_else(|| {
+        per_station
+            .iter()
+            .map(|(st, _)| station_z_cm[*st] as f64)
+            .fold(f64::INFINITY, f64::min)
+    });
     let mut stations: Vec<usize> = per_station.iter().map(|p| p.0).collect();
     stations.sort_unstable();
     Ok(Vertex::Found {
@@ -552,6 +365,26 @@ mod tests {
             (x_cm - (1.0 + 0.13)).abs() < 1e-3 && (y_cm - (-0.5 + 0.26)).abs() < 1e-3,
             "({x_cm}, {y_cm})"
         );
+        // The same line evaluated at a chosen z (the pipeline: the vertex brick's middle).
+        let at = DbscanVertexParams {
+            eval_z_cm: Some(-3.75),
+            ..DbscanVertexParams::default()
+        };
+        let Vertex::Found { x_cm, y_cm, .. } = dbscan_vertex(&e, &z, &at).unwrap() else {
+            panic!()
+        };
+        assert!(
+            (x_cm - (1.0 - 0.0375)).abs() < 1e-3 && (y_cm - (-0.5 - 0.075)).abs() < 1e-3,
+            "({x_cm}, {y_cm})"
+        );
+        let bad = DbscanVertexParams {
+            eval_z_cm: Some(f64::NAN),
+            ..at
+        };
+        assert!(dbscan_vertex(&e, &z, &bad)
+            .unwrap_err()
+            .to_string()
+            .contains("eval_z_cm"));
         let [mx, my] = weighted_mean_xy(&e).unwrap();
         assert!(
             (mx - 1.13).abs() > 1.0 || (my + 0.24).abs() > 1.0,
@@ -597,61 +430,5 @@ mod tests {
             dbscan_vertex(&e, &z[..2], &DbscanVertexParams::default()).is_err(),
             "station 2 of 2"
         );
-    }
-
-    #[test]
-    fn nhits_and_moment_regressions() {
-        let f = NHitsEnergy::fit(&[10, 20, 30], &[2.0, 4.0, 6.0]).unwrap();
-        assert!((f.a_gev_per_hit - 0.2).abs() < 1e-12 && f.b_gev.abs() < 1e-12);
-        assert!((f.predict(50) - 10.0).abs() < 1e-12);
-        assert!(NHitsEnergy::fit(&[5, 5], &[1.0, 2.0]).is_err());
-
-        // Features by hand: two hits of equal energy at x = ±1 on station 0 → var(x) = 1.
-        let mut h = Hits::default();
-        push(&mut h, -1.0, 0.0, 0, 1.0);
-        push(&mut h, 1.0, 0.0, 0, 1.0);
-        let e = TtEvent {
-            energy_gev: 5.0,
-            vertex_cm: [0.0; 3],
-            distance_cm: -1.0,
-            hits: h,
-        };
-        assert_eq!(
-            gaussian_features(&e, &[0, 1]).unwrap(),
-            vec![1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0]
-        );
-
-        // A linear truth in the features is recovered exactly.
-        let events: Vec<TtEvent> = (0..40)
-            .map(|i| {
-                let mut h = Hits::default();
-                let spread = 0.1 + 0.05 * (i % 7) as f64;
-                let n = 5 + i % 11;
-                for k in 0..n {
-                    push(
-                        &mut h,
-                        spread * ((k as f64) - n as f64 / 2.0),
-                        0.03 * (i % 3) as f64 * k as f64,
-                        0,
-                        1e-3,
-                    );
-                }
-                let mut ev = TtEvent {
-                    energy_gev: 0.0,
-                    vertex_cm: [0.0; 3],
-                    distance_cm: 0.0,
-                    hits: h,
-                };
-                let f = gaussian_features(&ev, &[0]).unwrap();
-                ev.energy_gev = (3.0 + 2.0 * f[0] + 0.5 * f[3]) as f32;
-                ev.distance_cm = (-1.0 - 0.1 * f[3]) as f32;
-                ev
-            })
-            .collect();
-        let m = MomentRegression::fit(&events, &[0]).unwrap();
-        let (pe, pd) = m.predict(&events[5]).unwrap();
-        assert!((pe - events[5].energy_gev as f64).abs() < 1e-3, "{pe}");
-        assert!((pd - events[5].distance_cm as f64).abs() < 1e-3, "{pd}");
-        assert!(MomentRegression::fit(&events[..3], &[0]).is_err());
     }
 }
