@@ -129,8 +129,9 @@ fn reports_work_in_chromium() {
             pd.join("report.html").display(),
             p.events.test
         ))
+        // SHiP: the paper's Figs. 5 (two), 1 and 6.
         .arg(format!(
-            "{}:{}:1",
+            "{}:{}:4",
             sd.join("report.html").display(),
             s.events.test
         ))
