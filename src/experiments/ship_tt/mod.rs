@@ -285,18 +285,8 @@ impl Settings {
                 blocks: SndNetConfig::default().blocks,
                 batch: 512,
                 weight_decay: 0.01,
-                schedule: ShipSchedule::Text,
                 energy_target: EnergyTarget::Scaled,
-                distance_unit_cm: 1.0,
-                keep_last: 3,
-                networks: vec![
-                    ShipNetwork::CoordConvHuber,
-                    ShipNetwork::CnnHuber,
-                    ShipNetwork::CnnMse,
-                ],
-                min_hits: Selection::default().min_hits,
-                moment_stations: 3,
-                boosting: true,
+                ..Self::preset(Preset::Quick)
             },
         }
     }
