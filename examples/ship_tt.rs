@@ -27,6 +27,9 @@ struct Args {
     /// 10 epochs with a fresh optimiser, the public code).
     #[arg(long)]
     schedule: Option<ShipSchedule>,
+    /// Epochs between halvings of the learning rate (and of the text schedule's L2).
+    #[arg(long)]
+    halve_every: Option<usize>,
     /// L2 weight decay at epoch 0.
     #[arg(long)]
     weight_decay: Option<f64>,
@@ -42,6 +45,10 @@ struct Args {
     /// Skip the gradient-boosted trees.
     #[arg(long)]
     no_boosting: bool,
+    /// Train on fresh showers of the training events' E and d each epoch (true, the quick
+    /// preset's default, generated data only) or on the stored showers (false, the paper preset).
+    #[arg(long)]
+    resimulate: Option<bool>,
 }
 
 fn main() -> ExitCode {
@@ -57,6 +64,7 @@ fn main() -> ExitCode {
     if let Some(s) = args.schedule {
         settings.schedule = s;
     }
+    common::Common::set(&mut settings.halve_every, args.halve_every);
     if let Some(w) = args.weight_decay {
         settings.weight_decay = w;
     }
@@ -68,5 +76,8 @@ fn main() -> ExitCode {
     }
     common::Common::set(&mut settings.batch, args.batch);
     settings.boosting &= !args.no_boosting;
+    if let Some(r) = args.resimulate {
+        settings.resimulate = r;
+    }
     common::finish(&opts, ship_tt::run(&opts, &settings))
 }

@@ -71,6 +71,18 @@ fn ship_tt_pipeline() {
     assert!(r.networks[0].coordinates && !r.networks[1].coordinates);
     assert!(r.networks[0].model.trainable_parameters > r.networks[1].model.trainable_parameters);
     assert!(r.boosted.is_some());
+    // Generated data: every training event of every epoch and network was re-simulated (or its
+    // stored shower stood in).
+    let resim = r
+        .resimulation
+        .as_ref()
+        .expect("generated data are re-simulated");
+    assert_eq!(
+        resim.fresh + resim.stored_stood_in,
+        r.events.train * 3,
+        "{resim:?}"
+    );
+    assert!(resim.draws >= resim.fresh);
     let back = json(dir.path());
     assert_eq!(back, serde_json::to_value(&r).unwrap());
     for key in [

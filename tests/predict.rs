@@ -89,7 +89,9 @@ fn ship_tt_run_applied_in_shards_and_merged() {
         boosting: false,
         ..ship_tt::Settings::preset(Preset::Quick)
     };
-    ship_tt::run(&opts(&run, &data), &settings).unwrap();
+    let report = ship_tt::run(&opts(&run, &data), &settings).unwrap();
+    // A user's file has no generator behind it: the networks train on its showers.
+    assert!(settings.resimulate && report.resimulation.is_none());
     let (manifest, _) = RunManifest::read(&run).unwrap();
     assert_eq!(manifest.experiment, "ship_tt");
     assert_eq!(

@@ -317,9 +317,17 @@ fn radial_cm<R: Rng>(rng: &mut R, e_gev: f64, t: f64, tmax_x0: f64) -> f64 {
 /// Generates event `index` of a run with `seed`.
 pub fn generate_event(cfg: &TtConfig, seed: u64, index: u64) -> TtEvent {
     let mut rng = event_rng(seed, index);
-    let g = &cfg.geometry;
     let e = rng.random_range(cfg.energy_gev.0..=cfg.energy_gev.1);
     let d = rng.random_range(cfg.distance_cm.0..=cfg.distance_cm.1);
+    shower(cfg, e, d, &mut rng)
+}
+
+/// One shower of a primary electron of `e_gev` GeV starting `d_cm` cm (≤ 0) from the downstream
+/// end of the vertex brick: vertex XY, direction, profile and hits drawn from `rng`. The
+/// configuration's energy and distance ranges are not used (nor checked).
+pub fn shower<R: Rng>(cfg: &TtConfig, e_gev: f64, d_cm: f64, rng: &mut R) -> TtEvent {
+    let (e, d) = (e_gev, d_cm);
+    let g = &cfg.geometry;
     let [hx, hy] = g.half_size_cm;
     let m = cfg.vertex_margin_cm;
     let (x0, y0) = (
@@ -329,11 +337,11 @@ pub fn generate_event(cfg: &TtConfig, seed: u64, index: u64) -> TtEvent {
     // z is measured from the downstream end of the brick the shower starts in.
     let z0 = d;
     let slope = Normal::new(0.0, cfg.slope_sigma.max(1e-12)).expect("σ > 0");
-    let (tx, ty) = (slope.sample(&mut rng), slope.sample(&mut rng));
+    let (tx, ty) = (slope.sample(rng), slope.sample(rng));
     let smear = Normal::new(0.0, STATION_RESOLUTION_CM).expect("σ > 0");
     let deposit = Gamma::new(4.0, MIP_DEPOSIT_GEV / 4.0).expect("shape, scale > 0");
     let profile = if cfg.fluctuations {
-        Profile::sample(e, &mut rng)
+        Profile::sample(e, rng)
     } else {
         Profile::average(e)
     };
@@ -344,7 +352,7 @@ pub fn generate_event(cfg: &TtConfig, seed: u64, index: u64) -> TtEvent {
         let mean = cfg.hits_per_particle * profile.charged_particles(e, t);
         let mut n = if mean > 0.0 {
             Poisson::new(mean)
-                .map(|p| p.sample(&mut rng) as usize)
+                .map(|p| p.sample(rng) as usize)
                 .unwrap_or(0)
         } else {
             0
@@ -365,16 +373,16 @@ pub fn generate_event(cfg: &TtConfig, seed: u64, index: u64) -> TtEvent {
             let r = if i == 0 && before_max {
                 0.0
             } else {
-                radial_cm(&mut rng, e, t, profile.tmax_x0)
+                radial_cm(rng, e, t, profile.tmax_x0)
             };
             let phi = rng.random_range(0.0..std::f64::consts::TAU);
-            let x = ax + r * phi.cos() + smear.sample(&mut rng);
-            let y = ay + r * phi.sin() + smear.sample(&mut rng);
+            let x = ax + r * phi.cos() + smear.sample(rng);
+            let y = ay + r * phi.sin() + smear.sample(rng);
             if x.abs() < hx && y.abs() < hy {
                 hits.x_cm.push(x as f32);
                 hits.y_cm.push(y as f32);
                 hits.station.push(st as u8);
-                hits.energy_gev.push(deposit.sample(&mut rng) as f32);
+                hits.energy_gev.push(deposit.sample(rng) as f32);
             }
         }
     }

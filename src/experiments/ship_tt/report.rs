@@ -322,6 +322,8 @@ pub struct ShipTtReport {
     pub data: String,
     /// Events per category and set.
     pub events: EventCounts,
+    /// The fresh showers the networks trained on (`None`: they trained on the stored showers).
+    pub resimulation: Option<super::ResimCounts>,
     /// The selection's counts per true-energy bin.
     pub selection: SelectionReport,
     /// Map shape (stations, rows, columns).
@@ -427,6 +429,7 @@ pub(super) fn build(
             hits_outside_maps: data.hits_outside,
             rejected_by_selection: data.selection.rejected,
         },
+        resimulation: data.resimulated(),
         selection: data.selection.clone(),
         maps: data.shape,
         energy_target: s.energy_target.describe(),
@@ -656,6 +659,23 @@ impl Report for ShipTtReport {
              of the central 68 % interval.\n\n",
             self.events.total, self.events.test, self.maps
         );
+        md += &match &self.resimulation {
+            Some(r) => format!(
+                "The networks trained on re-simulated showers: each training batch held fresh \
+                 showers of its events' true E and d ({} placed, {} drawn to pass the selection, \
+                 {} stored showers stood in after {} failed draws); the classical fits trained on \
+                 the {} stored training showers; every figure is on the stored test showers.\n\n",
+                r.fresh,
+                r.draws,
+                r.stored_stood_in,
+                super::MAX_DRAWS,
+                self.events.train
+            ),
+            None => format!(
+                "Every method trained on the {} stored training showers.\n\n",
+                self.events.train
+            ),
+        };
         md += &markdown_table(
             &[
                 "algorithm",
