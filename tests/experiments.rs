@@ -29,6 +29,38 @@ fn assert_html_report(dir: &std::path::Path, events: usize, plots: usize) {
     assert_eq!(t["with_pictures"], events);
 }
 
+/// Hit maps made per batch from the hits give the same run as maps held in memory.
+#[test]
+fn ship_tt_maps_per_batch_give_the_same_run() {
+    let settings = ship_tt::Settings {
+        events: 200,
+        epochs: 2,
+        networks: vec![ship_tt::ShipNetwork::CoordConvHuber],
+        boosting: false,
+        resimulate: false,
+        ..ship_tt::Settings::preset(Preset::Quick)
+    };
+    let run = |maps_per_batch| {
+        let dir = tempfile::tempdir().unwrap();
+        let s = ship_tt::Settings {
+            maps_per_batch,
+            ..settings.clone()
+        };
+        ship_tt::run(&opts(dir.path()), &s).unwrap()
+    };
+    let (memory, per_batch) = (run(false), run(true));
+    assert!(memory.maps_in_memory && !per_batch.maps_in_memory);
+    assert!(memory.resimulation.is_none());
+    assert_eq!(
+        format!("{:?}", memory.network),
+        format!("{:?}", per_batch.network)
+    );
+    assert_eq!(
+        memory.events.hits_outside_maps,
+        per_batch.events.hits_outside_maps
+    );
+}
+
 #[test]
 fn ship_tt_pipeline() {
     let dir = tempfile::tempdir().unwrap();

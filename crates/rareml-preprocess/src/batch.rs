@@ -257,6 +257,7 @@ impl Transform<TpcEvent> for TpcImages<'_> {
 }
 
 /// SHiP TT events → `(K, 150, 185)` hit maps, optionally with the 3 coordinate channels prepended.
+#[derive(Debug, Clone)]
 pub struct TtMaps {
     /// Number of stations (K).
     pub n_stations: usize,

@@ -7,9 +7,9 @@
 //! weighted mean (Fig. 6), each beside the paper's numbers.
 
 mod report;
-mod resim;
+mod sources;
 
-pub use resim::{ResimCounts, MAX_DRAWS};
+pub use sources::{ResimCounts, MAX_DRAWS};
 
 pub use report::{
     EventCounts, Figures, NHitsFigures, NetworkRow, PaperRow, ShipTtReport, XyFigures, PAPER_TABLE,
@@ -34,8 +34,10 @@ use crate::train::{
 };
 use ndarray::{Array2, ArrayViewMutD};
 use serde::{Deserialize, Serialize};
+use sources::{OnTheFly, Stored};
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 /// True-energy bins in GeV of the resolution points and the selection counts: 10 GeV wide, 0–100.
 pub const ENERGY_BINS_GEV: [f64; 11] = [
@@ -253,6 +255,10 @@ pub struct Settings {
     /// showers — with generated data only (a user's file has no generator behind it).
     #[serde(default)]
     pub resimulate: bool,
+    /// Make the stored showers' hit maps per batch from their hits even when the maps would fit
+    /// in memory (they are made per batch anyway above [`maps_in_memory_max_bytes`]).
+    #[serde(default)]
+    pub maps_per_batch: bool,
 }
 
 impl Settings {
@@ -286,6 +292,7 @@ impl Settings {
                 moment_stations: 3,
                 boosting: true,
                 resimulate: true,
+                maps_per_batch: false,
             },
             // The paper: 450,000 showers, 700 µm pixels (150 × 185), the public code's six blocks,
             // batch 512, 60 epochs, L2 0.01, target E × 7/100.
@@ -424,6 +431,13 @@ impl Settings {
     }
 }
 
+/// Largest hit-map sample held in memory, in bytes: a quarter of the read ceiling
+/// ([`crate::io::read_limit_bytes`], half the machine's memory), leaving the rest to the network's
+/// activations; larger samples make their maps per batch.
+pub fn maps_in_memory_max_bytes() -> u64 {
+    crate::io::read_limit_bytes() / 4
+}
+
 /// Runs the pipeline and returns the report (also written to `OUT/report.json`).
 pub fn run(options: &Options, settings: &Settings) -> Result<ShipTtReport> {
     pipeline::run(&ShipTt(settings.clone()), options)
@@ -508,7 +522,7 @@ impl EventReader for TtReader {
 /// Selected showers, their maps and targets.
 pub(crate) struct Showers {
     keys: EventKeys,
-    events: Vec<TtEvent>,
+    events: Arc<Vec<TtEvent>>,
     geometry: TtGeometry,
     selection: SelectionReport,
     hits_outside: usize,
@@ -516,13 +530,22 @@ pub(crate) struct Showers {
     src: TrainingShowers,
 }
 
-/// The networks' training source: the stored maps, or fresh showers of the same truth.
+/// The networks' training source: the stored showers, or fresh showers of the same truth.
 enum TrainingShowers {
-    Stored(InMemory),
-    Resimulated(Box<resim::Resimulated>),
+    Stored(Stored),
+    Resimulated(Box<sources::Resimulated>),
 }
 
 impl Showers {
+    /// True when the stored showers' hit maps are held in memory (made per batch otherwise).
+    fn maps_in_memory(&self) -> bool {
+        let stored = match &self.src {
+            TrainingShowers::Stored(s) => s,
+            TrainingShowers::Resimulated(r) => r.stored(),
+        };
+        matches!(stored, Stored::Maps(_))
+    }
+
     /// What the re-simulation drew (`None` when the networks trained on the stored showers).
     fn resimulated(&self) -> Option<ResimCounts> {
         match &self.src {
@@ -592,62 +615,62 @@ impl Experiment for ShipTt {
         let maps = self.maps(&geometry);
         let item = maps.item_shape();
         let shape = [item[0], item[1], item[2]];
+        let targets = Targets::Values {
+            data: events
+                .iter()
+                .flat_map(|e| {
+                    [
+                        self.0.target(e.energy_gev as f64) as f32,
+                        (e.distance_cm as f64 / self.0.distance_unit_cm) as f32,
+                    ]
+                })
+                .collect(),
+            width: 2,
+        };
+        let events = Arc::new(events);
         let values = events.len() * shape.iter().product::<usize>();
-        let (bytes, limit) = (4 * values as u64, crate::io::read_limit_bytes());
-        if bytes > limit {
-            return Err(Error::Data {
+        let (bytes, ceiling) = (4 * values as u64, maps_in_memory_max_bytes());
+        let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+        let (stored, hits_outside) = if bytes <= ceiling && !self.0.maps_per_batch {
+            let mut inputs = vec![0f32; values];
+            let view = ArrayViewMutD::from_shape(
+                vec![events.len(), shape[0], shape[1], shape[2]],
+                &mut inputs,
+            )
+            .map_err(|e| Error::Data {
                 path: path.into(),
-                reason: format!(
-                    "the hit maps {shape:?} of {} selected showers take {:.1} GiB in memory, above the \
-                     ceiling of {:.1} GiB (half the machine's memory; RAREML_MAX_READ_MIB raises it); \
-                     read fewer events (--events): the training keeps its maps in memory",
-                    events.len(),
-                    bytes as f64 / (1u64 << 30) as f64,
-                    limit as f64 / (1u64 << 30) as f64
-                ),
-            });
-        }
-        let mut inputs = vec![0f32; values];
-        let view = ArrayViewMutD::from_shape(
-            vec![events.len(), shape[0], shape[1], shape[2]],
-            &mut inputs,
-        )
-        .map_err(|e| Error::Data {
-            path: path.into(),
-            reason: format!("hit-map buffer: {e}"),
-        })?;
-        let reports = fill_batch(&maps, &events, 0, view)?;
-        let hits_outside = reports.iter().map(|r| r.outside).sum();
-        let targets: Vec<f32> = events
-            .iter()
-            .flat_map(|e| {
-                [
-                    self.0.target(e.energy_gev as f64) as f32,
-                    (e.distance_cm as f64 / self.0.distance_unit_cm) as f32,
-                ]
-            })
-            .collect();
+                reason: format!("hit-map buffer: {e}"),
+            })?;
+            let reports = fill_batch(&maps, &events, 0, view)?;
+            let outside = reports.iter().map(|r| r.outside).sum();
+            (Stored::Maps(InMemory::new(inputs, item, targets)?), outside)
+        } else {
+            run.say(format!(
+                "the hit maps ({:.1} GiB; held in memory up to {:.1} GiB, a quarter of the read \
+                 ceiling) are made per batch from the hits",
+                gib(bytes),
+                gib(ceiling)
+            ));
+            let (src, outside) = OnTheFly::new(Arc::clone(&events), maps.clone(), targets)
+                .map_err(|e| Error::Data {
+                    path: path.into(),
+                    reason: e.to_string(),
+                })?;
+            (Stored::OnTheFly(src), outside)
+        };
         run.say(format!(
             "{} events pass the selection (≥ {} hits; {} of {read} set aside) → hit maps {shape:?}",
             events.len(),
             self.0.min_hits,
             selection.rejected
         ));
-        let stored = InMemory::new(
-            inputs,
-            item,
-            Targets::Values {
-                data: targets,
-                width: 2,
-            },
-        )?;
         let src = match (self.0.resimulate, &run.options.data) {
             (true, None) => {
                 run.say(format!(
                     "training batches: fresh showers of the training events' E and d (rareml-sim tt, \
                      redrawn up to {MAX_DRAWS} times to pass the selection)"
                 ));
-                TrainingShowers::Resimulated(Box::new(resim::Resimulated::new(
+                TrainingShowers::Resimulated(Box::new(sources::Resimulated::new(
                     stored,
                     &events,
                     Self::generator(),

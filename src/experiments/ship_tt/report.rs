@@ -328,6 +328,9 @@ pub struct ShipTtReport {
     pub selection: SelectionReport,
     /// Map shape (stations, rows, columns).
     pub maps: [usize; 3],
+    /// The stored showers' maps were held in memory (`false`: made per batch from the hits, the
+    /// sample's maps being larger than `maps_in_memory_max_bytes`).
+    pub maps_in_memory: bool,
     /// What the networks regress for the energy.
     pub energy_target: &'static str,
     /// The headline network and its parameter count.
@@ -432,6 +435,7 @@ pub(super) fn build(
         resimulation: data.resimulated(),
         selection: data.selection.clone(),
         maps: data.shape,
+        maps_in_memory: data.maps_in_memory(),
         energy_target: s.energy_target.describe(),
         network_summary: NetworkSummary::of(&head.trained, Ensemble::Mean),
         training: TrainingSummary::of(&head.trained),

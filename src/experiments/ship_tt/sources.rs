@@ -1,8 +1,10 @@
-//! Training on re-simulated showers: each training batch holds, for every training event, a
-//! fresh shower of the same true energy and vertex distance (another draw of its vertex XY,
-//! direction, longitudinal profile and hits), so each epoch sees new showers — what a large
-//! simulated sample gives the study (405,000 training showers) at the cost of generating instead
-//! of storing. Validation, test and prediction read the stored showers.
+//! The networks' sources of SHiP showers: the stored showers' hit maps, held in memory or made
+//! per batch from the hits when they would not fit ([`Stored`]); and re-simulated showers
+//! ([`Resimulated`]): each training batch holds, for every training event, a fresh shower of the
+//! same true energy and vertex distance (another draw of its vertex XY, direction, longitudinal
+//! profile and hits), so each epoch sees new showers — what a large simulated sample gives the
+//! study (405,000 training showers) at the cost of generating instead of storing. Validation,
+//! test and prediction read the stored showers.
 
 use crate::io::tt::TtEvent;
 use crate::preprocess::batch::{Transform, TtMaps};
@@ -14,6 +16,154 @@ use ndarray::ArrayViewMutD;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// The stored showers' network inputs.
+pub(crate) enum Stored {
+    /// Hit maps `(N, K, H, W)` made once and held in memory.
+    Maps(InMemory),
+    /// Hit maps made per batch from the events' hits (for samples whose maps would not fit).
+    OnTheFly(OnTheFly),
+}
+
+impl Source for Stored {
+    fn len(&self) -> usize {
+        self.inner().len()
+    }
+
+    fn item_shape(&self) -> Vec<usize> {
+        self.inner().item_shape()
+    }
+
+    fn targets(&self) -> &Targets {
+        self.inner().targets()
+    }
+
+    fn fill(
+        &self,
+        indices: &[usize],
+        augment_seed: Option<u64>,
+        out: &mut [f32],
+    ) -> crate::train::Result<()> {
+        self.inner().fill(indices, augment_seed, out)
+    }
+}
+
+impl Stored {
+    fn inner(&self) -> &dyn Source {
+        match self {
+            Stored::Maps(m) => m,
+            Stored::OnTheFly(f) => f,
+        }
+    }
+}
+
+/// Hit maps made per batch from the showers' hits: the hits of 450,000 showers take ≈ 0.5 GB where
+/// their 6 × 150 × 185 maps would take ≈ 300 GB.
+pub(crate) struct OnTheFly {
+    events: Arc<Vec<TtEvent>>,
+    maps: TtMaps,
+    targets: Targets,
+}
+
+impl OnTheFly {
+    /// The source of `events` (`targets` one row per event), their maps made by `maps`. Makes
+    /// every event's maps once (into a per-thread scratch buffer) so a shower the maps refuse
+    /// fails here, not in the middle of training; returns the hits outside the maps.
+    pub fn new(
+        events: Arc<Vec<TtEvent>>,
+        maps: TtMaps,
+        targets: Targets,
+    ) -> crate::train::Result<(Self, usize)> {
+        if targets.len() != events.len() {
+            return Err(TrainError::Data(format!(
+                "{} targets for {} showers",
+                targets.len(),
+                events.len()
+            )));
+        }
+        if let Targets::Values { data, .. } = &targets {
+            if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+                return Err(TrainError::Data(format!(
+                    "target value {i} is not finite ({})",
+                    data[i]
+                )));
+            }
+        }
+        let item = maps.item_shape();
+        let per: usize = item.iter().product();
+        let outside = events
+            .par_iter()
+            .enumerate()
+            .map_init(
+                || vec![0f32; per],
+                |buf, (i, e)| {
+                    let view = ArrayViewMutD::from_shape(item.clone(), buf)
+                        .map_err(|e| TrainError::Data(format!("hit-map slot: {e}")))?;
+                    let report = maps
+                        .apply(e, i as u64, view)
+                        .map_err(|err| TrainError::Data(format!("shower {i}: {err}")))?;
+                    Ok::<usize, TrainError>(report.outside)
+                },
+            )
+            .try_reduce(|| 0, |a, b| Ok(a + b))?;
+        Ok((
+            Self {
+                events,
+                maps,
+                targets,
+            },
+            outside,
+        ))
+    }
+}
+
+impl Source for OnTheFly {
+    fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    fn item_shape(&self) -> Vec<usize> {
+        self.maps.item_shape()
+    }
+
+    fn targets(&self) -> &Targets {
+        &self.targets
+    }
+
+    fn fill(
+        &self,
+        indices: &[usize],
+        _augment_seed: Option<u64>,
+        out: &mut [f32],
+    ) -> crate::train::Result<()> {
+        let item = self.item_shape();
+        let per: usize = item.iter().product();
+        if out.len() != indices.len() * per {
+            return Err(TrainError::Data(format!(
+                "batch buffer of {} values for {} showers of {per}",
+                out.len(),
+                indices.len()
+            )));
+        }
+        if let Some(&i) = indices.iter().find(|&&i| i >= self.len()) {
+            return Err(TrainError::Data(format!(
+                "shower {i} out of range (source has {})",
+                self.len()
+            )));
+        }
+        out.par_chunks_mut(per)
+            .zip(indices.par_iter())
+            .try_for_each(|(slot, &i)| {
+                let view = ArrayViewMutD::from_shape(item.clone(), slot)
+                    .map_err(|e| TrainError::Data(format!("hit-map slot: {e}")))?;
+                self.maps
+                    .apply(&self.events[i], i as u64, view)
+                    .map(|_| ())
+                    .map_err(|e| TrainError::Source(Box::new(e)))
+            })
+    }
+}
 
 /// Draws of a fresh shower that must pass the selection before the stored shower stands in for
 /// it (a shower near the selection's edge, e.g. 1 GeV starting 7.5 cm before the brick's end).
@@ -24,7 +174,7 @@ const RESIM_SALT: u64 = 0x7e5_1a7e;
 
 /// The stored showers' maps, and the truth and generator to re-simulate them.
 pub(crate) struct Resimulated {
-    stored: InMemory,
+    stored: Stored,
     /// (E in GeV, d in cm) of every stored shower.
     truth: Vec<(f64, f64)>,
     config: TtConfig,
@@ -56,7 +206,7 @@ impl Resimulated {
     /// Re-simulation of `events` (whose maps and targets `stored` holds) with the generator
     /// `config`, its maps made by `maps` and kept under `selection`.
     pub fn new(
-        stored: InMemory,
+        stored: Stored,
         events: &[TtEvent],
         config: TtConfig,
         maps: TtMaps,
@@ -73,6 +223,11 @@ impl Resimulated {
             selection,
             counts: Counts::default(),
         }
+    }
+
+    /// The stored showers (validation, test, and the stand-ins).
+    pub fn stored(&self) -> &Stored {
+        &self.stored
     }
 
     /// The counts so far.
@@ -119,32 +274,31 @@ impl Source for Resimulated {
         augment_seed: Option<u64>,
         out: &mut [f32],
     ) -> crate::train::Result<()> {
-        // The stored maps first (range and size checks included); fresh ones overwrite them.
-        self.stored.fill(indices, None, out)?;
         let Some(seed) = augment_seed else {
-            return Ok(());
+            return self.stored.fill(indices, None, out);
         };
         let item = self.item_shape();
         let per: usize = item.iter().product();
-        let results: Vec<std::result::Result<bool, TrainError>> = out
+        if out.len() != indices.len() * per || indices.iter().any(|&i| i >= self.len()) {
+            // The stored source names what is wrong.
+            return self.stored.fill(indices, None, out);
+        }
+        // A fresh shower per slot; a slot whose draws all failed gets the stored shower.
+        let fresh: usize = out
             .par_chunks_mut(per)
             .zip(indices.par_iter())
-            .map(|(slot, &i)| {
-                let Some(ev) = self.draw(seed, i) else {
-                    return Ok(false);
-                };
-                let view = ArrayViewMutD::from_shape(item.clone(), slot)
-                    .map_err(|e| TrainError::Data(format!("hit-map slot: {e}")))?;
-                self.maps
-                    .apply(&ev, i as u64, view)
-                    .map_err(|e| TrainError::Source(Box::new(e)))?;
-                Ok(true)
+            .map(|(slot, &i)| match self.draw(seed, i) {
+                Some(ev) => {
+                    let view = ArrayViewMutD::from_shape(item.clone(), slot)
+                        .map_err(|e| TrainError::Data(format!("hit-map slot: {e}")))?;
+                    self.maps
+                        .apply(&ev, i as u64, view)
+                        .map_err(|e| TrainError::Source(Box::new(e)))?;
+                    Ok(1)
+                }
+                None => self.stored.fill(&[i], None, slot).map(|_| 0),
             })
-            .collect();
-        let mut fresh = 0;
-        for r in results {
-            fresh += usize::from(r?);
-        }
+            .try_reduce(|| 0, |a, b| Ok(a + b))?;
         self.counts.fresh.fetch_add(fresh, Ordering::Relaxed);
         self.counts
             .stood_in
@@ -197,7 +351,13 @@ mod tests {
             width: 2,
         };
         let stored = InMemory::new(inputs, item, targets).unwrap();
-        let r = Resimulated::new(stored, &events, config, maps, Selection::default());
+        let r = Resimulated::new(
+            Stored::Maps(stored),
+            &events,
+            config,
+            maps,
+            Selection::default(),
+        );
         (r, events)
     }
 
@@ -267,6 +427,46 @@ mod tests {
             "fresh − stored hits per shower: {mean:.2} ± {:.2}",
             sd / n.sqrt()
         );
+    }
+
+    /// Maps made per batch equal the maps made once; a hit the maps refuse fails the
+    /// construction naming the shower; an index out of range fails the fill.
+    #[test]
+    fn on_the_fly_maps_equal_the_stored_ones() {
+        let (r, events) = setup(30);
+        let Stored::Maps(stored) = &r.stored else {
+            panic!("setup stores maps")
+        };
+        let events = Arc::new(events);
+        let (fly, outside) = OnTheFly::new(
+            Arc::clone(&events),
+            r.maps.clone(),
+            stored.targets().clone(),
+        )
+        .unwrap();
+        assert_eq!(
+            outside, 0,
+            "the generator puts every hit inside the stations"
+        );
+        assert_eq!(fly.targets(), stored.targets());
+        let idx = [3, 0, 29, 3];
+        let per: usize = r.item_shape().iter().product();
+        let (mut a, mut b) = (vec![0f32; 4 * per], vec![1f32; 4 * per]);
+        stored.fill(&idx, None, &mut a).unwrap();
+        fly.fill(&idx, Some(9), &mut b).unwrap();
+        assert_eq!(a, b);
+        let e = fly
+            .fill(&[30], None, &mut b[..per])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("shower 30 out of range"), "{e}");
+        let mut bad = (*events).clone();
+        bad[7].hits.x_cm[2] = f32::NAN;
+        let e = OnTheFly::new(Arc::new(bad), r.maps.clone(), stored.targets().clone())
+            .err()
+            .expect("a NaN hit is refused")
+            .to_string();
+        assert!(e.contains("shower 7"), "{e}");
     }
 
     fn correlation(a: &[f64], b: &[f64]) -> f64 {
