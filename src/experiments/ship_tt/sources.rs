@@ -58,6 +58,20 @@ impl Stored {
     }
 }
 
+/// Writes `event`'s maps (shape `item`) into `slot`; errors as the trainer's.
+fn map_into(
+    maps: &TtMaps,
+    event: &TtEvent,
+    i: usize,
+    item: &[usize],
+    slot: &mut [f32],
+) -> crate::train::Result<crate::preprocess::tt::DigitiseReport> {
+    let view = ArrayViewMutD::from_shape(item.to_vec(), slot)
+        .map_err(|e| TrainError::Data(format!("hit-map slot: {e}")))?;
+    maps.apply(event, i as u64, view)
+        .map_err(|e| TrainError::Source(Box::new(e)))
+}
+
 /// Hit maps made per batch from the showers' hits: the hits of 450,000 showers take ≈ 0.5 GB where
 /// their 6 × 150 × 185 maps would take ≈ 300 GB.
 pub(crate) struct OnTheFly {
@@ -98,12 +112,9 @@ impl OnTheFly {
             .map_init(
                 || vec![0f32; per],
                 |buf, (i, e)| {
-                    let view = ArrayViewMutD::from_shape(item.clone(), buf)
-                        .map_err(|e| TrainError::Data(format!("hit-map slot: {e}")))?;
-                    let report = maps
-                        .apply(e, i as u64, view)
-                        .map_err(|err| TrainError::Data(format!("shower {i}: {err}")))?;
-                    Ok::<usize, TrainError>(report.outside)
+                    map_into(&maps, e, i, &item, buf)
+                        .map(|r| r.outside)
+                        .map_err(|err| TrainError::Data(format!("shower {i}: {err}")))
                 },
             )
             .try_reduce(|| 0, |a, b| Ok(a + b))?;
@@ -155,12 +166,7 @@ impl Source for OnTheFly {
         out.par_chunks_mut(per)
             .zip(indices.par_iter())
             .try_for_each(|(slot, &i)| {
-                let view = ArrayViewMutD::from_shape(item.clone(), slot)
-                    .map_err(|e| TrainError::Data(format!("hit-map slot: {e}")))?;
-                self.maps
-                    .apply(&self.events[i], i as u64, view)
-                    .map(|_| ())
-                    .map_err(|e| TrainError::Source(Box::new(e)))
+                map_into(&self.maps, &self.events[i], i, &item, slot).map(|_| ())
             })
     }
 }
@@ -288,14 +294,7 @@ impl Source for Resimulated {
             .par_chunks_mut(per)
             .zip(indices.par_iter())
             .map(|(slot, &i)| match self.draw(seed, i) {
-                Some(ev) => {
-                    let view = ArrayViewMutD::from_shape(item.clone(), slot)
-                        .map_err(|e| TrainError::Data(format!("hit-map slot: {e}")))?;
-                    self.maps
-                        .apply(&ev, i as u64, view)
-                        .map_err(|e| TrainError::Source(Box::new(e)))?;
-                    Ok(1)
-                }
+                Some(ev) => map_into(&self.maps, &ev, i, &item, slot).map(|_| 1),
                 None => self.stored.fill(&[i], None, slot).map(|_| 0),
             })
             .try_reduce(|| 0, |a, b| Ok(a + b))?;
