@@ -74,11 +74,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         opt.backward_step(&loss)?;
         Ok(())
     })?;
+    if let Some(warning) = rareml::kernels::simd_mismatch() {
+        eprintln!("warning: {warning}");
+    }
     println!(
-        "{} input {:?} batch {}: inference {:.1} events/s ({:.3} s/batch), training {:.1} events/s ({:.3} s/batch); {} trainable parameters",
+        "{} input {:?} batch {} ({} kernels, {} gemm): inference {:.1} events/s ({:.3} s/batch), training {:.1} events/s ({:.3} s/batch); {} trainable parameters",
         args.model,
         item,
         args.batch,
+        rareml::kernels::simd_level(),
+        rareml::kernels::gemm_simd_level(),
         args.batch as f64 / inf,
         inf,
         args.batch as f64 / train,

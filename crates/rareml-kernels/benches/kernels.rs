@@ -5,7 +5,10 @@
 
 use candle_core::{Device, Tensor, Var};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rareml_kernels::{conv3d, depthwise_conv2d, pool3d, Conv3dConfig, Pool3dConfig, PoolPadding};
+use rareml_kernels::{
+    conv3d, depthwise_conv2d, gemm_simd_level, pool3d, simd_level, Conv3dConfig, Pool3dConfig,
+    PoolPadding,
+};
 
 // glibc returns each large output buffer to the kernel; the resulting page faults and TLB
 // shootdowns cost more than the depthwise arithmetic itself (perf: > 50 % in the kernel).
@@ -14,7 +17,20 @@ use rareml_kernels::{conv3d, depthwise_conv2d, pool3d, Conv3dConfig, Pool3dConfi
 static ALLOC: rareml_kernels::alloc::BlockCache<mimalloc::MiMalloc> =
     rareml_kernels::alloc::BlockCache::new(mimalloc::MiMalloc, 8 << 30);
 
+/// `name` with the instruction sets it runs with, so that an `RAREML_SIMD=avx2` run (built with
+/// `--no-default-features` for the gemm crate) keeps its own criterion history.
+fn group(name: &str) -> String {
+    format!(
+        "{name} [{} kernels, {} gemm]",
+        simd_level(),
+        gemm_simd_level()
+    )
+}
+
 fn conv(c: &mut Criterion) {
+    if let Some(warning) = rareml_kernels::simd_mismatch() {
+        eprintln!("warning: {warning}");
+    }
     let dev = Device::Cpu;
     let (n, cin, cout, d, h, w) = (32, 32, 64, 9, 32, 32);
     let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, (n, cin, d, h, w), &dev).unwrap()).unwrap();
@@ -22,7 +38,7 @@ fn conv(c: &mut Criterion) {
         Var::from_tensor(&Tensor::randn(0f32, 0.1, (cout, cin, 3, 3, 3), &dev).unwrap()).unwrap();
     let cfg = Conv3dConfig::uniform(1, 1);
     let flop = 2 * n * cout * cin * 27 * d * h * w;
-    let mut g = c.benchmark_group("conv3d 3x3x3 32->64 (32,32,9,32,32)");
+    let mut g = c.benchmark_group(group("conv3d 3x3x3 32->64 (32,32,9,32,32)"));
     g.sample_size(10);
     g.throughput(Throughput::Elements(flop as u64));
     g.bench_function("forward", |b| {
@@ -41,7 +57,7 @@ fn conv(c: &mut Criterion) {
     let xd = Var::from_tensor(&Tensor::randn(0f32, 1.0, (32, 96, 64, 64), &dev).unwrap()).unwrap();
     let wd = Var::from_tensor(&Tensor::randn(0f32, 0.1, (96, 1, 3, 3), &dev).unwrap()).unwrap();
     let dw_flop = (2 * 32 * 96 * 64 * 64 * 9) as u64;
-    let mut g = c.benchmark_group("depthwise 3x3 (32,96,64,64)");
+    let mut g = c.benchmark_group(group("depthwise 3x3 (32,96,64,64)"));
     g.sample_size(10);
     g.throughput(Throughput::Elements(dw_flop));
     g.bench_function("forward", |b| {
@@ -97,7 +113,9 @@ fn conv(c: &mut Criterion) {
             2 * 32 * c * o * o * k * k
         })
         .sum();
-    let mut g = c.benchmark_group("depthwise EfficientNet-B0 2x128x128 batch 32 (16 layers)");
+    let mut g = c.benchmark_group(group(
+        "depthwise EfficientNet-B0 2x128x128 batch 32 (16 layers)",
+    ));
     g.sample_size(10);
     g.throughput(Throughput::Elements(b0_flop as u64));
     g.bench_function("forward", |b| {
@@ -119,12 +137,12 @@ fn conv(c: &mut Criterion) {
     g.finish();
 
     // The sgemm every non-direct convolution runs on: the gemm crate (AVX-512 kernels through its
-    // `x86-v4` feature), 2048³, both cores.
+    // `x86-v4` feature, on with `gemm-avx512`), 2048³, both cores.
     let n = 2048;
     let a = vec![1.0f32; n * n];
     let bm = vec![0.5f32; n * n];
     let mut dst = vec![0f32; n * n];
-    let mut g = c.benchmark_group("sgemm 2048^3 (gemm crate, x86-v4)");
+    let mut g = c.benchmark_group(group("sgemm 2048^3 (gemm crate)"));
     g.sample_size(10);
     g.throughput(Throughput::Elements(2 * (n * n * n) as u64));
     g.bench_function("rayon", |b| {
@@ -155,7 +173,7 @@ fn conv(c: &mut Criterion) {
     g.finish();
 
     let xp = Tensor::randn(0f32, 1.0, (32, 64, 8, 38, 38), &dev).unwrap();
-    let mut g = c.benchmark_group("max_pool3d 2 (32,64,8,38,38)");
+    let mut g = c.benchmark_group(group("max_pool3d 2 (32,64,8,38,38)"));
     g.sample_size(10);
     g.throughput(Throughput::Elements(xp.elem_count() as u64));
     g.bench_function("forward", |b| {

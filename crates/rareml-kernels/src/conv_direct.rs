@@ -1,31 +1,112 @@
-//! Stride-1 convolution over (D, H, W) in f32 as an implicit GEMM with AVX-512: no im2col and no
-//! packing of the large operand.
+//! Stride-1 convolution over (D, H, W) in f32 as an implicit GEMM with AVX-512 or AVX2 + FMA: no
+//! im2col and no packing of the large operand.
 //!
 //! Each sample is copied once into a zero-padded volume of `(oD + kD − 1) × (oH + kH − 1) ×
 //! (oW + kW − 1)` per channel. Output positions are numbered on that padded grid (`q = (a·Hp + b)·Wp
 //! + x`), so tap `(i, j, l)` of channel `c` reads the padded input at `q + c·Vp + (i·Hp + j)·Wp + l`:
-//! one fixed offset per GEMM row. A register tile of 8 output channels × 48 consecutive positions
-//! (24 zmm accumulators) runs over all `Cin·kD·kH·kW` rows reading three vectors of the padded input
-//! and eight broadcast weights per row; the positions `x ≥ oW` of each grid row are computed and
+//! one fixed offset per GEMM row. A register tile of output channels × consecutive positions runs
+//! over all `Cin·kD·kH·kW` rows reading a few vectors of the padded input and one broadcast weight
+//! per channel and row — 8 × 48 (24 zmm accumulators) with AVX-512, 4 × 24 (12 of the 16 ymm
+//! registers) with AVX2 ([`Isa`]); the positions `x ≥ oW` of each grid row are computed and
 //! dropped (`kW − 1` per row). The input gradient of a stride-1 convolution is the same kernel on
 //! the output gradient with the weight transposed and flipped and padding `k − 1 − pad`.
 
 use crate::conv_kernel::ConvGeom;
 use rayon::prelude::*;
 
-/// Output channels per register tile.
-const MR: usize = 8;
-/// Positions per register tile (three 16-float vectors).
-const NR: usize = 48;
+/// The instruction set of the direct kernel, which fixes its register tiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Isa {
+    /// AVX-512F: 8 channels × 48 positions (3 zmm per channel); weight gradient 4 × 4 sums.
+    Avx512,
+    /// AVX2 + FMA: 6 channels × 16 positions (2 ymm per channel: 12 accumulators, 2 input
+    /// vectors and the broadcast weight in the 16 ymm registers; 4 × 24 needed all 16 and the
+    /// compiler spilled one accumulator to the stack every row: 581 against 358 ms for NEWSnet's
+    /// 32 → 64 forward at 9 × 40 × 40); weight gradient 3 × 4 sums.
+    Avx2,
+}
 
-/// True when this CPU can run the kernel (AVX-512F, and `RAREML_SIMD` allows it).
-pub(crate) fn available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        crate::cpu::has_avx512()
+/// Channels and vectors per forward tile with AVX2 (see [`Isa::Avx2`]).
+const AVX2_MR: usize = 6;
+const AVX2_NV: usize = 2;
+/// Rows and columns of the AVX2 weight-gradient tile (12 accumulators, 3 output-gradient vectors
+/// and one input vector: the 16 ymm registers).
+const AVX2_WM: usize = 3;
+const AVX2_WN: usize = 4;
+/// Rows and columns of the AVX-512 weight-gradient tile (4 × 4: sixteen accumulators, four
+/// output-gradient and one input vector stay in registers; the 4 × 6 tile spilled accumulators to
+/// the stack and ran the conv3d forward + backward bench at 256 instead of 432 GFLOP/s).
+const AVX512_WM: usize = 4;
+const AVX512_WN: usize = 4;
+/// Grid positions per depth slice below which im2col + gemm runs instead (4 AVX-512 tiles). The
+/// same for AVX2: measured per pass on NEWSnet's layers at batch 32 with AVX2 gemm, a 10 × 10
+/// slice (120 positions) ran 68.6 ms direct against 66.1 ms through gemm (128 → 128 forward), a
+/// 16 × 16 one (288) 62 against 82 ms (64 → 64).
+const MIN_SLICE_POSITIONS: usize = 192;
+/// The largest forward tile (`mr · nr`) of any instruction set.
+const MAX_TILE: usize = 8 * 48;
+
+impl Isa {
+    /// The widest instruction set this CPU runs the kernel with under `RAREML_SIMD`, if any.
+    pub(crate) fn best() -> Option<Isa> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if crate::cpu::has_avx512() {
+                return Some(Isa::Avx512);
+            }
+            if crate::cpu::has_avx2_fma() {
+                return Some(Isa::Avx2);
+            }
+        }
+        None
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    false
+
+    /// Output channels per forward tile.
+    fn mr(self) -> usize {
+        match self {
+            Isa::Avx512 => 8,
+            Isa::Avx2 => AVX2_MR,
+        }
+    }
+
+    /// Positions per forward tile.
+    fn nr(self) -> usize {
+        match self {
+            Isa::Avx512 => 48,
+            Isa::Avx2 => 8 * AVX2_NV,
+        }
+    }
+
+    /// f32 lanes per vector.
+    fn lanes(self) -> usize {
+        match self {
+            Isa::Avx512 => 16,
+            Isa::Avx2 => 8,
+        }
+    }
+}
+
+/// True when this CPU can run the kernel (AVX-512F or AVX2 + FMA, as `RAREML_SIMD` allows).
+#[cfg(test)]
+pub(crate) fn available() -> bool {
+    Isa::best().is_some()
+}
+
+/// False when `RAREML_CONV_DIRECT=off` (read once); any other value is a warning and allows it.
+fn direct_allowed() -> bool {
+    use std::sync::OnceLock;
+    static ALLOWED: OnceLock<bool> = OnceLock::new();
+    *ALLOWED.get_or_init(|| match std::env::var("RAREML_CONV_DIRECT") {
+        Err(_) => true,
+        Ok(v) => match v.as_str() {
+            "off" => false,
+            "on" | "" => true,
+            other => {
+                eprintln!("rareml: RAREML_CONV_DIRECT={other:?} is not on or off; ignored");
+                true
+            }
+        },
+    })
 }
 
 /// True when the geometry suits the kernel at all: stride 1, padding below the kernel size and
@@ -34,12 +115,14 @@ fn suits(g: &ConvGeom) -> bool {
     g.stride == [1; 3] && (0..3).all(|a| g.pad[a] < g.k[a]) && g.k != [1; 3]
 }
 
-/// Which passes of a convolution the direct kernel should run: where it suits the geometry and
-/// beats im2col + GEMM (enough output channels to fill a tile, grid rows mostly valid, enough
-/// positions per depth slice; the weight gradient needs long position ranges to amortise its
-/// horizontal sums). Small spatial sizes stay on im2col + GEMM.
+/// Which passes of a convolution the direct kernel should run, and with which instruction set:
+/// where it suits the geometry and beats im2col + GEMM (enough output channels to fill a tile,
+/// grid rows mostly valid, enough positions per depth slice; the weight gradient needs long
+/// position ranges to amortise its horizontal sums). Small spatial sizes stay on im2col + GEMM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Plan {
+    /// The instruction set of the tiles.
+    pub isa: Isa,
     /// Forward pass.
     pub forward: bool,
     /// Input gradient.
@@ -49,27 +132,34 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// The plan for `g` on this CPU.
-    pub(crate) fn of(g: &ConvGeom) -> Self {
-        if !(suits(g) && available()) {
-            return Plan {
-                forward: false,
-                input: false,
-                weight: false,
-            };
+    /// The plan for `g` on this CPU, or `None` when no pass can run directly (another stride,
+    /// padding or 1×1×1 kernel, a CPU without AVX2 + FMA, or `RAREML_CONV_DIRECT=off`: every
+    /// convolution on im2col + gemm, to measure what the direct kernel gains).
+    pub(crate) fn of(g: &ConvGeom) -> Option<Self> {
+        if !direct_allowed() {
+            return None;
         }
-        let fwd = Problem::forward(g);
-        let bwd = Problem::input_gradient(g);
-        Plan {
+        Self::with(g, Isa::best()?)
+    }
+
+    /// The plan for `g` with the tiles of `isa`.
+    fn with(g: &ConvGeom, isa: Isa) -> Option<Self> {
+        if !suits(g) {
+            return None;
+        }
+        let fwd = Problem::forward(g, isa);
+        let bwd = Problem::input_gradient(g, isa);
+        Some(Plan {
+            isa,
             forward: fwd.tiles_pay(),
             input: bwd.tiles_pay(),
             weight: fwd.tiles_pay() && fwd.positions() >= WQ / 2,
-        }
+        })
     }
 }
 
 /// The direct kernel's problem: `cin → cout` channels, input `dims`, kernel `k`, zero padding
-/// `pad` before each axis, output `out` (stride 1).
+/// `pad` before each axis, output `out` (stride 1), tiles of `isa`.
 #[derive(Debug, Clone, Copy)]
 struct Problem {
     n: usize,
@@ -79,11 +169,12 @@ struct Problem {
     k: [usize; 3],
     pad: [usize; 3],
     out: [usize; 3],
+    isa: Isa,
 }
 
 impl Problem {
     /// The forward convolution of `g`.
-    fn forward(g: &ConvGeom) -> Self {
+    fn forward(g: &ConvGeom, isa: Isa) -> Self {
         Problem {
             n: g.n,
             cin: g.cin,
@@ -92,11 +183,12 @@ impl Problem {
             k: g.k,
             pad: g.pad,
             out: g.out,
+            isa,
         }
     }
 
     /// The input gradient of `g` as a convolution of the output gradient.
-    fn input_gradient(g: &ConvGeom) -> Self {
+    fn input_gradient(g: &ConvGeom, isa: Isa) -> Self {
         Problem {
             n: g.n,
             cin: g.cout,
@@ -105,14 +197,17 @@ impl Problem {
             k: g.k,
             pad: [0, 1, 2].map(|a| g.k[a] - 1 - g.pad[a]),
             out: g.dims,
+            isa,
         }
     }
 
-    /// At least a full tile of output channels, ≥ 3/4 of each grid row valid and ≥ 4 tiles of
-    /// positions per depth slice.
+    /// At least a full tile of output channels, ≥ 3/4 of each grid row valid and ≥
+    /// [`MIN_SLICE_POSITIONS`] positions per depth slice.
     fn tiles_pay(&self) -> bool {
         let [_, _, gw] = self.grid();
-        self.cout >= MR && 4 * self.out[2] >= 3 * gw && self.out[1] * gw >= 4 * NR
+        self.cout >= self.isa.mr()
+            && 4 * self.out[2] >= 3 * gw
+            && self.out[1] * gw >= MIN_SLICE_POSITIONS
     }
 
     /// Padded grid `(oD + kD − 1, oH + kH − 1, oW + kW − 1)`.
@@ -127,9 +222,9 @@ impl Problem {
         self.vp()
     }
     /// Padded channels plus slack for the last tile's reads past the grid (at most
-    /// `NR + kW` values).
+    /// `nr + kW` values).
     fn buffer_len(&self) -> usize {
-        self.cin * self.stride_c() + NR + self.grid()[2] + 16
+        self.cin * self.stride_c() + self.isa.nr() + self.grid()[2] + 16
     }
 
     /// Copies sample `x` (cin × dims) into `buf` on the padded grid.
@@ -172,7 +267,7 @@ impl Problem {
         off
     }
 
-    /// Runs the convolution of every sample; `w_packed` from [`pack`].
+    /// Runs the convolution of every sample; `w_packed` from [`pack`] with this problem's `mr`.
     fn run(&self, x: &[f32], w_packed: &[f32]) -> Vec<f32> {
         let pi = self.cin * self.dims.iter().product::<usize>();
         let po: usize = self.out.iter().product();
@@ -184,8 +279,9 @@ impl Problem {
                 || vec![0f32; self.buffer_len()],
                 |buf, (ys, xs)| {
                     self.pad_input(xs, buf);
-                    // SAFETY: the CPU has AVX-512F (callers check `available`); every read stays
-                    // inside `buf` (its slack covers the last tile) and `w_packed`.
+                    // SAFETY: the CPU has the tiles' instruction set (`Isa::best` or the tests
+                    // checked it); every read stays inside `buf` (its slack covers the last
+                    // tile) and `w_packed`.
                     unsafe { self.sample(buf, w_packed, &offsets, ys) };
                 },
             );
@@ -196,18 +292,17 @@ impl Problem {
     ///
     /// # Safety
     ///
-    /// The CPU must have AVX-512F; `buf` must be [`Problem::buffer_len`] long (the slack past the
-    /// grid covers the last tile's reads), `w` packed by [`pack`] for this problem, `offsets`
-    /// [`Problem::row_offsets`].
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
+    /// The CPU must have the instruction set `self.isa`; `buf` must be [`Problem::buffer_len`]
+    /// long (the slack past the grid covers the last tile's reads), `w` packed by [`pack`] for
+    /// this problem, `offsets` [`Problem::row_offsets`].
     unsafe fn sample(&self, buf: &[f32], w: &[f32], offsets: &[usize], y: &mut [f32]) {
         let [_, gh, gw] = self.grid();
         let [od, oh, ow] = self.out;
+        let (mr, nr) = (self.isa.mr(), self.isa.nr());
         let po = od * oh * ow;
         let kk = offsets.len();
-        let blocks = self.cout.div_ceil(MR);
-        let mut tile = [0f32; MR * NR];
+        let blocks = self.cout.div_ceil(mr);
+        let mut tile = [0f32; MAX_TILE];
         for a in 0..od {
             let start = a * gh * gw;
             let end = start + oh * gw;
@@ -215,40 +310,38 @@ impl Problem {
             while q0 < end {
                 let base = buf.as_ptr().add(q0);
                 for blk in 0..blocks {
-                    kernel(kk, w.as_ptr().add(blk * kk * MR), base, offsets, &mut tile);
+                    let wb = w.as_ptr().add(blk * kk * mr);
+                    match self.isa {
+                        Isa::Avx512 => kernel_avx512(kk, wb, base, offsets, &mut tile),
+                        Isa::Avx2 => {
+                            kernel_avx2::<AVX2_MR, AVX2_NV>(kk, wb, base, offsets, &mut tile)
+                        }
+                    }
                     // Scatter the valid positions of the tile into the output.
-                    let rows = MR.min(self.cout - blk * MR);
+                    let rows = mr.min(self.cout - blk * mr);
                     let mut t = 0;
-                    while t < NR && q0 + t < end {
+                    while t < nr && q0 + t < end {
                         let local = q0 + t - start;
                         let (b, xx) = (local / gw, local % gw);
-                        let run = (gw - xx).min(NR - t).min(end - q0 - t);
+                        let run = (gw - xx).min(nr - t).min(end - q0 - t);
                         if xx < ow {
                             let len = run.min(ow - xx);
                             for r in 0..rows {
-                                let dst = (blk * MR + r) * po + (a * oh + b) * ow + xx;
+                                let dst = (blk * mr + r) * po + (a * oh + b) * ow + xx;
                                 y[dst..dst + len]
-                                    .copy_from_slice(&tile[r * NR + t..r * NR + t + len]);
+                                    .copy_from_slice(&tile[r * nr + t..r * nr + t + len]);
                             }
                         }
                         t += run;
                     }
                 }
-                q0 += NR;
+                q0 += nr;
             }
         }
     }
-
-    /// # Safety
-    ///
-    /// Never called: the direct kernel exists only on x86-64.
-    #[cfg(not(target_arch = "x86_64"))]
-    unsafe fn sample(&self, _: &[f32], _: &[f32], _: &[usize], _: &mut [f32]) {
-        unreachable!("the direct kernel runs only where `available()`")
-    }
 }
 
-/// The 8 × 48 register tile: `tile[r][t] = Σ_k w[k][r] · base[offsets[k] + t]`.
+/// The 8 × 48 AVX-512 register tile: `tile[r·48 + t] = Σ_k w[k][r] · base[offsets[k] + t]`.
 ///
 /// # Safety
 ///
@@ -257,14 +350,16 @@ impl Problem {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 #[inline]
-unsafe fn kernel(
+unsafe fn kernel_avx512(
     kk: usize,
     w: *const f32,
     base: *const f32,
     offsets: &[usize],
-    tile: &mut [f32; MR * NR],
+    tile: &mut [f32; MAX_TILE],
 ) {
     use std::arch::x86_64::*;
+    const MR: usize = 8;
+    const NR: usize = 48;
     let mut acc = [[_mm512_setzero_ps(); 3]; MR];
     for (k, &off) in offsets.iter().enumerate().take(kk) {
         let p = base.add(off);
@@ -286,56 +381,124 @@ unsafe fn kernel(
     }
 }
 
-/// Packs `w (cout × kk)` into blocks of 8 output channels, row k of a block holding its 8
+/// The `MR × 8·NV` AVX2 register tile: `tile[r·8NV + t] = Σ_k w[k][r] · base[offsets[k] + t]`.
+///
+/// # Safety
+///
+/// The CPU must have AVX2 and FMA; `w` must point to `kk × MR` readable values and
+/// `base + offsets[k] + 8·NV − 1` be readable for every `k < kk`; `MR · 8 · NV ≤ MAX_TILE`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn kernel_avx2<const MR: usize, const NV: usize>(
+    kk: usize,
+    w: *const f32,
+    base: *const f32,
+    offsets: &[usize],
+    tile: &mut [f32; MAX_TILE],
+) {
+    use std::arch::x86_64::*;
+    let mut acc = [[_mm256_setzero_ps(); NV]; MR];
+    for (k, &off) in offsets[..kk].iter().enumerate() {
+        let p = base.add(off);
+        let mut b = [_mm256_setzero_ps(); NV];
+        for (j, b) in b.iter_mut().enumerate() {
+            *b = _mm256_loadu_ps(p.add(8 * j));
+        }
+        let wk = w.add(k * MR);
+        for (r, acc) in acc.iter_mut().enumerate() {
+            let wr = _mm256_broadcast_ss(&*wk.add(r));
+            for j in 0..NV {
+                acc[j] = _mm256_fmadd_ps(wr, b[j], acc[j]);
+            }
+        }
+    }
+    for (r, acc) in acc.iter().enumerate() {
+        for (j, v) in acc.iter().enumerate() {
+            _mm256_storeu_ps(tile.as_mut_ptr().add(r * 8 * NV + 8 * j), *v);
+        }
+    }
+}
+
+/// # Safety
+///
+/// Never called: the direct kernel exists only on x86-64.
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn kernel_avx512(
+    _: usize,
+    _: *const f32,
+    _: *const f32,
+    _: &[usize],
+    _: &mut [f32; MAX_TILE],
+) {
+    unreachable!("the direct kernel runs only where `Isa::best()` finds an instruction set")
+}
+
+/// # Safety
+///
+/// Never called: the direct kernel exists only on x86-64.
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn kernel_avx2<const MR: usize, const NV: usize>(
+    _: usize,
+    _: *const f32,
+    _: *const f32,
+    _: &[usize],
+    _: &mut [f32; MAX_TILE],
+) {
+    unreachable!("the direct kernel runs only where `Isa::best()` finds an instruction set")
+}
+
+/// Packs `w (cout × kk)` into blocks of `mr` output channels, row k of a block holding its `mr`
 /// weights (zeros past `cout`).
-fn pack(cout: usize, kk: usize, w: impl Fn(usize, usize) -> f32) -> Vec<f32> {
-    let blocks = cout.div_ceil(MR);
-    let mut p = vec![0f32; blocks * kk * MR];
+fn pack(cout: usize, kk: usize, mr: usize, w: impl Fn(usize, usize) -> f32) -> Vec<f32> {
+    let blocks = cout.div_ceil(mr);
+    let mut p = vec![0f32; blocks * kk * mr];
     for blk in 0..blocks {
         for k in 0..kk {
-            for r in 0..MR.min(cout - blk * MR) {
-                p[(blk * kk + k) * MR + r] = w(blk * MR + r, k);
+            for r in 0..mr.min(cout - blk * mr) {
+                p[(blk * kk + k) * mr + r] = w(blk * mr + r, k);
             }
         }
     }
     p
 }
 
-/// Forward convolution `x (n × cin × dims) → y (n × cout × out)` with `w (cout × cin × k)`.
-pub(crate) fn forward(g: &ConvGeom, x: &[f32], w: &[f32]) -> Vec<f32> {
+/// Forward convolution `x (n × cin × dims) → y (n × cout × out)` with `w (cout × cin × k)`, with
+/// the tiles of `isa` (which the CPU must have: [`Plan::of`] chooses it).
+pub(crate) fn forward(g: &ConvGeom, isa: Isa, x: &[f32], w: &[f32]) -> Vec<f32> {
     let kk = g.cin * g.k.iter().product::<usize>();
-    let packed = pack(g.cout, kk, |co, k| w[co * kk + k]);
-    Problem::forward(g).run(x, &packed)
+    let packed = pack(g.cout, kk, isa.mr(), |co, k| w[co * kk + k]);
+    Problem::forward(g, isa).run(x, &packed)
 }
 
 /// Input gradient `dy (n × cout × out) → dx (n × cin × dims)`: the forward kernel on `dy` with
 /// the weight transposed (cin ← cout) and flipped, padding `k − 1 − pad`.
-pub(crate) fn backward_input(g: &ConvGeom, dy: &[f32], w: &[f32]) -> Vec<f32> {
+pub(crate) fn backward_input(g: &ConvGeom, isa: Isa, dy: &[f32], w: &[f32]) -> Vec<f32> {
     let [kd, kh, kw] = g.k;
     let taps = kd * kh * kw;
     let kk = g.cout * taps;
     // Row k = (co, i, j, l) of output channel c reads w[co][c][kd−1−i][kh−1−j][kw−1−l].
-    let packed = pack(g.cin, kk, |c, k| {
+    let packed = pack(g.cin, kk, isa.mr(), |c, k| {
         let (co, t) = (k / taps, k % taps);
         let (i, j, l) = (t / (kh * kw), (t / kw) % kh, t % kw);
         let flipped = ((kd - 1 - i) * kh + (kh - 1 - j)) * kw + (kw - 1 - l);
         w[(co * g.cin + c) * taps + flipped]
     });
-    Problem::input_gradient(g).run(dy, &packed)
+    Problem::input_gradient(g, isa).run(dy, &packed)
 }
 
-/// Output channels per weight-gradient register tile.
-const WM: usize = 4;
-/// GEMM rows `(c, i, j, l)` per weight-gradient register tile. (4 × 4: sixteen accumulators, four
-/// output-gradient and one input vector stay in registers; the 4 × 6 tile spilled accumulators to
-/// the stack and ran the conv3d forward + backward bench at 256 instead of 432 GFLOP/s.)
-const WN: usize = 4;
 /// Grid positions per weight-gradient block (the output-gradient rows and input rows of a block
 /// stay in L2 across the tiles).
 const WQ: usize = 2048;
 
+/// A weight-gradient tile kernel: `sums[r][s] = Σ_q d[r][q] · p[s][q]` over `lanes · vectors`
+/// positions.
+type WeightKernel<const WM: usize, const WN: usize> =
+    unsafe fn(usize, [*const f32; WM], [*const f32; WN]) -> [[f32; WN]; WM];
+
 impl Problem {
-    /// Length of the grid range that holds every output position, rounded up to whole vectors.
+    /// Length of the grid range that holds every output position, rounded up to whole 16-float
+    /// vectors (so to whole vectors of either instruction set).
     fn positions(&self) -> usize {
         let [_, gh, gw] = self.grid();
         let [od, oh, _] = self.out;
@@ -361,6 +524,25 @@ impl Problem {
 
     /// Weight gradient `Σ_samples dy · colᵀ` as `(cout × cin·k)`, f32.
     fn weight_gradient(&self, x: &[f32], dy: &[f32]) -> Vec<f32> {
+        match self.isa {
+            Isa::Avx512 => {
+                self.weight_gradient_with::<AVX512_WM, AVX512_WN>(x, dy, weight_kernel_avx512)
+            }
+            Isa::Avx2 => self.weight_gradient_with::<AVX2_WM, AVX2_WN>(
+                x,
+                dy,
+                weight_kernel_avx2::<AVX2_WM, AVX2_WN>,
+            ),
+        }
+    }
+
+    /// [`Problem::weight_gradient`] with `WM × WN` tiles of `kernel`.
+    fn weight_gradient_with<const WM: usize, const WN: usize>(
+        &self,
+        x: &[f32],
+        dy: &[f32],
+        kernel: WeightKernel<WM, WN>,
+    ) -> Vec<f32> {
         let pi = self.cin * self.dims.iter().product::<usize>();
         let po: usize = self.out.iter().product();
         let mut offsets = self.row_offsets();
@@ -383,9 +565,10 @@ impl Problem {
                         rows,
                         &mut grid_dy,
                     );
-                    // SAFETY: AVX-512F is available (callers check); reads stay in `grid_dy` (lq
-                    // per row) and `buf` (offsets + lq ≤ its length, slack included).
-                    unsafe { self.weight_tiles(&buf, &grid_dy, lq, &offsets, &mut gw) };
+                    // SAFETY: the CPU has the instruction set of `kernel` (callers check); reads
+                    // stay in `grid_dy` (lq per row) and `buf` (offsets + lq ≤ its length, slack
+                    // included).
+                    unsafe { self.weight_tiles(&buf, &grid_dy, lq, &offsets, &mut gw, kernel) };
                 }
                 gw
             })
@@ -409,31 +592,31 @@ impl Problem {
     ///
     /// # Safety
     ///
-    /// The CPU must have AVX-512F; `dy` must hold `rows × lq` values and `buf` be readable at
-    /// `offsets[c] + q` for every column `c` and every `q` below `lq` rounded up to a whole tile
-    /// (the padded buffer's slack); `rows` must be a multiple of `WM` and `offsets.len()` of `WN`.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn weight_tiles(
+    /// The CPU must have the instruction set of `kernel`; `dy` must hold `rows × lq` values and
+    /// `buf` be readable at `offsets[c] + q` for every column `c` and every `q` below `lq`
+    /// rounded up to a whole tile (the padded buffer's slack); `rows` must be a multiple of `WM`
+    /// and `offsets.len()` of `WN`.
+    unsafe fn weight_tiles<const WM: usize, const WN: usize>(
         &self,
         buf: &[f32],
         dy: &[f32],
         lq: usize,
         offsets: &[usize],
         gw: &mut [f32],
+        kernel: WeightKernel<WM, WN>,
     ) {
         let width = offsets.len();
         let rows = gw.len() / width;
         let mut q0 = 0;
         while q0 < lq {
-            let vectors = (lq - q0).min(WQ) / 16;
+            let vectors = (lq - q0).min(WQ) / self.isa.lanes();
             for r0 in (0..rows).step_by(WM) {
                 let d: [*const f32; WM] =
                     std::array::from_fn(|r| dy.as_ptr().add((r0 + r) * lq + q0));
                 for c0 in (0..width).step_by(WN) {
                     let p: [*const f32; WN] =
                         std::array::from_fn(|s| buf.as_ptr().add(offsets[c0 + s] + q0));
-                    let sums = weight_kernel(vectors, d, p);
+                    let sums = kernel(vectors, d, p);
                     for (r, row) in sums.iter().enumerate() {
                         for (s, v) in row.iter().enumerate() {
                             gw[(r0 + r) * width + c0 + s] += v;
@@ -443,14 +626,6 @@ impl Problem {
             }
             q0 += WQ;
         }
-    }
-
-    /// # Safety
-    ///
-    /// Never called: the direct kernel exists only on x86-64.
-    #[cfg(not(target_arch = "x86_64"))]
-    unsafe fn weight_tiles(&self, _: &[f32], _: &[f32], _: usize, _: &[usize], _: &mut [f32]) {
-        unreachable!("the direct kernel runs only where `available()`")
     }
 }
 
@@ -462,13 +637,14 @@ impl Problem {
 /// values.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn weight_kernel(
+unsafe fn weight_kernel_avx512(
     vectors: usize,
-    d: [*const f32; WM],
-    p: [*const f32; WN],
-) -> [[f32; WN]; WM] {
+    d: [*const f32; AVX512_WM],
+    p: [*const f32; AVX512_WN],
+) -> [[f32; AVX512_WN]; AVX512_WM] {
     use std::arch::x86_64::*;
+    const WM: usize = AVX512_WM;
+    const WN: usize = AVX512_WN;
     // No closures here: a closure is compiled without this function's AVX-512 target feature,
     // so the final reductions had become calls (5 % of a NEWSnet training run in `perf`).
     let mut acc = [[_mm512_setzero_ps(); WN]; WM];
@@ -494,9 +670,77 @@ unsafe fn weight_kernel(
     sums
 }
 
-/// Weight gradient `(cout × cin × k)` from `x (n × cin × dims)` and `dy (n × cout × out)`.
-pub(crate) fn backward_weight(g: &ConvGeom, x: &[f32], dy: &[f32]) -> Vec<f32> {
-    Problem::forward(g).weight_gradient(x, dy)
+/// `sums[r][s] = Σ_v d[r][8v..8v+8] · p[s][8v..8v+8]` for WM × WN rows, with AVX2 + FMA.
+///
+/// # Safety
+///
+/// The CPU must have AVX2 and FMA; every `d[r]` and `p[s]` must point to `8 · vectors` readable
+/// values.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn weight_kernel_avx2<const WM: usize, const WN: usize>(
+    vectors: usize,
+    d: [*const f32; WM],
+    p: [*const f32; WN],
+) -> [[f32; WN]; WM] {
+    use std::arch::x86_64::*;
+    // No closures (see weight_kernel_avx512).
+    let mut acc = [[_mm256_setzero_ps(); WN]; WM];
+    for v in 0..vectors {
+        let o = 8 * v;
+        let mut dv = [_mm256_setzero_ps(); WM];
+        for r in 0..WM {
+            dv[r] = _mm256_loadu_ps(d[r].add(o));
+        }
+        for s in 0..WN {
+            let b = _mm256_loadu_ps(p[s].add(o));
+            for r in 0..WM {
+                acc[r][s] = _mm256_fmadd_ps(dv[r], b, acc[r][s]);
+            }
+        }
+    }
+    let mut sums = [[0f32; WN]; WM];
+    for r in 0..WM {
+        for s in 0..WN {
+            // Horizontal sum: the two 128-bit halves, then the four lanes.
+            let v = acc[r][s];
+            let h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+            let h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+            let h = _mm_add_ss(h, _mm_shuffle_ps::<0b01>(h, h));
+            sums[r][s] = _mm_cvtss_f32(h);
+        }
+    }
+    sums
+}
+
+/// # Safety
+///
+/// Never called: the direct kernel exists only on x86-64.
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn weight_kernel_avx512(
+    _: usize,
+    _: [*const f32; AVX512_WM],
+    _: [*const f32; AVX512_WN],
+) -> [[f32; AVX512_WN]; AVX512_WM] {
+    unreachable!("the direct kernel runs only where `Isa::best()` finds an instruction set")
+}
+
+/// # Safety
+///
+/// Never called: the direct kernel exists only on x86-64.
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn weight_kernel_avx2<const WM: usize, const WN: usize>(
+    _: usize,
+    _: [*const f32; WM],
+    _: [*const f32; WN],
+) -> [[f32; WN]; WM] {
+    unreachable!("the direct kernel runs only where `Isa::best()` finds an instruction set")
+}
+
+/// Weight gradient `(cout × cin × k)` from `x (n × cin × dims)` and `dy (n × cout × out)`, with
+/// the tiles of `isa`.
+pub(crate) fn backward_weight(g: &ConvGeom, isa: Isa, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    Problem::forward(g, isa).weight_gradient(x, dy)
 }
 
 #[cfg(test)]
@@ -549,74 +793,88 @@ mod tests {
         }
     }
 
-    /// The three passes against im2col + GEMM on geometries with partial tiles (channels not a
-    /// multiple of 8 or 4, rows not a multiple of 48 or 6), several weight-gradient blocks, an
-    /// even kernel padded unevenly, a 1×3×3 kernel and a valid convolution.
+    /// The instruction sets this CPU runs under `RAREML_SIMD`: both on an AVX-512 machine.
+    fn isas() -> Vec<Isa> {
+        let mut v = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if crate::cpu::has_avx512() {
+                v.push(Isa::Avx512);
+            }
+            if crate::cpu::has_avx2_fma() {
+                v.push(Isa::Avx2);
+            }
+        }
+        v
+    }
+
+    /// The three passes against im2col + GEMM, with the tiles of every instruction set the CPU
+    /// has, on geometries with partial tiles (channels not a multiple of 8, 4 or 3, rows not a
+    /// multiple of 48 or 24), several weight-gradient blocks, an even kernel padded unevenly, a
+    /// 1×3×3 kernel and a valid convolution.
     #[test]
     fn direct_kernels_match_im2col_gemm() {
         if !available() {
-            eprintln!("no AVX-512F: the direct kernel is not used on this CPU");
+            eprintln!("no AVX2 + FMA: the direct kernel is not used on this CPU");
             return;
         }
-        for g in [
-            geom(2, 3, 10, [4, 5, 7], [3, 3, 3], [1; 3], [1; 3]),
-            geom(1, 9, 11, [3, 12, 53], [3, 3, 3], [1; 3], [1; 3]),
-            geom(2, 2, 5, [6, 20, 30], [3, 3, 3], [1; 3], [1; 3]),
-            geom(1, 3, 8, [5, 6, 7], [2, 2, 2], [0; 3], [1; 3]),
-            geom(2, 4, 9, [1, 9, 17], [1, 3, 3], [0, 1, 1], [0, 1, 1]),
-            geom(1, 2, 16, [4, 5, 6], [3, 3, 3], [0; 3], [0; 3]),
-        ] {
-            let what = format!("{g:?}");
-            let x = values(g.n * g.cin * g.dims.iter().product::<usize>(), 1);
-            let w = values(g.cout * g.cin * g.k.iter().product::<usize>(), 2);
-            let dy = values(g.n * g.cout * g.out.iter().product::<usize>(), 3);
-            assert_close(&format!("{what} y"), &forward(&g, &x, &w), &g.fwd(&x, &w));
-            assert_close(
-                &format!("{what} dx"),
-                &backward_input(&g, &dy, &w),
-                &g.bwd_input(&dy, &w),
-            );
-            assert_close(
-                &format!("{what} dw"),
-                &backward_weight(&g, &x, &dy),
-                &g.bwd_weight(&x, &dy),
-            );
+        for isa in isas() {
+            for g in [
+                geom(2, 3, 10, [4, 5, 7], [3, 3, 3], [1; 3], [1; 3]),
+                geom(1, 9, 11, [3, 12, 53], [3, 3, 3], [1; 3], [1; 3]),
+                geom(2, 2, 5, [6, 20, 30], [3, 3, 3], [1; 3], [1; 3]),
+                geom(1, 3, 8, [5, 6, 7], [2, 2, 2], [0; 3], [1; 3]),
+                geom(2, 4, 9, [1, 9, 17], [1, 3, 3], [0, 1, 1], [0, 1, 1]),
+                geom(1, 2, 16, [4, 5, 6], [3, 3, 3], [0; 3], [0; 3]),
+                geom(3, 5, 7, [3, 13, 29], [3, 3, 3], [1; 3], [1; 3]),
+            ] {
+                let what = format!("{isa:?} {g:?}");
+                let x = values(g.n * g.cin * g.dims.iter().product::<usize>(), 1);
+                let w = values(g.cout * g.cin * g.k.iter().product::<usize>(), 2);
+                let dy = values(g.n * g.cout * g.out.iter().product::<usize>(), 3);
+                assert_close(
+                    &format!("{what} y"),
+                    &forward(&g, isa, &x, &w),
+                    &g.fwd(&x, &w),
+                );
+                assert_close(
+                    &format!("{what} dx"),
+                    &backward_input(&g, isa, &dy, &w),
+                    &g.bwd_input(&dy, &w),
+                );
+                assert_close(
+                    &format!("{what} dw"),
+                    &backward_weight(&g, isa, &x, &dy),
+                    &g.bwd_weight(&x, &dy),
+                );
+            }
         }
     }
 
     #[test]
     fn plan_keeps_small_grids_on_gemm() {
-        if !available() {
-            return;
+        for isa in isas() {
+            let all = |on| Plan {
+                isa,
+                forward: on,
+                input: on,
+                weight: on,
+            };
+            // NEWSnet's stem (9×40×40, 32 → 64): every pass direct.
+            let stem = geom(32, 32, 64, [9, 40, 40], [3; 3], [1; 3], [1; 3]);
+            assert_eq!(Plan::with(&stem, isa), Some(all(true)), "{isa:?}");
+            // Its first layer (1 input channel): the input gradient would fill 1 row of a tile.
+            let first = geom(32, 1, 32, [9, 40, 40], [3; 3], [1; 3], [1; 3]);
+            assert!(!Plan::with(&first, isa).unwrap().input, "{isa:?}");
+            // 2×10×10 grids are mostly padding: im2col + GEMM.
+            let small = geom(32, 64, 64, [2, 10, 10], [3; 3], [1; 3], [1; 3]);
+            assert_eq!(Plan::with(&small, isa), Some(all(false)), "{isa:?}");
+            // Strided and 1×1×1 convolutions are never direct.
+            let mut strided = stem;
+            strided.stride = [2; 3];
+            assert_eq!(Plan::with(&strided, isa), None);
+            let point = geom(32, 64, 64, [9, 40, 40], [1; 3], [0; 3], [0; 3]);
+            assert_eq!(Plan::with(&point, isa), None);
         }
-        // NEWSnet's stem (9×40×40, 32 → 64): every pass direct.
-        let stem = geom(32, 32, 64, [9, 40, 40], [3; 3], [1; 3], [1; 3]);
-        assert_eq!(
-            Plan::of(&stem),
-            Plan {
-                forward: true,
-                input: true,
-                weight: true
-            }
-        );
-        // Its first layer (1 input channel): the input gradient would fill 1 row of 8.
-        let first = geom(32, 1, 32, [9, 40, 40], [3; 3], [1; 3], [1; 3]);
-        assert!(!Plan::of(&first).input);
-        // 2×10×10 grids are mostly padding: im2col + GEMM.
-        let small = geom(32, 64, 64, [2, 10, 10], [3; 3], [1; 3], [1; 3]);
-        assert_eq!(
-            Plan::of(&small),
-            Plan {
-                forward: false,
-                input: false,
-                weight: false
-            }
-        );
-        // Strided and 1×1×1 convolutions are never direct.
-        let mut strided = stem;
-        strided.stride = [2; 3];
-        assert!(!Plan::of(&strided).forward);
-        let point = geom(32, 64, 64, [9, 40, 40], [1; 3], [0; 3], [0; 3]);
-        assert!(!Plan::of(&point).forward);
     }
 }

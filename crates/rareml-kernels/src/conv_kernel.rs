@@ -314,8 +314,8 @@ impl CustomOp2 for ConvFwd {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let g = self.0;
-        if let Some((x, w)) = direct_operands(&g, |p| p.forward, s1, l1, s2, l2)? {
-            let y = CpuStorage::F32(conv_direct::forward(&g, x, w));
+        if let Some((isa, x, w)) = direct_operands(&g, |p| p.forward, s1, l1, s2, l2)? {
+            let y = CpuStorage::F32(conv_direct::forward(&g, isa, x, w));
             return Ok((
                 y,
                 Shape::from(vec![g.n, g.cout, g.out[0], g.out[1], g.out[2]]),
@@ -353,7 +353,7 @@ cpu_op2!(
     |this, s1, l1, s2, l2| {
         let g = this.0;
         let gx = match direct_operands(&g, |p| p.input, s1, l1, s2, l2)? {
-            Some((gy, w)) => CpuStorage::F32(conv_direct::backward_input(&g, gy, w)),
+            Some((isa, gy, w)) => CpuStorage::F32(conv_direct::backward_input(&g, isa, gy, w)),
             None => dispatch2!("convolution", s1, l1, s2, l2, |gy, w| g.bwd_input(gy, w)),
         };
         Ok((
@@ -369,15 +369,18 @@ cpu_op2!(
     |this, s1, l1, s2, l2| {
         let g = this.0;
         let gw = match direct_operands(&g, |p| p.weight, s1, l1, s2, l2)? {
-            Some((x, gy)) => CpuStorage::F32(conv_direct::backward_weight(&g, x, gy)),
+            Some((isa, x, gy)) => CpuStorage::F32(conv_direct::backward_weight(&g, isa, x, gy)),
             None => dispatch2!("convolution", s1, l1, s2, l2, |x, gy| g.bwd_weight(x, gy)),
         };
         Ok((gw, Shape::from(vec![g.cout, g.cin, g.k[0], g.k[1], g.k[2]])))
     }
 );
 
-/// The two f32 operands when the direct AVX-512 kernel runs this pass (`pass` picks it from the
-/// geometry's [`Plan`](conv_direct::Plan)).
+/// The instruction set of the direct kernel and a pass's two f32 operands.
+type DirectOperands<'a> = (conv_direct::Isa, &'a [f32], &'a [f32]);
+
+/// The instruction set and the two f32 operands when the direct kernel runs this pass (`pass`
+/// picks it from the geometry's [`Plan`](conv_direct::Plan)).
 fn direct_operands<'a>(
     g: &ConvGeom,
     pass: fn(&conv_direct::Plan) -> bool,
@@ -385,12 +388,14 @@ fn direct_operands<'a>(
     l1: &Layout,
     s2: &'a CpuStorage,
     l2: &Layout,
-) -> candle_core::Result<Option<(&'a [f32], &'a [f32])>> {
+) -> candle_core::Result<Option<DirectOperands<'a>>> {
     use candle_core::backend::BackendStorage;
-    if s1.dtype() == DType::F32 && s2.dtype() == DType::F32 && pass(&conv_direct::Plan::of(g)) {
-        Ok(Some((slice(s1, l1)?, slice(s2, l2)?)))
-    } else {
-        Ok(None)
+    if s1.dtype() != DType::F32 || s2.dtype() != DType::F32 {
+        return Ok(None);
+    }
+    match conv_direct::Plan::of(g) {
+        Some(plan) if pass(&plan) => Ok(Some((plan.isa, slice(s1, l1)?, slice(s2, l2)?))),
+        _ => Ok(None),
     }
 }
 

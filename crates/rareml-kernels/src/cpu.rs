@@ -150,8 +150,9 @@ impl Rows {
 }
 
 /// The widest kernel build allowed: 0 baseline, 1 AVX2 + FMA, 2 AVX-512. `RAREML_SIMD=baseline`
-/// or `avx2` caps what the CPU offers, to test or time the narrower builds on a wider CPU (the
-/// gemm crate dispatches on its own and is not capped); anything else is a warning and no cap.
+/// or `avx2` caps what the CPU offers, to test or time the narrower builds on a wider CPU;
+/// anything else is a warning and no cap. The gemm crate dispatches on its own: its AVX-512
+/// kernels are capped only by building without the `gemm-avx512` feature ([`gemm_simd_level`]).
 #[cfg(target_arch = "x86_64")]
 fn simd_cap() -> u8 {
     use std::sync::OnceLock;
@@ -207,6 +208,40 @@ pub fn simd_level() -> &'static str {
         }
     }
     "baseline"
+}
+
+/// The instruction set the gemm crate's kernels run with (the im2col convolutions and candle's
+/// matmul): `"avx512"` when built with the `gemm-avx512` feature on a CPU with AVX-512F, else
+/// `"avx2"` with FMA, else `"baseline"`. `RAREML_SIMD` does not reach gemm: an honest AVX2
+/// measurement on an AVX-512 CPU needs `--no-default-features` and `RAREML_SIMD=avx2`.
+pub fn gemm_simd_level() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if cfg!(feature = "gemm-avx512") && is_x86_feature_detected!("avx512f") {
+            return "avx512";
+        }
+        if is_x86_feature_detected!("fma") {
+            return "avx2";
+        }
+    }
+    "baseline"
+}
+
+/// A warning when `RAREML_SIMD` caps rareml's kernels below what gemm runs with (the figures
+/// then mix two instruction sets), else `None`; the examples that time networks print it.
+pub fn simd_mismatch() -> Option<String> {
+    let rank = |l: &str| match l {
+        "avx512" => 2,
+        "avx2" => 1,
+        _ => 0,
+    };
+    let (own, gemm) = (simd_level(), gemm_simd_level());
+    (rank(gemm) > rank(own)).then(|| {
+        format!(
+            "rareml's kernels run {own} but the gemm crate runs {gemm}: for figures of an \
+             {own}-only CPU build with --no-default-features (docs/performance.md)"
+        )
+    })
 }
 
 macro_rules! simd_fn {

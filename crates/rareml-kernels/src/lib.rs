@@ -16,7 +16,10 @@
 //! The kernels take f32 and f64 CPU tensors; other devices (CUDA) and dtypes take a composition
 //! of candle operations with the same semantics. Each kernel is compiled for AVX-512, AVX2 + FMA
 //! and baseline x86-64 and chosen at run time ([`simd_level`]); `RAREML_SIMD=avx2` or `baseline`
-//! caps the choice, to test or time the narrower builds on a wider CPU.
+//! caps the choice, to test or time the narrower builds on a wider CPU. The gemm crate behind
+//! the im2col convolutions dispatches on its own ([`gemm_simd_level`]): its AVX-512 kernels come
+//! with the default `gemm-avx512` feature, so an AVX-512 machine times an AVX2-only CPU with
+//! `--no-default-features` and `RAREML_SIMD=avx2` together.
 //!
 //! ```
 //! use candle_core::{Device, Tensor, Var};
@@ -50,7 +53,7 @@ mod pool;
 pub use act::Act;
 pub use bias::{add_channel_bias, scale_planes};
 pub use conv::{conv2d, conv3d, conv3d_reference, out_len, pad_axis, Conv3dConfig, Pad};
-pub use cpu::simd_level;
+pub use cpu::{gemm_simd_level, simd_level, simd_mismatch};
 pub use depthwise::depthwise_conv2d;
 pub use error::{Error, Result};
 pub use norm::{batch_norm, batch_norm_supported, BatchStatistics, Statistics};
