@@ -1,5 +1,5 @@
 //! Convolution over (D, H, W) as a CPU custom op: im2col (vol2col) + the `gemm` crate's sgemm/dgemm
-//! (AVX-512 kernels with the `x86-v4` feature), with its own backward (input gradient by Wᵀ·dY and
+//! (AVX-512 kernels with the `gemm-avx512` feature), with its own backward (input gradient by Wᵀ·dY and
 //! col2im, weight gradient by dY·colᵀ) instead of candle's slow transposed convolution.
 //!
 //! Samples run in parallel (rayon), each with a single-threaded GEMM; weight-gradient partial sums
