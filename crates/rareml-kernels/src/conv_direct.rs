@@ -26,6 +26,9 @@ pub(crate) enum Isa {
     Avx2,
 }
 
+/// Channels and vectors per forward tile with AVX-512 (see [`Isa::Avx512`]).
+const AVX512_MR: usize = 8;
+const AVX512_NV: usize = 3;
 /// Channels and vectors per forward tile with AVX2 (see [`Isa::Avx2`]).
 const AVX2_MR: usize = 6;
 const AVX2_NV: usize = 2;
@@ -44,7 +47,7 @@ const AVX512_WN: usize = 4;
 /// 16 × 16 one (288) 62 against 82 ms (64 → 64).
 const MIN_SLICE_POSITIONS: usize = 192;
 /// The largest forward tile (`mr · nr`) of any instruction set.
-const MAX_TILE: usize = 8 * 48;
+const MAX_TILE: usize = AVX512_MR * 16 * AVX512_NV;
 
 impl Isa {
     /// The widest instruction set this CPU runs the kernel with under `RAREML_SIMD`, if any.
@@ -64,7 +67,7 @@ impl Isa {
     /// Output channels per forward tile.
     fn mr(self) -> usize {
         match self {
-            Isa::Avx512 => 8,
+            Isa::Avx512 => AVX512_MR,
             Isa::Avx2 => AVX2_MR,
         }
     }
@@ -72,7 +75,7 @@ impl Isa {
     /// Positions per forward tile.
     fn nr(self) -> usize {
         match self {
-            Isa::Avx512 => 48,
+            Isa::Avx512 => 16 * AVX512_NV,
             Isa::Avx2 => 8 * AVX2_NV,
         }
     }
@@ -312,7 +315,9 @@ impl Problem {
                 for blk in 0..blocks {
                     let wb = w.as_ptr().add(blk * kk * mr);
                     match self.isa {
-                        Isa::Avx512 => kernel_avx512(kk, wb, base, offsets, &mut tile),
+                        Isa::Avx512 => {
+                            kernel_avx512::<AVX512_MR, AVX512_NV>(kk, wb, base, offsets, &mut tile)
+                        }
                         Isa::Avx2 => {
                             kernel_avx2::<AVX2_MR, AVX2_NV>(kk, wb, base, offsets, &mut tile)
                         }
@@ -341,112 +346,88 @@ impl Problem {
     }
 }
 
-/// The 8 × 48 AVX-512 register tile: `tile[r·48 + t] = Σ_k w[k][r] · base[offsets[k] + t]`.
-///
-/// # Safety
-///
-/// The CPU must have AVX-512F; `w` must point to `kk × 8` readable values and
-/// `base + offsets[k] + 47` be readable for every `k < kk`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[inline]
-unsafe fn kernel_avx512(
-    kk: usize,
-    w: *const f32,
-    base: *const f32,
-    offsets: &[usize],
-    tile: &mut [f32; MAX_TILE],
-) {
-    use std::arch::x86_64::*;
-    const MR: usize = 8;
-    const NR: usize = 48;
-    let mut acc = [[_mm512_setzero_ps(); 3]; MR];
-    for (k, &off) in offsets.iter().enumerate().take(kk) {
-        let p = base.add(off);
-        let b0 = _mm512_loadu_ps(p);
-        let b1 = _mm512_loadu_ps(p.add(16));
-        let b2 = _mm512_loadu_ps(p.add(32));
-        let wk = w.add(k * MR);
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let wr = _mm512_set1_ps(*wk.add(r));
-            acc[0] = _mm512_fmadd_ps(wr, b0, acc[0]);
-            acc[1] = _mm512_fmadd_ps(wr, b1, acc[1]);
-            acc[2] = _mm512_fmadd_ps(wr, b2, acc[2]);
-        }
-    }
-    for (r, acc) in acc.iter().enumerate() {
-        for (j, v) in acc.iter().enumerate() {
-            _mm512_storeu_ps(tile.as_mut_ptr().add(r * NR + 16 * j), *v);
-        }
-    }
-}
-
-/// The `MR × 8·NV` AVX2 register tile: `tile[r·8NV + t] = Σ_k w[k][r] · base[offsets[k] + t]`.
-///
-/// # Safety
-///
-/// The CPU must have AVX2 and FMA; `w` must point to `kk × MR` readable values and
-/// `base + offsets[k] + 8·NV − 1` be readable for every `k < kk`; `MR · 8 · NV ≤ MAX_TILE`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[inline]
-unsafe fn kernel_avx2<const MR: usize, const NV: usize>(
-    kk: usize,
-    w: *const f32,
-    base: *const f32,
-    offsets: &[usize],
-    tile: &mut [f32; MAX_TILE],
-) {
-    use std::arch::x86_64::*;
-    let mut acc = [[_mm256_setzero_ps(); NV]; MR];
-    for (k, &off) in offsets[..kk].iter().enumerate() {
-        let p = base.add(off);
-        let mut b = [_mm256_setzero_ps(); NV];
-        for (j, b) in b.iter_mut().enumerate() {
-            *b = _mm256_loadu_ps(p.add(8 * j));
-        }
-        let wk = w.add(k * MR);
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let wr = _mm256_broadcast_ss(&*wk.add(r));
-            for j in 0..NV {
-                acc[j] = _mm256_fmadd_ps(wr, b[j], acc[j]);
+/// Defines the forward register tile of one instruction set, `$name::<MR, NV>`:
+/// `tile[r·L·NV + t] = Σ_k w[k][r] · base[offsets[k] + t]` for `MR` channels and `L·NV` positions
+/// (`L` = `$lanes` f32 per vector): `NV` input vectors and `MR` broadcast weights per GEMM row.
+/// The same code for AVX-512 and AVX2; only the intrinsics and the tile shape differ.
+macro_rules! tile_kernel {
+    ($name:ident, $feature:literal, $lanes:literal, $zero:ident, $load:ident, $set1:ident, $fma:ident, $store:ident) => {
+        /// One forward register tile (see `tile_kernel!`).
+        ///
+        /// # Safety
+        ///
+        #[doc = concat!("The CPU must have ", $feature, "; `w` must point to `kk × MR` readable")]
+        /// values and `base + offsets[k] + lanes·NV − 1` be readable for every `k < kk`;
+        /// `MR · lanes · NV ≤ MAX_TILE`.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        #[inline]
+        unsafe fn $name<const MR: usize, const NV: usize>(
+            kk: usize,
+            w: *const f32,
+            base: *const f32,
+            offsets: &[usize],
+            tile: &mut [f32; MAX_TILE],
+        ) {
+            use std::arch::x86_64::*;
+            let mut acc = [[$zero(); NV]; MR];
+            for (k, &off) in offsets[..kk].iter().enumerate() {
+                let p = base.add(off);
+                let mut b = [$zero(); NV];
+                for (j, b) in b.iter_mut().enumerate() {
+                    *b = $load(p.add($lanes * j));
+                }
+                let wk = w.add(k * MR);
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    let wr = $set1(*wk.add(r));
+                    for j in 0..NV {
+                        acc[j] = $fma(wr, b[j], acc[j]);
+                    }
+                }
+            }
+            for (r, acc) in acc.iter().enumerate() {
+                for (j, v) in acc.iter().enumerate() {
+                    $store(tile.as_mut_ptr().add((r * NV + j) * $lanes), *v);
+                }
             }
         }
-    }
-    for (r, acc) in acc.iter().enumerate() {
-        for (j, v) in acc.iter().enumerate() {
-            _mm256_storeu_ps(tile.as_mut_ptr().add(r * 8 * NV + 8 * j), *v);
+
+        /// # Safety
+        ///
+        /// Never called: the direct kernel exists only on x86-64.
+        #[cfg(not(target_arch = "x86_64"))]
+        unsafe fn $name<const MR: usize, const NV: usize>(
+            _: usize,
+            _: *const f32,
+            _: *const f32,
+            _: &[usize],
+            _: &mut [f32; MAX_TILE],
+        ) {
+            unreachable!("the direct kernel runs only where `Isa::best()` finds an instruction set")
         }
-    }
+    };
 }
 
-/// # Safety
-///
-/// Never called: the direct kernel exists only on x86-64.
-#[cfg(not(target_arch = "x86_64"))]
-unsafe fn kernel_avx512(
-    _: usize,
-    _: *const f32,
-    _: *const f32,
-    _: &[usize],
-    _: &mut [f32; MAX_TILE],
-) {
-    unreachable!("the direct kernel runs only where `Isa::best()` finds an instruction set")
-}
-
-/// # Safety
-///
-/// Never called: the direct kernel exists only on x86-64.
-#[cfg(not(target_arch = "x86_64"))]
-unsafe fn kernel_avx2<const MR: usize, const NV: usize>(
-    _: usize,
-    _: *const f32,
-    _: *const f32,
-    _: &[usize],
-    _: &mut [f32; MAX_TILE],
-) {
-    unreachable!("the direct kernel runs only where `Isa::best()` finds an instruction set")
-}
+tile_kernel!(
+    kernel_avx512,
+    "avx512f",
+    16,
+    _mm512_setzero_ps,
+    _mm512_loadu_ps,
+    _mm512_set1_ps,
+    _mm512_fmadd_ps,
+    _mm512_storeu_ps
+);
+tile_kernel!(
+    kernel_avx2,
+    "avx2,fma",
+    8,
+    _mm256_setzero_ps,
+    _mm256_loadu_ps,
+    _mm256_set1_ps,
+    _mm256_fmadd_ps,
+    _mm256_storeu_ps
+);
 
 /// Packs `w (cout × kk)` into blocks of `mr` output channels, row k of a block holding its `mr`
 /// weights (zeros past `cout`).
@@ -525,9 +506,11 @@ impl Problem {
     /// Weight gradient `Σ_samples dy · colᵀ` as `(cout × cin·k)`, f32.
     fn weight_gradient(&self, x: &[f32], dy: &[f32]) -> Vec<f32> {
         match self.isa {
-            Isa::Avx512 => {
-                self.weight_gradient_with::<AVX512_WM, AVX512_WN>(x, dy, weight_kernel_avx512)
-            }
+            Isa::Avx512 => self.weight_gradient_with::<AVX512_WM, AVX512_WN>(
+                x,
+                dy,
+                weight_kernel_avx512::<AVX512_WM, AVX512_WN>,
+            ),
             Isa::Avx2 => self.weight_gradient_with::<AVX2_WM, AVX2_WN>(
                 x,
                 dy,
@@ -629,113 +612,98 @@ impl Problem {
     }
 }
 
-/// `sums[r][s] = Σ_v d[r][16v..16v+16] · p[s][16v..16v+16]` for WM × WN rows.
-///
-/// # Safety
-///
-/// The CPU must have AVX-512F; every `d[r]` and `p[s]` must point to `16 · vectors` readable
-/// values.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn weight_kernel_avx512(
-    vectors: usize,
-    d: [*const f32; AVX512_WM],
-    p: [*const f32; AVX512_WN],
-) -> [[f32; AVX512_WN]; AVX512_WM] {
-    use std::arch::x86_64::*;
-    const WM: usize = AVX512_WM;
-    const WN: usize = AVX512_WN;
-    // No closures here: a closure is compiled without this function's AVX-512 target feature,
-    // so the final reductions had become calls (5 % of a NEWSnet training run in `perf`).
-    let mut acc = [[_mm512_setzero_ps(); WN]; WM];
-    for v in 0..vectors {
-        let o = 16 * v;
-        let mut dv = [_mm512_setzero_ps(); WM];
-        for r in 0..WM {
-            dv[r] = _mm512_loadu_ps(d[r].add(o));
-        }
-        for s in 0..WN {
-            let b = _mm512_loadu_ps(p[s].add(o));
-            for r in 0..WM {
-                acc[r][s] = _mm512_fmadd_ps(dv[r], b, acc[r][s]);
+/// Defines the weight-gradient tile of one instruction set, `$name::<WM, WN>`:
+/// `sums[r][s] = Σ_v d[r][Lv..Lv+L] · p[s][Lv..Lv+L]` for `WM × WN` sums (`L` = `$lanes`), the
+/// `WM` output-gradient vectors and one input vector in registers. No closures inside: a closure
+/// is compiled without the function's target feature, so the final reductions had become calls
+/// (5 % of a NEWSnet training run in `perf`).
+macro_rules! weight_kernel {
+    ($name:ident, $feature:literal, $lanes:literal, $zero:ident, $load:ident, $fma:ident, $sum:ident) => {
+        /// One weight-gradient tile (see `weight_kernel!`).
+        ///
+        /// # Safety
+        ///
+        #[doc = concat!("The CPU must have ", $feature, "; every `d[r]` and `p[s]` must point to")]
+        /// `lanes · vectors` readable values.
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        unsafe fn $name<const WM: usize, const WN: usize>(
+            vectors: usize,
+            d: [*const f32; WM],
+            p: [*const f32; WN],
+        ) -> [[f32; WN]; WM] {
+            use std::arch::x86_64::*;
+            let mut acc = [[$zero(); WN]; WM];
+            for v in 0..vectors {
+                let o = $lanes * v;
+                let mut dv = [$zero(); WM];
+                for r in 0..WM {
+                    dv[r] = $load(d[r].add(o));
+                }
+                for s in 0..WN {
+                    let b = $load(p[s].add(o));
+                    for r in 0..WM {
+                        acc[r][s] = $fma(dv[r], b, acc[r][s]);
+                    }
+                }
             }
+            let mut sums = [[0f32; WN]; WM];
+            for r in 0..WM {
+                for s in 0..WN {
+                    sums[r][s] = $sum(acc[r][s]);
+                }
+            }
+            sums
         }
-    }
-    let mut sums = [[0f32; WN]; WM];
-    for r in 0..WM {
-        for s in 0..WN {
-            sums[r][s] = _mm512_reduce_add_ps(acc[r][s]);
+
+        /// # Safety
+        ///
+        /// Never called: the direct kernel exists only on x86-64.
+        #[cfg(not(target_arch = "x86_64"))]
+        unsafe fn $name<const WM: usize, const WN: usize>(
+            _: usize,
+            _: [*const f32; WM],
+            _: [*const f32; WN],
+        ) -> [[f32; WN]; WM] {
+            unreachable!("the direct kernel runs only where `Isa::best()` finds an instruction set")
         }
-    }
-    sums
+    };
 }
 
-/// `sums[r][s] = Σ_v d[r][8v..8v+8] · p[s][8v..8v+8]` for WM × WN rows, with AVX2 + FMA.
+/// The sum of the eight lanes of `v`: the two 128-bit halves, then the four lanes.
 ///
 /// # Safety
 ///
-/// The CPU must have AVX2 and FMA; every `d[r]` and `p[s]` must point to `8 · vectors` readable
-/// values.
+/// The CPU must have AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn weight_kernel_avx2<const WM: usize, const WN: usize>(
-    vectors: usize,
-    d: [*const f32; WM],
-    p: [*const f32; WN],
-) -> [[f32; WN]; WM] {
+#[inline]
+unsafe fn sum256(v: std::arch::x86_64::__m256) -> f32 {
     use std::arch::x86_64::*;
-    // No closures (see weight_kernel_avx512).
-    let mut acc = [[_mm256_setzero_ps(); WN]; WM];
-    for v in 0..vectors {
-        let o = 8 * v;
-        let mut dv = [_mm256_setzero_ps(); WM];
-        for r in 0..WM {
-            dv[r] = _mm256_loadu_ps(d[r].add(o));
-        }
-        for s in 0..WN {
-            let b = _mm256_loadu_ps(p[s].add(o));
-            for r in 0..WM {
-                acc[r][s] = _mm256_fmadd_ps(dv[r], b, acc[r][s]);
-            }
-        }
-    }
-    let mut sums = [[0f32; WN]; WM];
-    for r in 0..WM {
-        for s in 0..WN {
-            // Horizontal sum: the two 128-bit halves, then the four lanes.
-            let v = acc[r][s];
-            let h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
-            let h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-            let h = _mm_add_ss(h, _mm_shuffle_ps::<0b01>(h, h));
-            sums[r][s] = _mm_cvtss_f32(h);
-        }
-    }
-    sums
+    let h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    let h = _mm_add_ss(h, _mm_shuffle_ps::<0b01>(h, h));
+    _mm_cvtss_f32(h)
 }
 
-/// # Safety
-///
-/// Never called: the direct kernel exists only on x86-64.
-#[cfg(not(target_arch = "x86_64"))]
-unsafe fn weight_kernel_avx512(
-    _: usize,
-    _: [*const f32; AVX512_WM],
-    _: [*const f32; AVX512_WN],
-) -> [[f32; AVX512_WN]; AVX512_WM] {
-    unreachable!("the direct kernel runs only where `Isa::best()` finds an instruction set")
-}
-
-/// # Safety
-///
-/// Never called: the direct kernel exists only on x86-64.
-#[cfg(not(target_arch = "x86_64"))]
-unsafe fn weight_kernel_avx2<const WM: usize, const WN: usize>(
-    _: usize,
-    _: [*const f32; WM],
-    _: [*const f32; WN],
-) -> [[f32; WN]; WM] {
-    unreachable!("the direct kernel runs only where `Isa::best()` finds an instruction set")
-}
+weight_kernel!(
+    weight_kernel_avx512,
+    "avx512f",
+    16,
+    _mm512_setzero_ps,
+    _mm512_loadu_ps,
+    _mm512_fmadd_ps,
+    _mm512_reduce_add_ps
+);
+weight_kernel!(
+    weight_kernel_avx2,
+    "avx2,fma",
+    8,
+    _mm256_setzero_ps,
+    _mm256_loadu_ps,
+    _mm256_fmadd_ps,
+    sum256
+);
 
 /// Weight gradient `(cout × cin × k)` from `x (n × cin × dims)` and `dy (n × cout × out)`, with
 /// the tiles of `isa`.
