@@ -21,7 +21,8 @@ pub(crate) enum Isa {
     Avx512,
     /// AVX2 + FMA: 6 channels × 16 positions (2 ymm per channel: 12 accumulators, 2 input
     /// vectors and the broadcast weight in the 16 ymm registers; 4 × 24 needed all 16 and the
-    /// compiler spilled one accumulator to the stack every row: 581 against 358 ms for NEWSnet's
+    /// compiler spilled one accumulator to the stack every row: 581 against 358 ms, on an
+    /// AVX-512 Xeon capped to AVX2, for NEWSnet's
     /// 32 → 64 forward at 9 × 40 × 40); weight gradient 3 × 4 sums.
     Avx2,
 }
@@ -42,7 +43,8 @@ const AVX2_WN: usize = 4;
 const AVX512_WM: usize = 4;
 const AVX512_WN: usize = 4;
 /// Grid positions per depth slice below which im2col + gemm runs instead (4 AVX-512 tiles). The
-/// same for AVX2: measured per pass on NEWSnet's layers at batch 32 with AVX2 gemm, a 10 × 10
+/// same for AVX2: measured per pass on NEWSnet's layers at batch 32 with AVX2 gemm (an AVX-512
+/// Xeon capped to AVX2, docs/performance.md), a 10 × 10
 /// slice (120 positions) ran 68.6 ms direct against 66.1 ms through gemm (128 → 128 forward), a
 /// 16 × 16 one (288) 62 against 82 ms (64 → 64).
 const MIN_SLICE_POSITIONS: usize = 192;
@@ -89,26 +91,12 @@ impl Isa {
     }
 }
 
-/// True when this CPU can run the kernel (AVX-512F or AVX2 + FMA, as `RAREML_SIMD` allows).
-#[cfg(test)]
-pub(crate) fn available() -> bool {
-    Isa::best().is_some()
-}
-
 /// False when `RAREML_CONV_DIRECT=off` (read once); any other value is a warning and allows it.
 fn direct_allowed() -> bool {
     use std::sync::OnceLock;
     static ALLOWED: OnceLock<bool> = OnceLock::new();
-    *ALLOWED.get_or_init(|| match std::env::var("RAREML_CONV_DIRECT") {
-        Err(_) => true,
-        Ok(v) => match v.as_str() {
-            "off" => false,
-            "on" | "" => true,
-            other => {
-                eprintln!("rareml: RAREML_CONV_DIRECT={other:?} is not on or off; ignored");
-                true
-            }
-        },
+    *ALLOWED.get_or_init(|| {
+        crate::cpu::env_choice("RAREML_CONV_DIRECT", &[("on", true), ("off", false)], true)
     })
 }
 
@@ -782,7 +770,7 @@ mod tests {
     /// 1×3×3 kernel and a valid convolution.
     #[test]
     fn direct_kernels_match_im2col_gemm() {
-        if !available() {
+        if isas().is_empty() {
             eprintln!("no AVX2 + FMA: the direct kernel is not used on this CPU");
             return;
         }

@@ -157,18 +157,31 @@ impl Rows {
 fn simd_cap() -> u8 {
     use std::sync::OnceLock;
     static CAP: OnceLock<u8> = OnceLock::new();
-    *CAP.get_or_init(|| match std::env::var("RAREML_SIMD") {
-        Err(_) => 2,
-        Ok(v) => match v.as_str() {
-            "baseline" => 0,
-            "avx2" => 1,
-            "avx512" | "" => 2,
-            other => {
-                eprintln!("rareml: RAREML_SIMD={other:?} is not baseline, avx2 or avx512; ignored");
-                2
-            }
-        },
+    *CAP.get_or_init(|| {
+        env_choice(
+            "RAREML_SIMD",
+            &[("baseline", 0), ("avx2", 1), ("avx512", 2)],
+            2,
+        )
     })
+}
+
+/// The value of the environment variable `name` among `choices`; unset or empty gives
+/// `default`, anything else a warning naming the choices and `default`.
+pub(crate) fn env_choice<T: Copy>(name: &str, choices: &[(&str, T)], default: T) -> T {
+    let value = match std::env::var(name) {
+        Ok(v) if !v.is_empty() => v,
+        _ => return default,
+    };
+    if let Some(&(_, t)) = choices.iter().find(|(k, _)| *k == value) {
+        return t;
+    }
+    let names: Vec<&str> = choices.iter().map(|(k, _)| *k).collect();
+    eprintln!(
+        "rareml: {name}={value:?} is not {}; ignored",
+        names.join(" or ")
+    );
+    default
 }
 
 /// True when the CPU has AVX2 and FMA and `RAREML_SIMD` allows them (checked once).
@@ -372,4 +385,23 @@ pub(crate) fn peek<T: Clone>(slot: &Slot<T>, what: &str) -> candle_core::Result<
         .ok()
         .and_then(|g| g.clone())
         .ok_or_else(|| candle_core::Error::Msg(format!("{what} were not computed")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::env_choice;
+
+    /// Unset and empty give the default, a listed value its choice, anything else the default.
+    #[test]
+    fn env_choice_reads_listed_values_only() {
+        const NAME: &str = "RAREML_TEST_ENV_CHOICE";
+        let read = || env_choice(NAME, &[("on", 1), ("off", 0)], 7);
+        std::env::remove_var(NAME);
+        assert_eq!(read(), 7);
+        for (value, want) in [("", 7), ("off", 0), ("on", 1), ("sideways", 7)] {
+            std::env::set_var(NAME, value);
+            assert_eq!(read(), want, "{value:?}");
+        }
+        std::env::remove_var(NAME);
+    }
 }
