@@ -47,6 +47,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (None, ModelConfig::NewsNet(c)) => vec![1, c.input[0], c.input[1], c.input[2]],
         (None, ModelConfig::EfficientNet(c)) => vec![c.in_channels, 128, 128],
         (None, ModelConfig::SndNet(c)) => c.input.to_vec(),
+        (None, ModelConfig::ResNet(c)) => vec![c.in_channels, 128, 128],
+        (None, ModelConfig::DenseNet(c)) => vec![c.in_channels, 128, 128],
     };
     let params = Params::new(0);
     let model = Model::new(&cfg, &params, &Device::Cpu)?;

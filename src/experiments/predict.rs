@@ -385,6 +385,8 @@ pub(crate) fn input_shape(config: &ModelConfig) -> Vec<usize> {
         ModelConfig::NewsNet(c) => vec![1, c.input[0], c.input[1], c.input[2]],
         ModelConfig::EfficientNet(c) => vec![c.in_channels],
         ModelConfig::SndNet(c) => c.input.to_vec(),
+        ModelConfig::ResNet(c) => vec![c.in_channels],
+        ModelConfig::DenseNet(c) => vec![c.in_channels],
     }
 }
 

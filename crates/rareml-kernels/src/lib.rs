@@ -5,8 +5,9 @@
 //! - [`conv3d`] (candle has no 3D convolution) and [`conv2d`]: implicit-GEMM and direct
 //!   (AVX-512) kernels, zero, circular or `same` padding per axis, any stride;
 //! - [`depthwise_conv2d`] (`groups = C`) on 16-channel lane blocks;
-//! - [`pool3d`], [`pool2d`], [`max_pool2d`]: max and average pooling with a correct backward
-//!   (candle's `max_pool2d` backward is wrong) and Keras' `same` or PyTorch's `ceil_mode`;
+//! - [`pool3d`], [`pool2d`], [`max_pool2d`], [`max_pool2d_padded`]: max and average pooling with a
+//!   correct backward (candle's `max_pool2d` backward is wrong) and Keras' `same`, PyTorch's
+//!   `ceil_mode` or PyTorch's zero padding;
 //! - [`batch_norm`]: BatchNorm over channels with the activation ([`Act`]) fused into one pass;
 //! - [`add_channel_bias`], [`scale_planes`] (squeeze-excitation), [`Act::apply`] (ReLU, SiLU);
 //! - [`gradcheck::check_gradient`]: finite-difference checks of any candle op's gradient;
@@ -57,7 +58,9 @@ pub use cpu::{gemm_simd_level, simd_level, simd_mismatch};
 pub use depthwise::depthwise_conv2d;
 pub use error::{Error, Result};
 pub use norm::{batch_norm, batch_norm_supported, BatchStatistics, Statistics};
-pub use pool::{max_pool2d, pool2d, pool3d, Pool3dConfig, PoolKind, PoolPadding};
+pub use pool::{
+    max_pool2d, max_pool2d_padded, pool2d, pool3d, Pool3dConfig, PoolKind, PoolPadding,
+};
 
 /// The README's example, run as a doctest.
 #[cfg(doctest)]

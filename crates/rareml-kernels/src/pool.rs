@@ -29,6 +29,10 @@ pub enum PoolPadding {
     Ceil,
     /// Keras `padding='same'`: output ⌈L/stride⌉, padding split with the odd one after.
     Same,
+    /// PyTorch's `padding=(pD, pH, pW)` in floor mode: `p` before and after each axis (D, H, W),
+    /// output ⌊(L + 2p − k)/stride⌋ + 1; 2p ≤ k, as PyTorch requires (every window then holds
+    /// one input element at least). 2D pooling passes `[0, pH, pW]`.
+    Zeros([usize; 3]),
 }
 
 /// A pooling window over (D, H, W).
@@ -73,6 +77,16 @@ impl Pool3dConfig {
                 "every axis ≥ 1",
             ));
         }
+        if let PoolPadding::Zeros(p) = self.padding {
+            if (0..3).any(|a| 2 * p[a] > self.kernel[a]) {
+                return Err(param_err(
+                    "pooling",
+                    "padding",
+                    p,
+                    "at most half the kernel on every axis (2p ≤ k)",
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -93,6 +107,7 @@ impl Pool3dConfig {
                     }
                 }
                 PoolPadding::Same => (Pad::Same.amounts(l, k, s).0, l.div_ceil(s)),
+                PoolPadding::Zeros(p) => (p[a], out_len("pooling", l, (p[a], p[a]), k, s)?),
             };
             before[a] = b;
             out[a] = o;
@@ -282,6 +297,18 @@ pub fn pool2d(
     Ok(y.squeeze(2)?)
 }
 
+/// PyTorch's `nn.MaxPool2d(k, stride, padding)` (floor mode; padding never wins), correct
+/// backward: ResNet's and DenseNet's stem pooling is `max_pool2d_padded(x, 3, 2, 1)`.
+pub fn max_pool2d_padded(x: &Tensor, k: usize, stride: usize, padding: usize) -> Result<Tensor> {
+    pool2d(
+        x,
+        PoolKind::Max,
+        [k, k],
+        [stride, stride],
+        PoolPadding::Zeros([0, padding, padding]),
+    )
+}
+
 /// `max_pool2d` with kernel = stride = `k`, floor mode (PyTorch `nn.MaxPool2d(k)`), correct backward.
 pub fn max_pool2d(x: &Tensor, k: usize) -> Result<Tensor> {
     pool2d(x, PoolKind::Max, [k, k], [k, k], PoolPadding::Valid)
@@ -369,7 +396,12 @@ mod tests {
     fn composed_equals_kernel() {
         let dev = Device::Cpu;
         let x = Tensor::randn(0f32, 1.0, (2, 3, 5, 7, 6), &dev).unwrap();
-        for padding in [PoolPadding::Valid, PoolPadding::Ceil, PoolPadding::Same] {
+        for padding in [
+            PoolPadding::Valid,
+            PoolPadding::Ceil,
+            PoolPadding::Same,
+            PoolPadding::Zeros([1, 1, 0]),
+        ] {
             for kind in [PoolKind::Max, PoolKind::Avg] {
                 let cfg = Pool3dConfig {
                     kind,
@@ -410,5 +442,24 @@ mod tests {
             padding: PoolPadding::Same,
         };
         assert_eq!(cfg.geometry([4, 4, 4]).unwrap(), ([1, 1, 1], [4, 4, 4]));
+    }
+
+    /// PyTorch's `MaxPool2d(3, 2, 1)` lengths (ResNet's stem: 32 → 16, 33 → 17), and the
+    /// half-kernel rule.
+    #[test]
+    fn zero_padding_lengths_and_rule() {
+        let cfg = Pool3dConfig {
+            kind: PoolKind::Max,
+            kernel: [1, 3, 3],
+            stride: [1, 2, 2],
+            padding: PoolPadding::Zeros([0, 1, 1]),
+        };
+        assert_eq!(cfg.geometry([1, 32, 33]).unwrap(), ([0, 1, 1], [1, 16, 17]));
+        let too_wide = Pool3dConfig {
+            padding: PoolPadding::Zeros([1, 1, 1]),
+            ..cfg
+        };
+        let e = too_wide.validate().unwrap_err().to_string();
+        assert!(e.contains("padding") && e.contains("half"), "{e}");
     }
 }

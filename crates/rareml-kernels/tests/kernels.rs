@@ -225,7 +225,12 @@ fn conv3d_finite_difference_gradients() {
 #[test]
 fn pooling_finite_difference_gradients() {
     let x = randn(&[1, 2, 3, 5, 4]);
-    for padding in [PoolPadding::Valid, PoolPadding::Ceil, PoolPadding::Same] {
+    for padding in [
+        PoolPadding::Valid,
+        PoolPadding::Ceil,
+        PoolPadding::Same,
+        PoolPadding::Zeros([1, 1, 0]),
+    ] {
         for kind in [PoolKind::Max, PoolKind::Avg] {
             let cfg = Pool3dConfig {
                 kind,

@@ -1,6 +1,9 @@
-//! One test per configuration rule of the three networks: each names its field.
+//! One test per configuration rule of the networks: each names its field.
 
-use crate::{EfficientNetConfig, ModelConfig, NewsNetConfig, NewsNetStage, SndBlock, SndNetConfig};
+use crate::{
+    DenseNetConfig, EfficientNetConfig, ModelConfig, NewsNetConfig, NewsNetStage, ResNetConfig,
+    SndBlock, SndNetConfig,
+};
 
 fn names(cfg: ModelConfig, field: &str) {
     let e = cfg.validate().unwrap_err().to_string();
@@ -196,8 +199,123 @@ fn sndnet_rules() {
         "bn_momentum",
     );
     assert!(ModelConfig::SndNet(d()).validate().is_ok());
-    assert!(ModelConfig::default_for("resnet")
+    assert!(ModelConfig::default_for("inception")
         .unwrap_err()
         .to_string()
         .contains("name"));
+}
+
+#[test]
+fn resnet_rules() {
+    let d = ResNetConfig::default;
+    let n = |c: ResNetConfig, f: &str| names(ModelConfig::ResNet(c), f);
+    n(
+        ResNetConfig {
+            layers: [3, 0, 6, 3],
+            ..d()
+        },
+        "layers",
+    );
+    n(
+        ResNetConfig {
+            base_channels: 0,
+            ..d()
+        },
+        "base_channels",
+    );
+    n(
+        ResNetConfig {
+            in_channels: 0,
+            ..d()
+        },
+        "in_channels",
+    );
+    n(ResNetConfig { outputs: 0, ..d() }, "outputs");
+    n(ResNetConfig { bn_eps: 0.0, ..d() }, "bn_eps");
+    n(
+        ResNetConfig {
+            bn_momentum: -0.1,
+            ..d()
+        },
+        "bn_momentum",
+    );
+    for c in [
+        ResNetConfig::resnet18(),
+        ResNetConfig::resnet34(),
+        ResNetConfig::resnet101(),
+        ResNetConfig::resnet152(),
+    ] {
+        assert!(ModelConfig::ResNet(c).validate().is_ok());
+    }
+}
+
+#[test]
+fn densenet_rules() {
+    let d = DenseNetConfig::default;
+    let n = |c: DenseNetConfig, f: &str| names(ModelConfig::DenseNet(c), f);
+    n(
+        DenseNetConfig {
+            growth_rate: 0,
+            ..d()
+        },
+        "growth_rate",
+    );
+    n(
+        DenseNetConfig {
+            block_config: vec![],
+            ..d()
+        },
+        "block_config",
+    );
+    n(
+        DenseNetConfig {
+            block_config: vec![6, 0],
+            ..d()
+        },
+        "block_config",
+    );
+    n(
+        DenseNetConfig {
+            init_features: 1,
+            ..d()
+        },
+        "init_features",
+    );
+    n(DenseNetConfig { bn_size: 0, ..d() }, "bn_size");
+    n(
+        DenseNetConfig {
+            drop_rate: 1.0,
+            ..d()
+        },
+        "drop_rate",
+    );
+    n(
+        DenseNetConfig {
+            in_channels: 0,
+            ..d()
+        },
+        "in_channels",
+    );
+    n(DenseNetConfig { outputs: 0, ..d() }, "outputs");
+    n(
+        DenseNetConfig {
+            bn_eps: f64::NAN,
+            ..d()
+        },
+        "bn_eps",
+    );
+    n(
+        DenseNetConfig {
+            bn_momentum: 1.5,
+            ..d()
+        },
+        "bn_momentum",
+    );
+    for c in [
+        DenseNetConfig::densenet121(),
+        DenseNetConfig::densenet161(),
+        DenseNetConfig::densenet201(),
+    ] {
+        assert!(ModelConfig::DenseNet(c).validate().is_ok());
+    }
 }

@@ -1,7 +1,8 @@
 //! Candle layers (conv3d, pool3d, depthwise conv, BatchNorm, coordinate channels,
 //! squeeze-excitation; the CPU kernels under them are the `rareml-kernels` crate) and the
 //! three experiments' networks: NEWSnet (NEWSdm), EfficientNet (PandaX-III) and SNDNet (SHiP TT),
-//! with PyTorch `state_dict` names so checkpoints move between the frameworks unchanged.
+//! and the PandaX-III paper's other compared networks, ResNet and DenseNet (torchvision's),
+//! all with PyTorch `state_dict` names so checkpoints move between the frameworks unchanged.
 //!
 //! ```no_run
 //! use rareml_models::{Ctx, NewsNet, NewsNetConfig, Params};
@@ -17,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod ctx;
+pub mod densenet;
 pub mod efficientnet;
 pub mod error;
 pub mod layers;
@@ -25,15 +27,18 @@ pub mod model;
 pub mod newsnet;
 pub mod onnx;
 pub mod params;
+pub mod resnet;
 pub mod sndnet;
 
 #[cfg(test)]
 mod config_tests;
 
 pub use ctx::Ctx;
+pub use densenet::{DenseNet, DenseNetConfig};
 pub use efficientnet::{EfficientNet, EfficientNetConfig, GlobalPool};
 pub use error::{Error, Result};
 pub use model::{Model, ModelConfig};
 pub use newsnet::{NewsNet, NewsNetConfig, NewsNetStage};
 pub use params::Params;
+pub use resnet::{ResBlock, ResNet, ResNetConfig};
 pub use sndnet::{SndBlock, SndNet, SndNetConfig};

@@ -1,16 +1,17 @@
-//! One type over the three networks, for tools that take the model as a command-line choice
+//! One type over the networks, for tools that take the model as a command-line choice
 //! (`verify_torch`, the trainer).
 
 use crate::ctx::Ctx;
 use crate::error::{Error, Result};
 use crate::{
-    EfficientNet, EfficientNetConfig, NewsNet, NewsNetConfig, Params, SndNet, SndNetConfig,
+    DenseNet, DenseNetConfig, EfficientNet, EfficientNetConfig, NewsNet, NewsNetConfig, Params,
+    ResNet, ResNetConfig, SndNet, SndNetConfig,
 };
 use candle_core::{DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// The configuration of one of the three networks.
+/// The configuration of one of the networks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "model", rename_all = "lowercase")]
 pub enum ModelConfig {
@@ -20,31 +21,40 @@ pub enum ModelConfig {
     EfficientNet(EfficientNetConfig),
     /// SHiP CoordConv regressor.
     SndNet(SndNetConfig),
+    /// torchvision's ResNet (PandaX-III paper, Table 1).
+    ResNet(ResNetConfig),
+    /// torchvision's DenseNet (PandaX-III paper, Table 1).
+    DenseNet(DenseNetConfig),
 }
 
 impl ModelConfig {
-    /// The paper's configuration of a model named `newsnet`, `efficientnet` or `sndnet`.
+    /// The paper's configuration of a model named `newsnet`, `efficientnet`, `sndnet`, `resnet`
+    /// (ResNet-50) or `densenet` (DenseNet-169).
     pub fn default_for(name: &str) -> Result<Self> {
         match name {
             "newsnet" => Ok(Self::NewsNet(NewsNetConfig::default())),
             "efficientnet" => Ok(Self::EfficientNet(EfficientNetConfig::default())),
             "sndnet" => Ok(Self::SndNet(SndNetConfig::default())),
+            "resnet" => Ok(Self::ResNet(ResNetConfig::default())),
+            "densenet" => Ok(Self::DenseNet(DenseNetConfig::default())),
             _ => Err(crate::error::config_err(
                 "model",
                 "name",
                 name,
-                "newsnet, efficientnet or sndnet",
+                "newsnet, efficientnet, sndnet, resnet or densenet",
             )),
         }
     }
 
     /// The network's name as configs and `default_for` spell it: `newsnet`, `efficientnet`,
-    /// `sndnet`.
+    /// `sndnet`, `resnet`, `densenet`.
     pub fn name(&self) -> &'static str {
         match self {
             Self::NewsNet(_) => "newsnet",
             Self::EfficientNet(_) => "efficientnet",
             Self::SndNet(_) => "sndnet",
+            Self::ResNet(_) => "resnet",
+            Self::DenseNet(_) => "densenet",
         }
     }
 
@@ -54,6 +64,8 @@ impl ModelConfig {
             Self::NewsNet(c) => c.validate(),
             Self::EfficientNet(c) => c.validate(),
             Self::SndNet(c) => c.validate(),
+            Self::ResNet(c) => c.validate(),
+            Self::DenseNet(c) => c.validate(),
         }
     }
 
@@ -120,11 +132,13 @@ impl ModelConfig {
             Self::NewsNet(_) => Self::NewsNet(parse!(NewsNetConfig)),
             Self::EfficientNet(_) => Self::EfficientNet(parse!(EfficientNetConfig)),
             Self::SndNet(_) => Self::SndNet(parse!(SndNetConfig)),
+            Self::ResNet(_) => Self::ResNet(parse!(ResNetConfig)),
+            Self::DenseNet(_) => Self::DenseNet(parse!(DenseNetConfig)),
         })
     }
 }
 
-/// One of the three networks.
+/// One of the networks.
 pub enum Model {
     /// NEWSdm 3D ResNet.
     NewsNet(NewsNet),
@@ -132,6 +146,10 @@ pub enum Model {
     EfficientNet(EfficientNet),
     /// SHiP CoordConv regressor.
     SndNet(SndNet),
+    /// torchvision's ResNet.
+    ResNet(ResNet),
+    /// torchvision's DenseNet.
+    DenseNet(DenseNet),
 }
 
 impl Model {
@@ -142,6 +160,8 @@ impl Model {
             ModelConfig::NewsNet(c) => Self::NewsNet(NewsNet::new(c, vb)?),
             ModelConfig::EfficientNet(c) => Self::EfficientNet(EfficientNet::new(c, vb)?),
             ModelConfig::SndNet(c) => Self::SndNet(SndNet::new(c, vb)?),
+            ModelConfig::ResNet(c) => Self::ResNet(ResNet::new(c, vb)?),
+            ModelConfig::DenseNet(c) => Self::DenseNet(DenseNet::new(c, vb)?),
         })
     }
 
@@ -151,6 +171,8 @@ impl Model {
             Self::NewsNet(m) => m.forward(x, ctx),
             Self::EfficientNet(m) => m.forward(x, ctx),
             Self::SndNet(m) => m.forward(x, ctx),
+            Self::ResNet(m) => m.forward(x, ctx),
+            Self::DenseNet(m) => m.forward(x, ctx),
         }
     }
 }
@@ -181,7 +203,7 @@ mod tests {
     /// `name()` spells each network as `default_for` takes it.
     #[test]
     fn names_round_trip() {
-        for n in ["newsnet", "efficientnet", "sndnet"] {
+        for n in ["newsnet", "efficientnet", "sndnet", "resnet", "densenet"] {
             assert_eq!(ModelConfig::default_for(n).unwrap().name(), n);
         }
     }

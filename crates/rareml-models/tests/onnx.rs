@@ -7,8 +7,8 @@ use candle_core::{DType, Device, Tensor};
 use rand::{Rng, SeedableRng};
 use rareml_models::onnx::{self, Dim};
 use rareml_models::{
-    Ctx, EfficientNetConfig, GlobalPool, Model, ModelConfig, NewsNetConfig, NewsNetStage, Params,
-    SndBlock, SndNetConfig,
+    Ctx, DenseNetConfig, EfficientNetConfig, GlobalPool, Model, ModelConfig, NewsNetConfig,
+    NewsNetStage, Params, ResNetConfig, SndBlock, SndNetConfig,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -300,9 +300,64 @@ fn sndnet_exports_match_candle() {
     );
 }
 
+#[test]
+fn resnet_exports_match_candle() {
+    // Bottlenecks (ResNet-50's graph, narrowed) on a non-square image with odd sides: the stem
+    // pooling's padding and every strided shortcut.
+    let narrow = ResNetConfig {
+        base_channels: 4,
+        ..ResNetConfig::resnet50()
+    };
+    let e = check(ModelConfig::ResNet(narrow), &[2, 45, 38], 13);
+    for op in ["MaxPool", "Add", "Relu", "GlobalAveragePool", "Gemm"] {
+        assert!(
+            e.operators.iter().any(|o| o == op),
+            "{op} in {:?}",
+            e.operators
+        );
+    }
+    // Basic blocks (ResNet-18's graph), max pooling, three inputs, two outputs.
+    let basic = ResNetConfig {
+        base_channels: 8,
+        in_channels: 3,
+        outputs: 2,
+        pooling: GlobalPool::Max,
+        ..ResNetConfig::resnet18()
+    };
+    check(ModelConfig::ResNet(basic), &[3, 32, 32], 14);
+}
+
+#[test]
+fn densenet_exports_match_candle() {
+    let small = DenseNetConfig {
+        growth_rate: 4,
+        block_config: vec![2, 3, 2],
+        init_features: 8,
+        ..DenseNetConfig::densenet169()
+    };
+    let e = check(ModelConfig::DenseNet(small.clone()), &[2, 40, 36], 15);
+    for op in ["Concat", "AveragePool", "MaxPool", "GlobalAveragePool"] {
+        assert!(
+            e.operators.iter().any(|o| o == op),
+            "{op} in {:?}",
+            e.operators
+        );
+    }
+    let max = DenseNetConfig {
+        pooling: GlobalPool::Max,
+        outputs: 3,
+        ..small
+    };
+    check(ModelConfig::DenseNet(max), &[2, 32, 32], 16);
+}
+
 /// The PyTorch fixture of `model` exported: tract's output against PyTorch's float64 logits.
 fn torch_fixture(model: &str, file: &str) -> f64 {
-    let cfg = ModelConfig::default_for(model).unwrap();
+    torch_fixture_of(ModelConfig::default_for(model).unwrap(), file)
+}
+
+/// [`torch_fixture`] for the configuration `cfg`.
+fn torch_fixture_of(cfg: ModelConfig, file: &str) -> f64 {
     let params = Params::new(0);
     let net = Model::new(&cfg, &params, &Device::Cpu).unwrap();
     params
@@ -334,6 +389,26 @@ fn pytorch_fixtures_exported_give_pytorch_logits() {
         let rel = torch_fixture(model, file);
         // verify_torch's tolerance.
         assert!(rel < 1e-4, "{model}: relative error {rel:.2e}");
+    }
+    // The narrowed torchvision ResNet-50 and DenseNet-169 of the parity tests.
+    let resnet = ResNetConfig {
+        base_channels: 16,
+        ..ResNetConfig::resnet50()
+    };
+    let densenet = DenseNetConfig {
+        growth_rate: 8,
+        init_features: 16,
+        ..DenseNetConfig::densenet169()
+    };
+    for (cfg, file) in [
+        (ModelConfig::ResNet(resnet), "resnet50_narrow.safetensors"),
+        (
+            ModelConfig::DenseNet(densenet),
+            "densenet169_narrow.safetensors",
+        ),
+    ] {
+        let rel = torch_fixture_of(cfg, file);
+        assert!(rel < 1e-4, "{file}: relative error {rel:.2e}");
     }
 }
 

@@ -2,7 +2,10 @@
 //! eval-mode outputs match PyTorch's float64 outputs; parameter counts to the unit.
 
 use candle_core::{DType, Device, Tensor};
-use rareml_models::{Ctx, Error, Model, ModelConfig, NewsNetConfig, Params, SndNetConfig};
+use rareml_models::{
+    Ctx, DenseNetConfig, Error, Model, ModelConfig, NewsNetConfig, Params, ResNetConfig,
+    SndNetConfig,
+};
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
@@ -16,7 +19,11 @@ const EXTRA: [&str; 3] = ["input", "logits", "logits_f64"];
 /// Loads the fixture into the paper configuration of `model` and returns the relative error of
 /// the eval-mode output against `logits_f64` (max |a − ref| / max |ref|).
 fn parity(model: &str, file: &str) -> f64 {
-    let cfg = ModelConfig::default_for(model).unwrap();
+    parity_of(ModelConfig::default_for(model).unwrap(), file)
+}
+
+/// [`parity`] for the configuration `cfg`.
+fn parity_of(cfg: ModelConfig, file: &str) -> f64 {
     let params = Params::new(0);
     let net = Model::new(&cfg, &params, &Device::Cpu).unwrap();
     params.load(&fixture(file), &EXTRA).unwrap();
@@ -62,6 +69,55 @@ fn efficientnet_b0_matches_pytorch() {
 fn sndnet_matches_pytorch() {
     let rel = parity("sndnet", "sndnet.safetensors");
     assert!(rel < 1e-4, "relative error {rel}");
+}
+
+/// The narrowed ResNet-50 of the fixture: torchvision's graph with stem and `layer1` planes 16.
+#[test]
+fn resnet50_matches_pytorch() {
+    let cfg = ResNetConfig {
+        base_channels: 16,
+        ..ResNetConfig::resnet50()
+    };
+    let rel = parity_of(ModelConfig::ResNet(cfg), "resnet50_narrow.safetensors");
+    assert!(rel < 1e-4, "relative error {rel}");
+}
+
+/// The narrowed DenseNet-169 of the fixture: growth rate 8, 16 stem channels.
+#[test]
+fn densenet169_matches_pytorch() {
+    let cfg = DenseNetConfig {
+        growth_rate: 8,
+        init_features: 16,
+        ..DenseNetConfig::densenet169()
+    };
+    let rel = parity_of(ModelConfig::DenseNet(cfg), "densenet169_narrow.safetensors");
+    assert!(rel < 1e-4, "relative error {rel}");
+}
+
+/// The full-width networks' trainable parameters equal torchvision's, as the fixtures' metadata
+/// records them (`full_model_params`, counted by PyTorch).
+#[test]
+fn resnet50_and_densenet169_have_torchvisions_parameter_counts() {
+    for (cfg, file, want) in [
+        (
+            ModelConfig::default_for("resnet").unwrap(),
+            "resnet50_narrow.safetensors",
+            23_506_945,
+        ),
+        (
+            ModelConfig::default_for("densenet").unwrap(),
+            "densenet169_narrow.safetensors",
+            12_483_009,
+        ),
+    ] {
+        let bytes = std::fs::read(fixture(file)).unwrap();
+        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+        let recorded: usize = meta.metadata().as_ref().unwrap()["full_model_params"]
+            .parse()
+            .unwrap();
+        assert_eq!(recorded, want, "{file}");
+        assert_eq!(counts(cfg).0, want, "{file}");
+    }
 }
 
 fn counts(cfg: ModelConfig) -> (usize, usize) {

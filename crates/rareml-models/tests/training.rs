@@ -7,8 +7,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rareml_models::loss::{balanced_loss, bce_with_logits, huber};
 use rareml_models::{
-    Ctx, EfficientNetConfig, GlobalPool, Model, ModelConfig, NewsNetConfig, NewsNetStage, Params,
-    SndBlock, SndNetConfig,
+    Ctx, DenseNetConfig, EfficientNetConfig, GlobalPool, Model, ModelConfig, NewsNetConfig,
+    NewsNetStage, Params, ResNetConfig, SndBlock, SndNetConfig,
 };
 
 fn tensor(shape: &[usize], seed: u64) -> Tensor {
@@ -97,6 +97,38 @@ fn efficientnet_learns_a_tiny_batch() {
     let a = train(&cfg, &x, loss, 8);
     let b = train(&cfg, &x, loss, 8);
     assert_learns("EfficientNet", &a, &b);
+}
+
+/// ResNet-50's and DenseNet-169's graphs (narrowed) train: every layer's backward (the padded
+/// stem pooling, the shortcuts, the concatenations, the transitions' average pooling).
+#[test]
+fn resnet_and_densenet_learn_a_tiny_batch() {
+    let resnet = ModelConfig::ResNet(ResNetConfig {
+        base_channels: 4,
+        ..ResNetConfig::resnet50()
+    });
+    let densenet = ModelConfig::DenseNet(DenseNetConfig {
+        growth_rate: 4,
+        block_config: vec![2, 3, 2],
+        init_features: 8,
+        drop_rate: 0.1,
+        ..DenseNetConfig::densenet169()
+    });
+    // 64 × 64 (the PandaX-III images): ResNet's last stage then has 2 × 2 maps, so its batch
+    // statistics are not those of a single value per event.
+    let x = tensor(&[8, 2, 64, 64], 5);
+    let t = Tensor::new(
+        &[[1f32], [0.], [1.], [0.], [1.], [1.], [0.], [0.]],
+        &Device::Cpu,
+    )
+    .unwrap();
+    let loss = |y: &Tensor| bce_with_logits(y, &t).unwrap();
+    // DenseNet's thin layers (4 channels each) learn the batch more slowly: 20 steps.
+    for (name, cfg, steps) in [("ResNet", resnet, 10), ("DenseNet", densenet, 20)] {
+        let a = train(&cfg, &x, loss, steps);
+        let b = train(&cfg, &x, loss, steps);
+        assert_learns(name, &a, &b);
+    }
 }
 
 #[test]

@@ -27,7 +27,7 @@ pub struct Conv2d {
 }
 
 impl Conv2d {
-    /// Creates `weight (out, in, k, k)` (and `bias (out)`) under `vb`.
+    /// Creates `weight (out, in, k, k)` (and `bias (out)`) under `vb`, PyTorch's default init.
     pub fn new(
         cin: usize,
         cout: usize,
@@ -35,6 +35,23 @@ impl Conv2d {
         stride: usize,
         pad: usize,
         bias: bool,
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        let init = default_init(cin * k * k);
+        Self::with_init(cin, cout, k, stride, pad, bias, init, vb)
+    }
+
+    /// As [`new`](Self::new) with the weight drawn from `init` (a bias, if any, keeps PyTorch's
+    /// default init).
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_init(
+        cin: usize,
+        cout: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        bias: bool,
+        init: Init,
         vb: VarBuilder,
     ) -> Result<Self> {
         for (name, v) in [
@@ -52,10 +69,9 @@ impl Conv2d {
                 ));
             }
         }
-        let init = default_init(cin * k * k);
         let weight = vb.get_with_hints((cout, cin, k, k), "weight", init)?;
         let bias = if bias {
-            Some(vb.get_with_hints(cout, "bias", init)?)
+            Some(vb.get_with_hints(cout, "bias", default_init(cin * k * k))?)
         } else {
             None
         };

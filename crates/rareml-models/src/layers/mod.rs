@@ -17,8 +17,8 @@ pub use depthwise::DepthwiseConv2d;
 pub use linear::Linear;
 pub use norm::Norm;
 pub use rareml_kernels::{
-    conv2d, conv3d, conv3d_reference, depthwise_conv2d, max_pool2d, pool2d, pool3d, Act,
-    Conv3dConfig, Pad, Pool3dConfig, PoolKind, PoolPadding,
+    conv2d, conv3d, conv3d_reference, depthwise_conv2d, max_pool2d, max_pool2d_padded, pool2d,
+    pool3d, Act, Conv3dConfig, Pad, Pool3dConfig, PoolKind, PoolPadding,
 };
 pub use se::SqueezeExcitation;
 
@@ -106,6 +106,11 @@ pub(crate) fn pool_onnx(
         let len = x.shape.get(1 + a).copied().flatten();
         let (p, out) = match (padding, len) {
             (PoolPadding::Valid, _) => ((0, 0), crate::onnx::out_len(len, (0, 0), k, s)),
+            // Pads listed per pooled axis: a 2D pooling's are PoolPadding's (H, W) entries.
+            (PoolPadding::Zeros(p), _) => {
+                let pa = p[3 - kernel.len() + a];
+                ((pa, pa), crate::onnx::out_len(len, (pa, pa), k, s))
+            }
             (_, None) => return Err(err("padded pooling needs the input length".into())),
             (PoolPadding::Ceil, Some(l)) if l < k => {
                 return Err(err(format!("window {k} longer than the axis ({l})")))

@@ -1,4 +1,4 @@
-//! ONNX export of the three networks in evaluation mode, for C++ frameworks (ROOT's SOFIE,
+//! ONNX export of the networks in evaluation mode, for C++ frameworks (ROOT's SOFIE,
 //! onnxruntime) and other toolkits: opset 17, IR version 8, one dynamic batch axis `N`.
 //!
 //! What the graphs hold:
@@ -75,12 +75,9 @@ pub fn export(model: &Model, metadata: &[(String, String)]) -> Result<Export> {
                 Value::new(INPUT, [Some(1), Some(p), Some(h), Some(w)]),
             )
         }
-        Model::EfficientNet(m) => {
-            let c = m.config().in_channels;
-            let mut d = dims(&[c]);
-            d.extend([Dim::Named("H".into()), Dim::Named("W".into())]);
-            (d, Value::new(INPUT, [Some(c), None, None]))
-        }
+        Model::EfficientNet(m) => image_input(m.config().in_channels),
+        Model::ResNet(m) => image_input(m.config().in_channels),
+        Model::DenseNet(m) => image_input(m.config().in_channels),
         Model::SndNet(m) => {
             let [c, h, w] = m.config().input;
             (
@@ -93,6 +90,8 @@ pub fn export(model: &Model, metadata: &[(String, String)]) -> Result<Export> {
         Model::NewsNet(m) => m.onnx(&mut g, x)?,
         Model::EfficientNet(m) => m.onnx(&mut g, x)?,
         Model::SndNet(m) => m.onnx(&mut g, x)?,
+        Model::ResNet(m) => m.onnx(&mut g, x)?,
+        Model::DenseNet(m) => m.onnx(&mut g, x)?,
     };
     let outputs = y
         .shape
@@ -114,6 +113,13 @@ pub fn export(model: &Model, metadata: &[(String, String)]) -> Result<Export> {
         input,
         output,
     })
+}
+
+/// The declared input `[N, c, H, W]` (H and W dynamic) of an image network of `c` channels.
+fn image_input(c: usize) -> (Vec<Dim>, Value) {
+    let mut d = dims(&[c]);
+    d.extend([Dim::Named("H".into()), Dim::Named("W".into())]);
+    (d, Value::new(INPUT, [Some(c), None, None]))
 }
 
 /// `[N, d…]`.
