@@ -3,12 +3,15 @@
 //! ```text
 //! cargo run --release --example pandax3 -- --preset quick --out out/pandax3
 //! cargo run --release --example pandax3 -- --data my_events.h5 --sweep 2,4,8,16,full
+//! cargo run --release --example pandax3 -- --preset quick --sweep 2,8,full --repeats 2
+//! cargo run --release --example pandax3 -- --preset quick --compare resnet50,densenet169,b0 --image-size 128
 //! ```
 
 mod common;
 
 use clap::Parser;
 use rareml::experiments::pandax3;
+use rareml::train::EnsembleRule;
 use std::process::ExitCode;
 
 mod tuning;
@@ -21,6 +24,38 @@ struct Args {
     /// TopConv widths to sweep, e.g. 2,4,8,16,full (default: none in quick, these five in paper).
     #[arg(long, value_delimiter = ',', value_parser = parse_width)]
     sweep: Option<Vec<Option<usize>>>,
+    /// Independent trainings per sweep width (other seeds): Ξ's mean and spread (paper: 6).
+    #[arg(long)]
+    repeats: Option<usize>,
+    /// The paper's other networks to train beside the headline one on the same events:
+    /// resnet50, densenet169, b0, b4 (its Tables 1 and 3).
+    #[arg(long, value_delimiter = ',', value_parser = pandax3::Architecture::parse)]
+    compare: Option<Vec<pandax3::Architecture>>,
+    /// Image side the networks see, in pixels: 64, 128 or 256 (the 64 × 64 images of 3 mm
+    /// pixels upsampled ×1, ×2 or ×4; the paper's Table 3).
+    #[arg(long, value_parser = parse_side)]
+    image_size: Option<usize>,
+    /// Which checkpoints make a network's score: `paper` (the 3 smallest validation losses among
+    /// the epochs within 0.001 of the best validation accuracy) or `last` (the last 3).
+    #[arg(long, value_parser = parse_rule)]
+    score_rule: Option<EnsembleRule>,
+}
+
+/// 64, 128 or 256 pixels: the upsampling of the 64 × 64 images.
+fn parse_side(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(side @ (64 | 128 | 256)) => Ok(side / 64),
+        _ => Err(format!("{s:?}: 64, 128 or 256")),
+    }
+}
+
+/// `paper` or `last`.
+fn parse_rule(s: &str) -> Result<EnsembleRule, String> {
+    match s {
+        "paper" => Ok(EnsembleRule::paper()),
+        "last" => Ok(EnsembleRule::Last),
+        _ => Err(format!("{s:?}: paper or last")),
+    }
 }
 
 /// A TopConv width: a number, or `full` for torchvision's default.
@@ -44,5 +79,9 @@ fn main() -> ExitCode {
     if let Some(sweep) = args.sweep {
         settings.sweep = sweep;
     }
+    common::Common::set(&mut settings.repeats, args.repeats);
+    common::Common::set(&mut settings.compare, args.compare);
+    common::Common::set(&mut settings.image.upsample, args.image_size);
+    common::Common::set(&mut settings.ensemble, args.score_rule);
     common::finish(&opts, pandax3::run(&opts, &settings))
 }

@@ -55,7 +55,7 @@ impl Common {
     }
 
     /// `value` replaced by the flag when given.
-    pub fn set(value: &mut usize, flag: Option<usize>) {
+    pub fn set<T>(value: &mut T, flag: Option<T>) {
         if let Some(v) = flag {
             *value = v;
         }

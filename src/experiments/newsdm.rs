@@ -114,6 +114,7 @@ impl Settings {
             weight_decay_schedule: Default::default(),
             seed,
             keep_last: self.keep_last,
+            ensemble: crate::train::EnsembleRule::Last,
             progress,
         }
     }
@@ -275,6 +276,7 @@ impl Experiment for Newsdm {
             checkpoints: "checkpoints".into(),
             predict_batch: 64,
             ensemble: Ensemble::Last,
+            seed: run.options.seed,
         }])
     }
 

@@ -1,6 +1,7 @@
 //! PandaX-III: EfficientNet on XZ/YZ images versus the Bragg-blob topology cut; figure of merit
 //! Ξ = εs/√εb at the threshold of maximum Ξ chosen on validation and applied on test; optional
-//! sweep over the TopConv width n (the paper's study).
+//! comparison with the paper's other networks (ResNet-50, DenseNet-169, EfficientNet-B0/B4: its
+//! Tables 1 and 3) and sweep over the TopConv width n with independent repeats (its Fig. 11).
 
 use super::pipeline::{
     self, Ensemble, Experiment, NetworkSpec, NetworkSummary, Run, Scored, TrainingSummary,
@@ -13,15 +14,18 @@ use crate::io::tpc::{EventLabel, Readout, TpcEvent, TpcFile, TpcMeta};
 use crate::metrics::{
     choose_threshold, roc_curve, working_point, Bound, Criterion, Roc, WorkingPoint,
 };
-use crate::models::{EfficientNetConfig, GlobalPool, ModelConfig};
+use crate::models::{DenseNetConfig, EfficientNetConfig, GlobalPool, ModelConfig, ResNetConfig};
 use crate::preprocess::batch::{build_batch_skipping_empty, fill_batch_skipping_empty, TpcImages};
 use crate::preprocess::tpc::{RandomFlips, TpcImageConfig};
 use crate::report::browser::{selection, Browser, Cell, Column, Picture};
 use crate::report::pictures::{tpc_projections, tpc_waveforms};
-use crate::report::plot::{histogram_png, roc_png, RocSeries};
+use crate::report::plot::{histogram_png, points_png, roc_png, RocSeries};
 use crate::report::{fmt, markdown_table, Report};
 use crate::sim::tpc::TpcConfig;
-use crate::train::{AdamConfig, InMemory, Schedule, Source, Split, Targets, Task, TrainConfig};
+use crate::train::{
+    mix, AdamConfig, EnsembleRule, EpochRecord, InMemory, Schedule, Source, Split, Targets, Task,
+    TrainConfig,
+};
 use ndarray::ArrayViewMutD;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
@@ -46,18 +50,129 @@ pub struct Settings {
     pub sweep: Vec<Option<usize>>,
     /// Adam learning rate.
     pub lr: f64,
-    /// Checkpoints kept: the network's score is their mean.
+    /// Checkpoints in each network's ensemble (K): the network's score is their mean.
     pub keep_last: usize,
+    /// How the K checkpoints are chosen: the paper's rule (the K smallest validation losses among
+    /// the epochs within 0.001 of the best validation accuracy) or the last K epochs.
+    #[serde(default = "EnsembleRule::paper")]
+    pub ensemble: EnsembleRule,
+    /// Independent trainings (other initial weights and shuffling) per TopConv width of the sweep;
+    /// Ξ's mean and spread over them (the paper: 6).
+    #[serde(default = "one")]
+    pub repeats: usize,
+    /// The paper's other networks, trained beside the headline one on the same events (Tables 1
+    /// and 3).
+    #[serde(default)]
+    pub compare: Vec<Architecture>,
+    /// Fractions of the events for validation and for test (the rest trains; the paper: 0.2 and
+    /// 0.1).
+    #[serde(default = "default_split")]
+    pub split: [f64; 2],
 }
+
+fn default_split() -> [f64; 2] {
+    [0.2, 0.2]
+}
+
+fn one() -> usize {
+    1
+}
+
+/// A network of the paper's comparison (Table 1, Table 3), with the PandaX-III inputs and one
+/// output; B0 and B4 with the settings' TopConv width and max pooling (the paper's head).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Architecture {
+    /// torchvision's ResNet-50 (average pooling).
+    Resnet50,
+    /// torchvision's DenseNet-169 (average pooling).
+    Densenet169,
+    /// EfficientNet-B0 at full width and depth.
+    B0,
+    /// EfficientNet-B4 at full width and depth.
+    B4,
+}
+
+impl Architecture {
+    /// Every architecture, in the paper's Table 1 order.
+    pub const ALL: [Architecture; 4] = [Self::Resnet50, Self::Densenet169, Self::B0, Self::B4];
+
+    /// `resnet50`, `densenet169`, `b0` or `b4`.
+    pub fn parse(s: &str) -> std::result::Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.key() == s)
+            .ok_or_else(|| format!("{s:?}: one of resnet50, densenet169, b0, b4"))
+    }
+
+    /// The command-line and settings spelling.
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Resnet50 => "resnet50",
+            Self::Densenet169 => "densenet169",
+            Self::B0 => "b0",
+            Self::B4 => "b4",
+        }
+    }
+
+    /// The name in reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Resnet50 => "ResNet-50",
+            Self::Densenet169 => "DenseNet-169",
+            Self::B0 => "EfficientNet-B0",
+            Self::B4 => "EfficientNet-B4",
+        }
+    }
+
+    /// The network with the PandaX-III head; `top` is the TopConv width of B0 and B4.
+    fn config(self, top: Option<usize>) -> ModelConfig {
+        let effnet = |k| {
+            ModelConfig::EfficientNet(EfficientNetConfig {
+                top_channels: top,
+                pooling: GlobalPool::Max,
+                ..EfficientNetConfig::b(k).expect("B0 and B4 exist")
+            })
+        };
+        match self {
+            Self::Resnet50 => ModelConfig::ResNet(ResNetConfig::resnet50()),
+            Self::Densenet169 => ModelConfig::DenseNet(DenseNetConfig::densenet169()),
+            Self::B0 => effnet(0),
+            Self::B4 => effnet(4),
+        }
+    }
+
+    /// The paper's Ξ on its test set at an image side of `side` pixels, where it gives one
+    /// (Xia et al., Table 1 at 128 × 128: ResNet-50 6.80, DenseNet-169 7.92, EfficientNet-B4 9.80;
+    /// Table 3: B0 6.66 at 64 × 64 and 8.39 at 128 × 128, B4 10.78 at 256 × 256).
+    pub fn paper_significance(self, side: usize) -> Option<f64> {
+        match (self, side) {
+            (Self::Resnet50, 128) => Some(6.80),
+            (Self::Densenet169, 128) => Some(7.92),
+            (Self::B0, 64) => Some(6.66),
+            (Self::B0, 128) => Some(8.39),
+            (Self::B4, 128) => Some(9.80),
+            (Self::B4, 256) => Some(10.78),
+            _ => None,
+        }
+    }
+}
+
+/// The paper's mean Ξ of its six trainings at TopConv n = 8, the best width of its sweep (Fig. 11).
+pub const PAPER_SWEEP_BEST_N8: f64 = 10.32;
+/// Ξ of the design (topological) baseline the paper's earlier ResNet work compared with.
+pub const PAPER_DESIGN_BASELINE: f64 = 3.82;
 
 impl Settings {
     /// The preset's sizes.
     pub fn preset(preset: Preset) -> Self {
         match preset {
             // B0 at half width and depth on the 64 × 64 images without the ×2 upsampling.
+            // 12,000 events: 3,000 train as before; a test set of 7,500 (3,700 background)
+            // measures εb down to ≈ 3·10⁻⁴, so Ξ is a value, not a limit.
             Preset::Quick => Settings {
                 preset,
-                events: 5000,
+                events: 12000,
                 epochs: 12,
                 lr: 3e-3,
                 net: EfficientNetConfig {
@@ -72,6 +187,10 @@ impl Settings {
                 batch: 32,
                 sweep: Vec::new(),
                 keep_last: 3,
+                ensemble: EnsembleRule::paper(),
+                repeats: 1,
+                compare: Vec::new(),
+                split: [0.125, 0.625],
             },
             Preset::Paper => Settings {
                 preset,
@@ -80,9 +199,14 @@ impl Settings {
                 net: EfficientNetConfig::b(4).expect("B4"),
                 image: TpcImageConfig::default(),
                 batch: 32,
-                sweep: vec![Some(2), Some(4), Some(8), Some(16), None],
+                // The paper's widths (Fig. 11), six trainings each, and its Table 1 networks.
+                sweep: vec![Some(2), Some(4), Some(6), Some(8), Some(10), None],
                 lr: 1e-3,
                 keep_last: 3,
+                ensemble: EnsembleRule::paper(),
+                repeats: 6,
+                compare: Architecture::ALL.to_vec(),
+                split: [0.2, 0.1],
             },
         }
     }
@@ -100,6 +224,26 @@ impl Settings {
                 &self.sweep,
                 "TopConv widths ≥ 1 or full",
             ));
+        }
+        let [val, test] = self.split;
+        if !(val > 0.0 && test > 0.0 && val + test < 1.0) {
+            return Err(setting_err(
+                "pandax3",
+                "split",
+                self.split,
+                "validation and test fractions > 0 leaving events to train on (sum < 1)",
+            ));
+        }
+        if self.repeats == 0 {
+            return Err(setting_err("pandax3", "repeats", self.repeats, "≥ 1"));
+        }
+        if let Some(a) = self
+            .compare
+            .iter()
+            .enumerate()
+            .find(|(i, a)| self.compare[..*i].contains(a))
+        {
+            return Err(setting_err("pandax3", "compare", a.1, "each network once"));
         }
         if self.image.flips {
             return Err(setting_err(
@@ -136,7 +280,57 @@ impl Settings {
             weight_decay_schedule: Default::default(),
             seed,
             keep_last: self.keep_last,
+            ensemble: self.ensemble,
             progress,
+        }
+    }
+
+    /// The networks of a run, in training order: the headline network, the comparison, then the
+    /// sweep's trainings (the headline counts as the first training of its own width).
+    fn roles(&self) -> Vec<Role> {
+        let main = self.net.top_channels;
+        let mut roles = vec![Role::Headline];
+        roles.extend(self.compare.iter().map(|&a| Role::Compare(a)));
+        let mut tops: Vec<Option<usize>> = Vec::new();
+        for &t in &self.sweep {
+            if !tops.contains(&t) {
+                tops.push(t);
+            }
+        }
+        for top in tops {
+            for repeat in 0..self.repeats {
+                if !(top == main && repeat == 0) {
+                    roles.push(Role::Sweep { top, repeat });
+                }
+            }
+        }
+        roles
+    }
+
+    /// The image side the networks see (the conversion's size × its upsampling).
+    fn side(&self) -> usize {
+        self.image.size * self.image.upsample
+    }
+}
+
+/// What one trained network is for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Role {
+    /// The settings' EfficientNet: the report's headline figures.
+    Headline,
+    /// A network of the paper's comparison.
+    Compare(Architecture),
+    /// One training of the TopConv sweep (repeat 0 is the run's seed).
+    Sweep { top: Option<usize>, repeat: usize },
+}
+
+impl Role {
+    /// The TopConv width of an EfficientNet of the sweep (the headline's is the settings').
+    fn sweep_top(self, main: Option<usize>) -> Option<Option<usize>> {
+        match self {
+            Role::Headline => Some(main),
+            Role::Sweep { top, .. } => Some(top),
+            Role::Compare(_) => None,
         }
     }
 }
@@ -319,7 +513,7 @@ impl Experiment for Pandax3 {
     }
 
     fn split_fractions(&self) -> (f64, f64) {
-        (0.2, 0.2)
+        (self.0.split[0], self.0.split[1])
     }
 
     fn baseline(&self, _: &Run, data: &Events, split: &Split) -> Result<Blobs> {
@@ -348,22 +542,53 @@ impl Experiment for Pandax3 {
 
     fn networks(&self, run: &Run, _: &Events) -> Result<Vec<NetworkSpec>> {
         let main = self.0.net.top_channels;
-        let mut tops = vec![main];
-        tops.extend(self.0.sweep.iter().filter(|&&t| t != main));
-        Ok(tops
+        let seed0 = run.options.seed;
+        Ok(self
+            .0
+            .roles()
             .into_iter()
-            .map(|top| NetworkSpec {
-                label: format!("EfficientNet (n = {})", width_name(top)),
-                config: ModelConfig::EfficientNet(self.0.network(top)),
-                task: Task::Binary,
-                train: self.0.train_config(run.options.seed, run.options.progress),
-                checkpoints: if top == main {
-                    "checkpoints".into()
-                } else {
-                    format!("checkpoints-n{}", width_name(top))
-                },
-                predict_batch: 64,
-                ensemble: Ensemble::Mean,
+            .map(|role| {
+                let (label, config, checkpoints, seed) = match role {
+                    Role::Headline => (
+                        format!("EfficientNet (n = {})", width_name(main)),
+                        ModelConfig::EfficientNet(self.0.network(main)),
+                        "checkpoints".to_string(),
+                        seed0,
+                    ),
+                    Role::Compare(a) => (
+                        a.label().to_string(),
+                        a.config(main),
+                        format!("checkpoints-{}", a.key()),
+                        seed0,
+                    ),
+                    Role::Sweep { top, repeat } => {
+                        let (suffix, dir, seed) = if repeat == 0 {
+                            (String::new(), String::new(), seed0)
+                        } else {
+                            (
+                                format!(", training {}", repeat + 1),
+                                format!("-r{}", repeat + 1),
+                                mix(seed0, repeat as u64),
+                            )
+                        };
+                        (
+                            format!("EfficientNet (n = {}{suffix})", width_name(top)),
+                            ModelConfig::EfficientNet(self.0.network(top)),
+                            format!("checkpoints-n{}{dir}", width_name(top)),
+                            seed,
+                        )
+                    }
+                };
+                NetworkSpec {
+                    label,
+                    config,
+                    task: Task::Binary,
+                    train: self.0.train_config(seed, run.options.progress),
+                    checkpoints,
+                    predict_batch: 64,
+                    ensemble: Ensemble::Mean,
+                    seed,
+                }
             })
             .collect())
     }
@@ -491,13 +716,40 @@ impl Experiment for Pandax3 {
         )?;
         plots(&run.out, &nets[0], &baseline, &test_sig)?;
         let main = &networks[0].trained;
-        let sweep_of = |top: &Option<usize>| {
-            networks
+        let roles = self.0.roles();
+        let side = self.0.side();
+        let comparison: Vec<CompareRow> = roles
+            .iter()
+            .zip(networks.iter().zip(&nets))
+            .filter_map(|(role, (n, f))| {
+                let paper = match role {
+                    Role::Headline => None,
+                    Role::Compare(a) => a.paper_significance(side),
+                    Role::Sweep { .. } => return None,
+                };
+                Some(CompareRow::of(&n.trained, f, split.train.len(), paper))
+            })
+            .collect();
+        let mut topconv_sweep = Vec::new();
+        for top in &self.0.sweep {
+            if topconv_sweep
+                .iter()
+                .any(|r: &SweepRow| r.n == width_name(*top))
+            {
+                continue;
+            }
+            let runs: Vec<&BinaryFigures> = roles
                 .iter()
                 .zip(&nets)
-                .find(|(n, _)| matches!(&n.trained.spec.config, ModelConfig::EfficientNet(c) if c.top_channels == *top))
-                .map(|(_, f)| SweepRow::of(*top, f))
-        };
+                .filter(|(r, _)| r.sweep_top(self.0.net.top_channels) == Some(*top))
+                .map(|(_, f)| f)
+                .collect();
+            let width = self.0.network(*top).top_width();
+            topconv_sweep.push(SweepRow::of(*top, width, &runs));
+        }
+        if !topconv_sweep.is_empty() {
+            sweep_png(&run.out, &topconv_sweep, self.0.repeats)?;
+        }
         Ok(Pandax3Report {
             experiment: "pandax3",
             settings: self.0.clone(),
@@ -517,7 +769,9 @@ impl Experiment for Pandax3 {
             training: TrainingSummary::of(main),
             working_point: "threshold of maximum Ξ = εs/√εb chosen on validation, applied on test"
                 .into(),
-            topconv_sweep: self.0.sweep.iter().filter_map(sweep_of).collect(),
+            topconv_sweep,
+            comparison,
+            paper_design_baseline_significance: PAPER_DESIGN_BASELINE,
             network: nets.into_iter().next().expect("the headline network"),
             baseline,
         })
@@ -586,14 +840,69 @@ impl BinaryFigures {
     }
 }
 
-/// One TopConv width of the sweep.
+/// One TopConv width of the sweep: Ξ of each independent training, their mean and spread.
 #[derive(Debug, Clone, Serialize)]
 pub struct SweepRow {
-    /// TopConv width n (`full` = torchvision's).
+    /// TopConv width n as set (`full` = torchvision's).
     pub n: String,
-    /// Ξ on test (`None` when no background passes).
+    /// The width in channels (`full` resolved: 4 × the last stage's width).
+    pub width: usize,
+    /// Ξ on test of each training (`None` where no test background passes).
+    pub significance: Vec<Option<f64>>,
+    /// 95 % CL lower limits on Ξ of the trainings without a passing background.
+    pub significance_lower_limits_95cl: Vec<f64>,
+    /// Mean Ξ over the trainings with a value (`None` if none has one).
+    pub mean_significance: Option<f64>,
+    /// Sample standard deviation of those Ξ (`None` below two values).
+    pub std_significance: Option<f64>,
+    /// Mean εs on test over the trainings.
+    pub signal_efficiency: f64,
+    /// Mean εb on test over the trainings.
+    pub background_efficiency: f64,
+    /// Mean AUC on test over the trainings.
+    pub auc: f64,
+    /// The paper's mean Ξ at this width where it states one (n = 8: 10.32).
+    pub paper_mean_significance: Option<f64>,
+}
+
+impl SweepRow {
+    fn of(top: Option<usize>, width: usize, runs: &[&BinaryFigures]) -> Self {
+        let values: Vec<f64> = runs.iter().filter_map(|f| f.significance).collect();
+        let n = runs.len().max(1) as f64;
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let mean_significance = (!values.is_empty()).then(|| mean(&values));
+        let std_significance = (values.len() >= 2).then(|| {
+            let m = mean(&values);
+            (values.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (values.len() - 1) as f64).sqrt()
+        });
+        Self {
+            n: width_name(top),
+            width,
+            significance: runs.iter().map(|f| f.significance).collect(),
+            significance_lower_limits_95cl: runs
+                .iter()
+                .filter_map(|f| f.significance_lower_limit_95cl)
+                .collect(),
+            mean_significance,
+            std_significance,
+            signal_efficiency: runs.iter().map(|f| f.signal_efficiency).sum::<f64>() / n,
+            background_efficiency: runs.iter().map(|f| f.background_efficiency).sum::<f64>() / n,
+            auc: runs.iter().map(|f| f.auc).sum::<f64>() / n,
+            paper_mean_significance: (top == Some(8)).then_some(PAPER_SWEEP_BEST_N8),
+        }
+    }
+}
+
+/// One network of the comparison (the paper's Tables 1 and 3) on this run's test set.
+#[derive(Debug, Clone, Serialize)]
+pub struct CompareRow {
+    /// The network.
+    pub network: String,
+    /// Its trainable parameters.
+    pub parameters: usize,
+    /// Ξ on test (`None` when no test background passes).
     pub significance: Option<f64>,
-    /// 95 % CL lower limit on Ξ when no background passes.
+    /// 95 % CL lower limit on Ξ when no test background passes.
     pub significance_lower_limit_95cl: Option<f64>,
     /// εs on test.
     pub signal_efficiency: f64,
@@ -601,19 +910,42 @@ pub struct SweepRow {
     pub background_efficiency: f64,
     /// AUC on test.
     pub auc: f64,
+    /// Mean wall time of a training epoch here, in seconds (training events over the measured
+    /// events/s; validation not included).
+    pub seconds_per_epoch: f64,
+    /// The paper's Ξ for this network at this image size, where it gives one.
+    pub paper_significance: Option<f64>,
 }
 
-impl SweepRow {
-    fn of(top: Option<usize>, f: &BinaryFigures) -> Self {
+impl CompareRow {
+    fn of(
+        trained: &pipeline::Trained,
+        f: &BinaryFigures,
+        train_events: usize,
+        paper_significance: Option<f64>,
+    ) -> Self {
         Self {
-            n: width_name(top),
+            network: trained.spec.label.clone(),
+            parameters: trained.parameters(),
             significance: f.significance,
             significance_lower_limit_95cl: f.significance_lower_limit_95cl,
             signal_efficiency: f.signal_efficiency,
             background_efficiency: f.background_efficiency,
             auc: f.auc,
+            seconds_per_epoch: seconds_per_epoch(&trained.history, train_events),
+            paper_significance,
         }
     }
+}
+
+/// Mean training time of an epoch in seconds: `train_events` over each epoch's events/s.
+fn seconds_per_epoch(history: &[EpochRecord], train_events: usize) -> f64 {
+    let t: Vec<f64> = history
+        .iter()
+        .filter(|r| r.events_per_s > 0.0)
+        .map(|r| train_events as f64 / r.events_per_s)
+        .collect();
+    t.iter().sum::<f64>() / t.len().max(1) as f64
 }
 
 /// Events per category and set.
@@ -659,6 +991,10 @@ pub struct Pandax3Report {
     pub baseline: BinaryFigures,
     /// The TopConv sweep, in the order of the settings.
     pub topconv_sweep: Vec<SweepRow>,
+    /// The headline network and the comparison's networks (Tables 1 and 3), with the paper's Ξ.
+    pub comparison: Vec<CompareRow>,
+    /// Ξ of the paper's design (topological) baseline, 3.82, beside this run's Bragg-blob cut.
+    pub paper_design_baseline_significance: f64,
 }
 
 impl Report for Pandax3Report {
@@ -674,7 +1010,7 @@ impl Report for Pandax3Report {
     }
 
     fn plots(&self) -> Vec<(&'static str, &'static str)> {
-        vec![
+        let mut plots = vec![
             (
                 "roc.png",
                 "ROC on the test events: 0νββ versus background, working points marked",
@@ -687,10 +1023,22 @@ impl Report for Pandax3Report {
                 "blob_score.png",
                 "Bragg-blob score per class (test), log scale",
             ),
-        ]
+        ];
+        if !self.topconv_sweep.is_empty() {
+            plots.push((
+                "sweep.png",
+                "Ξ on test against the TopConv width n: mean of the trainings ± their standard deviation (the paper's Fig. 11)",
+            ));
+        }
+        plots
     }
 
     fn markdown(&self) -> String {
+        let xi = |v: Option<f64>, limit: Option<f64>| match (v, limit) {
+            (Some(x), _) => format!("{x:.3}"),
+            (None, Some(l)) => format!("> {l:.1} (0 background, 95 % CL)"),
+            _ => "—".into(),
+        };
         let row = |name: String, f: &BinaryFigures| {
             vec![
                 name,
@@ -700,31 +1048,133 @@ impl Report for Pandax3Report {
                 fmt(Some(f.auc), 4),
             ]
         };
-        let mut rows = vec![
+        let rows = vec![
             row(self.network_summary.label.clone(), &self.network),
             row("Bragg blobs".into(), &self.baseline),
         ];
-        for s in &self.topconv_sweep {
-            let xi = match (s.significance, s.significance_lower_limit_95cl) {
-                (Some(x), _) => format!("{x:.3}"),
-                (None, Some(l)) => format!("> {l:.1} (0 background, 95 % CL)"),
-                _ => "—".into(),
-            };
-            rows.push(vec![
-                format!("sweep: n = {}", s.n),
-                xi,
-                fmt(Some(s.signal_efficiency), 3),
-                fmt(Some(s.background_efficiency), 4),
-                fmt(Some(s.auc), 4),
-            ]);
-        }
         let mut md = format!(
             "# PandaX-III — {} events, test {}; threshold of maximum Ξ on validation\n\n",
             self.events.with_image, self.events.test
         );
         md += &markdown_table(&["method", "Ξ = εs/√εb", "εs", "εb", "AUC"], &rows);
+        md += &format!(
+            "\nThe paper's design (topological) baseline had Ξ = {:.2}; its best network (EfficientNet-B4, n = 8) \
+             {PAPER_SWEEP_BEST_N8:.2}.\n",
+            self.paper_design_baseline_significance
+        );
+        if self.comparison.len() > 1 {
+            let side = self.settings.side();
+            md +=
+                &format!("\n## Networks (the paper's Tables 1 and 3), {side} × {side} images\n\n");
+            let rows: Vec<Vec<String>> = self
+                .comparison
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.network.clone(),
+                        c.parameters.to_string(),
+                        xi(c.significance, c.significance_lower_limit_95cl),
+                        fmt(c.paper_significance, 2),
+                        fmt(Some(c.signal_efficiency), 3),
+                        fmt(Some(c.background_efficiency), 4),
+                        fmt(Some(c.auc), 4),
+                        format!("{:.1}", c.seconds_per_epoch),
+                    ]
+                })
+                .collect();
+            md += &markdown_table(
+                &[
+                    "network",
+                    "parameters",
+                    "Ξ",
+                    "paper Ξ",
+                    "εs",
+                    "εb",
+                    "AUC",
+                    "s / epoch",
+                ],
+                &rows,
+            );
+        }
+        if !self.topconv_sweep.is_empty() {
+            md += &format!(
+                "\n## TopConv sweep, {} training(s) per width\n\n",
+                self.settings.repeats
+            );
+            let rows: Vec<Vec<String>> = self
+                .topconv_sweep
+                .iter()
+                .map(|s| {
+                    let each: Vec<String> = s
+                        .significance
+                        .iter()
+                        .map(|v| v.map_or("—".into(), |x| format!("{x:.2}")))
+                        .collect();
+                    let mean = match (s.mean_significance, s.std_significance) {
+                        (Some(m), Some(sd)) => format!("{m:.2} ± {sd:.2}"),
+                        (Some(m), None) => format!("{m:.2}"),
+                        _ => "—".into(),
+                    };
+                    vec![
+                        s.n.clone(),
+                        s.width.to_string(),
+                        each.join(", "),
+                        mean,
+                        fmt(s.paper_mean_significance, 2),
+                        fmt(Some(s.signal_efficiency), 3),
+                        fmt(Some(s.background_efficiency), 4),
+                        fmt(Some(s.auc), 4),
+                    ]
+                })
+                .collect();
+            md += &markdown_table(
+                &[
+                    "n",
+                    "width",
+                    "Ξ per training",
+                    "mean Ξ ± sd",
+                    "paper mean Ξ",
+                    "mean εs",
+                    "mean εb",
+                    "mean AUC",
+                ],
+                &rows,
+            );
+        }
         md
     }
+}
+
+/// Ξ against the TopConv width (log₂ of the width in channels), mean ± standard deviation of the
+/// trainings, each training's value beside it (the paper's Fig. 11).
+fn sweep_png(out: &Path, rows: &[SweepRow], repeats: usize) -> Result<()> {
+    let x = |r: &SweepRow| (r.width as f64).log2();
+    let means: Vec<(f64, f64, f64)> = rows
+        .iter()
+        .filter_map(|r| {
+            r.mean_significance
+                .map(|m| (x(r), m, r.std_significance.unwrap_or(0.0)))
+        })
+        .collect();
+    let each: Vec<(f64, f64, f64)> = rows
+        .iter()
+        .flat_map(|r| {
+            r.significance
+                .iter()
+                .flatten()
+                .map(move |&v| (x(r), v, 0.0))
+        })
+        .collect();
+    let title = format!("TopConv sweep: Ξ on test, {repeats} training(s) per width");
+    points_png(
+        &out.join("sweep.png"),
+        &title,
+        "log2 of the TopConv width n",
+        "Ξ = εs/√εb",
+        &[("mean ± sd", means, None), ("each training", each, None)],
+        true,
+    )?;
+    Ok(())
 }
 
 /// ROC curves of both methods and the score distributions of signal and background.
@@ -792,6 +1242,28 @@ mod tests {
             assert!(e.contains(field), "{field}: {e}");
         };
         bad(Settings { events: 10, ..q() }, "events");
+        bad(
+            Settings {
+                split: [0.5, 0.5],
+                ..q()
+            },
+            "split",
+        );
+        bad(Settings { repeats: 0, ..q() }, "repeats");
+        bad(
+            Settings {
+                compare: vec![Architecture::B0, Architecture::B0],
+                ..q()
+            },
+            "compare",
+        );
+        bad(
+            Settings {
+                ensemble: EnsembleRule::BestValidation { delta: 2.0 },
+                ..q()
+            },
+            "ensemble.delta",
+        );
         bad(
             Settings {
                 sweep: vec![Some(4), Some(0)],

@@ -295,6 +295,9 @@ pub struct NetworkSpec {
     pub predict_batch: usize,
     /// How the kept checkpoints make its headline score.
     pub ensemble: Ensemble,
+    /// Seed of its initial weights (shuffling, augmentation and dropout take `train.seed`): the
+    /// run's seed, or another for an independent repeat of the same training.
+    pub seed: u64,
 }
 
 /// A network after training: its parameters (the last epoch's), history and kept checkpoints.
@@ -322,7 +325,7 @@ impl Trained {
 /// in its directory.
 pub fn train(run: &Run, spec: NetworkSpec, src: &dyn Source, split: &Split) -> Result<Trained> {
     spec.config.validate()?;
-    let params = Params::new(run.options.seed);
+    let params = Params::new(spec.seed);
     let model = Model::new(&spec.config, &params, &run.device)?;
     let dir = run.out.join(&spec.checkpoints);
     let trainer = Trainer::new(

@@ -110,6 +110,13 @@ impl EfficientNetConfig {
         })
     }
 
+    /// The TopConv width n this configuration builds: `top_channels`, or torchvision's 4 × the
+    /// last stage's width (1280 for B0, 1792 for B4, 640 for B0 at half width).
+    pub fn top_width(&self) -> usize {
+        self.top_channels
+            .unwrap_or_else(|| 4 * self.channels(STAGES[6].4))
+    }
+
     fn channels(&self, c: usize) -> usize {
         make_divisible(c as f64 * self.width_mult)
     }
@@ -339,7 +346,8 @@ impl EfficientNet {
             }
             last = cout;
         }
-        let top_c = cfg.top_channels.unwrap_or(4 * last);
+        let top_c = cfg.top_width();
+        debug_assert!(cfg.top_channels.is_some() || top_c == 4 * last);
         let f8 = f.pp("8");
         let top = ConvNormAct::new(
             Conv2d::new(last, top_c, 1, 1, 0, false, f8.pp("0"))?,

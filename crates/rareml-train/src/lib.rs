@@ -1,7 +1,8 @@
 //! Detector-agnostic training of the rareml networks (or any [`rareml_models::Model`]): a
 //! [`Source`] of events and a [`Split`], Adam with L2 or decoupled decay and per-epoch schedules,
 //! batches prepared on a thread ahead of the model, atomic checkpoints every epoch with exact
-//! resume, the last K checkpoints kept as an ensemble, and eval-mode prediction.
+//! resume, K checkpoints kept as an ensemble (the last K, or the PandaX-III paper's best-validation
+//! rule: [`EnsembleRule`]), and eval-mode prediction.
 //!
 //! Detector sources and augmentations live with the detector (`rareml-preprocess`), the metrics
 //! in `rareml-metrics`, reports and plots in the `rareml` package.
@@ -10,11 +11,13 @@
 
 pub mod cancel;
 pub mod data;
+pub mod ensemble;
 pub mod error;
 pub mod optim;
 pub mod trainer;
 
 pub use data::{Augment, FnSource, InMemory, Source, Split, Targets};
+pub use ensemble::EnsembleRule;
 pub use error::{Error, Result};
 pub use optim::{Adam, AdamConfig, Decay, Schedule, WeightDecaySchedule};
 pub use trainer::{

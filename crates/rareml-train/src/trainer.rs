@@ -3,6 +3,7 @@
 //! resume, and a clear stop on a non-finite loss.
 
 use crate::data::{Source, Split, Targets};
+use crate::ensemble::EnsembleRule;
 use crate::error::{config_err, file_err, Error, Result};
 use crate::optim::{Adam, AdamConfig, Schedule, WeightDecaySchedule};
 use candle_core::{DType, Device, Tensor};
@@ -69,8 +70,12 @@ pub struct TrainConfig {
     pub weight_decay_schedule: WeightDecaySchedule,
     /// Seed of shuffling, augmentation and dropout (initial weights come from the `Params` seed).
     pub seed: u64,
-    /// Checkpoints kept (the last K epochs, for an ensemble).
+    /// Checkpoints in the ensemble (K; the last K epochs unless `ensemble` says otherwise).
     pub keep_last: usize,
+    /// How the K checkpoints of the ensemble are chosen (absent in older checkpoints: the last
+    /// K).
+    #[serde(default)]
+    pub ensemble: EnsembleRule,
     /// Show a progress bar.
     pub progress: bool,
 }
@@ -88,6 +93,7 @@ impl TrainConfig {
         if self.keep_last == 0 {
             return Err(config_err("keep_last", self.keep_last, "≥ 1 checkpoint"));
         }
+        self.ensemble.validate()?;
         self.optimizer.validate()?;
         self.weight_decay_schedule.validate()?;
         self.schedule.validate()
@@ -104,6 +110,7 @@ impl Default for TrainConfig {
             weight_decay_schedule: WeightDecaySchedule::Constant,
             seed: 0,
             keep_last: 3,
+            ensemble: EnsembleRule::Last,
             progress: false,
         }
     }
@@ -127,6 +134,11 @@ pub struct EpochRecord {
     /// Mean validation loss (eval mode); NaN without validation events.
     #[serde(with = "json_f64")]
     pub val_loss: f64,
+    /// Validation accuracy (eval mode, a fraction): logit > 0 against target 1 (binary), the
+    /// largest output against the label (classes); NaN without validation events, for
+    /// regression, and in checkpoints older than this field.
+    #[serde(with = "json_f64", default = "nan")]
+    pub val_accuracy: f64,
     /// Training events per second.
     pub events_per_s: f64,
 }
@@ -373,6 +385,17 @@ impl<'a> Trainer<'a> {
         if split.train.is_empty() {
             return Err(Error::Data("no training events".into()));
         }
+        if let EnsembleRule::BestValidation { .. } = self.cfg.ensemble {
+            let classifies = matches!(self.task, Task::Binary | Task::MultiClass { .. });
+            if split.val.is_empty() || !classifies {
+                return Err(Error::Data(format!(
+                    "the best-validation ensemble rule ranks epochs by validation accuracy: it \
+                     needs validation events ({} here) and a classification task ({:?} here)",
+                    split.val.len(),
+                    self.task
+                )));
+            }
+        }
         match (self.task, src.targets()) {
             (Task::Regression { .. } | Task::MeanSquared, Targets::Values { .. }) => Ok(()),
             (Task::Binary, Targets::Classes(c)) if c.iter().all(|&v| v <= 1) => Ok(()),
@@ -560,10 +583,10 @@ impl<'a> Trainer<'a> {
             if let Some(b) = bar {
                 b.finish_and_clear();
             }
-            let val_loss = if split.val.is_empty() {
-                f64::NAN
+            let (val_loss, val_accuracy) = if split.val.is_empty() {
+                (f64::NAN, f64::NAN)
             } else {
-                self.loss_on(src, &split.val)?
+                self.evaluate_on(src, &split.val)?
             };
             history.push(EpochRecord {
                 epoch,
@@ -571,6 +594,7 @@ impl<'a> Trainer<'a> {
                 weight_decay,
                 train_loss: sum / count as f64,
                 val_loss,
+                val_accuracy,
                 events_per_s,
             });
             self.checkpoint(epoch, &opt, split, &history)?;
@@ -622,21 +646,59 @@ impl<'a> Trainer<'a> {
         atomic(&j, |tmp| {
             std::fs::write(tmp, &text).map_err(|e| file_err(tmp, e))
         })?;
-        // Keep the last K epochs.
-        if epoch >= self.cfg.keep_last {
-            let (w, o, j) = self.checkpoint_files(epoch - self.cfg.keep_last);
-            for p in [j, w, o] {
-                let _ = std::fs::remove_file(p);
+        match self.cfg.ensemble {
+            // Keep the last K epochs.
+            EnsembleRule::Last => {
+                if epoch >= self.cfg.keep_last {
+                    let (w, o, j) = self.checkpoint_files(epoch - self.cfg.keep_last);
+                    for p in [j, w, o] {
+                        let _ = std::fs::remove_file(p);
+                    }
+                }
+            }
+            // Keep the weights of every epoch the rule may still select, and the optimiser
+            // state of the last two (a damaged latest checkpoint falls back to the one before).
+            EnsembleRule::BestValidation { .. } => {
+                let retained = self.cfg.ensemble.retained(history, self.cfg.keep_last);
+                for e in 0..epoch.saturating_sub(1) {
+                    let (w, o, j) = self.checkpoint_files(e);
+                    let _ = std::fs::remove_file(o);
+                    if !retained.contains(&e) {
+                        for p in [j, w] {
+                            let _ = std::fs::remove_file(p);
+                        }
+                    }
+                }
             }
         }
         Ok(())
     }
 
-    /// Weights files of the kept checkpoints, oldest first.
+    /// Weights files of the ensemble's checkpoints, oldest first: the last K, or the epochs the
+    /// configured [`EnsembleRule`] selects from the latest checkpoint's history.
     pub fn kept_weights(&self) -> Result<Vec<PathBuf>> {
         let Some(last) = self.latest_checkpoint()? else {
             return Ok(Vec::new());
         };
+        if let EnsembleRule::BestValidation { .. } = self.cfg.ensemble {
+            return self
+                .cfg
+                .ensemble
+                .select(&last.history, self.cfg.keep_last)?
+                .into_iter()
+                .map(|e| {
+                    let w = self.checkpoint_files(e).0;
+                    if w.exists() {
+                        Ok(w)
+                    } else {
+                        Err(file_err(
+                            &w,
+                            format!("epoch {e} is in the ensemble but its weights are missing"),
+                        ))
+                    }
+                })
+                .collect();
+        }
         Ok(
             (last.epoch.saturating_sub(self.cfg.keep_last - 1)..=last.epoch)
                 .map(|e| self.checkpoint_files(e).0)
@@ -647,7 +709,13 @@ impl<'a> Trainer<'a> {
 
     /// Mean loss over `indices` in evaluation mode.
     pub fn loss_on(&self, src: &dyn Source, indices: &[usize]) -> Result<f64> {
-        let mut sum = 0.0;
+        Ok(self.evaluate_on(src, indices)?.0)
+    }
+
+    /// Mean loss and accuracy over `indices` in evaluation mode (accuracy as
+    /// [`EpochRecord::val_accuracy`] defines it; NaN for regression).
+    pub fn evaluate_on(&self, src: &dyn Source, indices: &[usize]) -> Result<(f64, f64)> {
+        let (mut sum, mut right) = (0.0, 0usize);
         for chunk in indices.chunks(self.cfg.batch_size) {
             let out = predict_batch(self.model, src, chunk, &self.device)?;
             let y = targets_of(src.targets(), chunk, &self.device)?;
@@ -657,8 +725,41 @@ impl<'a> Trainer<'a> {
                 .to_dtype(DType::F64)?
                 .to_scalar::<f64>()?
                 * chunk.len() as f64;
+            if let Targets::Classes(c) = src.targets() {
+                let out = out.to_dtype(DType::F32)?.to_vec2::<f32>()?;
+                right += chunk
+                    .iter()
+                    .zip(&out)
+                    .filter(|(&i, o)| predicted_class(o) == c[i])
+                    .count();
+            }
         }
-        Ok(sum / indices.len().max(1) as f64)
+        let n = indices.len().max(1) as f64;
+        let accuracy = match self.task {
+            Task::Binary | Task::MultiClass { .. } => right as f64 / n,
+            Task::Regression { .. } | Task::MeanSquared => f64::NAN,
+        };
+        Ok((sum / n, accuracy))
+    }
+}
+
+/// The class an output row predicts: logit > 0 → 1 for one output, else the largest output's
+/// index.
+fn predicted_class(row: &[f32]) -> u32 {
+    match row {
+        [logit] => u32::from(*logit > 0.0),
+        _ => {
+            row.iter()
+                .enumerate()
+                .fold((0, f32::NEG_INFINITY), |best, (i, &v)| {
+                    if v > best.1 {
+                        (i, v)
+                    } else {
+                        best
+                    }
+                })
+                .0 as u32
+        }
     }
 }
 
@@ -819,6 +920,7 @@ mod tests {
                 weight_decay: 0.0,
                 train_loss: 0.5,
                 val_loss: v,
+                val_accuracy: v,
                 events_per_s: 10.0,
             };
             let back: EpochRecord =
@@ -829,10 +931,9 @@ mod tests {
             );
         }
         let old = r#"{"epoch":0,"lr":0.1,"train_loss":1.0,"val_loss":null,"events_per_s":3.0}"#;
-        assert!(serde_json::from_str::<EpochRecord>(old)
-            .unwrap()
-            .val_loss
-            .is_nan());
+        let old = serde_json::from_str::<EpochRecord>(old).unwrap();
+        // Older records have no accuracy: NaN.
+        assert!(old.val_loss.is_nan() && old.val_accuracy.is_nan());
         let bad = r#"{"epoch":0,"lr":0.1,"train_loss":"lots","val_loss":1.0,"events_per_s":3.0}"#;
         assert!(serde_json::from_str::<EpochRecord>(bad).is_err());
     }

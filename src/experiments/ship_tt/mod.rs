@@ -384,6 +384,7 @@ impl Experiment for ShipTt {
                 checkpoints: row.checkpoints().into(),
                 predict_batch: self.0.batch,
                 ensemble: Ensemble::Mean,
+                seed: run.options.seed,
             })
             .collect())
     }

@@ -355,6 +355,7 @@ impl Settings {
             weight_decay_schedule,
             seed,
             keep_last: self.keep_last,
+            ensemble: crate::train::EnsembleRule::Last,
             progress,
         }
     }
