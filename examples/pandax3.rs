@@ -39,6 +39,17 @@ struct Args {
     /// the epochs within 0.001 of the best validation accuracy) or `last` (the last 3).
     #[arg(long, value_parser = parse_rule)]
     score_rule: Option<EnsembleRule>,
+    /// The feature-map study of the headline network: maps of stages 2, 4 and 8 of the first
+    /// test events of each class (feature_maps.h5 and PNG grids), the Stage-8 maps grouped by
+    /// DBSCAN, the classifier's weights (the paper's Figs. 6–10).
+    #[arg(long)]
+    features: bool,
+    /// Stages of the feature-map study (1 stem, 2–8 MBConv, 9 TopConv); implies --features.
+    #[arg(long, value_delimiter = ',')]
+    feature_stages: Option<Vec<usize>>,
+    /// Test events of each class in the feature-map study; implies --features.
+    #[arg(long)]
+    feature_events: Option<usize>,
 }
 
 /// 64, 128 or 256 pixels: the upsampling of the 64 × 64 images.
@@ -83,5 +94,11 @@ fn main() -> ExitCode {
     common::Common::set(&mut settings.compare, args.compare);
     common::Common::set(&mut settings.image.upsample, args.image_size);
     common::Common::set(&mut settings.ensemble, args.score_rule);
+    if args.features || args.feature_stages.is_some() || args.feature_events.is_some() {
+        let mut f = settings.features.take().unwrap_or_default();
+        common::Common::set(&mut f.stages, args.feature_stages);
+        common::Common::set(&mut f.events, args.feature_events);
+        settings.features = Some(f);
+    }
     common::finish(&opts, pandax3::run(&opts, &settings))
 }

@@ -188,11 +188,20 @@ fn newsdm_pipeline_with_rotations() {
 fn pandax3_pipeline_with_a_topconv_sweep() {
     let dir = tempfile::tempdir().unwrap();
     // Six epochs of ten batches: BatchNorm's running statistics need a few dozen batches before
-    // eval mode stops collapsing every score onto one value.
+    // eval mode stops collapsing every score onto one value. Two trainings per width, full-size
+    // B0 beside the headline network, and the feature-map study of stages 2 and 8.
     let settings = pandax3::Settings {
         events: 320,
         epochs: 6,
+        split: [0.2, 0.2],
         sweep: vec![Some(2), Some(8)],
+        repeats: 2,
+        compare: vec![pandax3::Architecture::B0],
+        features: Some(pandax3::FeatureSettings {
+            stages: vec![8, 2],
+            events: 3,
+            ..Default::default()
+        }),
         ..pandax3::Settings::preset(Preset::Quick)
     };
     let r = pandax3::run(&opts(dir.path()), &settings).unwrap();
@@ -203,13 +212,44 @@ fn pandax3_pipeline_with_a_topconv_sweep() {
     }
     assert_eq!(r.topconv_sweep.len(), 2);
     assert_eq!(r.topconv_sweep[0].n, "2");
-    // n = 8 is the headline network: the sweep row repeats its figures, no second training.
-    assert_eq!(r.topconv_sweep[1].auc, r.network.auc);
+    for row in &r.topconv_sweep {
+        assert_eq!(row.significance.len(), 2, "{row:?}");
+        let values = row.significance.iter().flatten().count();
+        assert_eq!(row.mean_significance.is_some(), values >= 1, "{row:?}");
+        assert_eq!(row.std_significance.is_some(), values >= 2, "{row:?}");
+    }
+    // n = 8 is the headline network: its first training, not trained again.
+    assert_eq!(r.topconv_sweep[1].significance[0], r.network.significance);
     assert!(!dir.path().join("checkpoints-n8").exists());
-    assert!(dir.path().join("checkpoints-n2").exists() && dir.path().join("roc.png").exists());
+    for d in [
+        "checkpoints-n2",
+        "checkpoints-n2-r2",
+        "checkpoints-n8-r2",
+        "checkpoints-b0",
+    ] {
+        assert!(dir.path().join(d).exists(), "{d}");
+    }
+    // The comparison: the headline network and B0 (the paper's 6.66 at 64 × 64).
+    assert_eq!(r.comparison.len(), 2);
+    assert_eq!(r.comparison[1].network, "EfficientNet-B0");
+    assert_eq!(r.comparison[1].paper_significance, Some(6.66));
+    assert!(r.comparison.iter().all(|c| c.seconds_per_epoch > 0.0));
+    // The feature maps: 3 + 3 events, stages 2 and 8 of the half-width B0 (8 and 160 maps).
+    let f = rareml::io::features::read(dir.path().join("feature_maps.h5")).unwrap();
+    assert_eq!(f.id.len(), 6);
+    assert_eq!(f.label, vec![1, 1, 1, 0, 0, 0]);
+    let dims: Vec<(usize, usize)> = f.stages.iter().map(|(k, a)| (*k, a.dim().1)).collect();
+    assert_eq!(dims, vec![(2, 8), (8, 160)]);
+    let study = r.feature_maps.as_ref().unwrap();
+    let g = &study.stage8_groups;
+    let grouped: usize = g.groups.iter().map(Vec::len).sum();
+    assert_eq!(grouped + g.ungrouped.len() + g.constant.len(), 160);
+    assert_eq!(study.classifier_weights.count, 8);
     let back = json(dir.path());
     assert!(back["network"]["working_point"]["signal"]["value"].is_number());
-    assert_html_report(dir.path(), r.events.test, 3);
+    assert!(back["feature_maps"]["stage8_groups"]["groups"].is_array());
+    // roc, scores, blob score; two grids per feature stage and the weights; the sweep.
+    assert_html_report(dir.path(), r.events.test, 3 + 5 + 1);
 }
 
 #[test]

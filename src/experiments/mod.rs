@@ -4,6 +4,7 @@
 //! `ship_tt` examples are thin command-line wrappers around [`newsdm::run`], [`pandax3::run`] and
 //! [`ship_tt::run`].
 
+pub mod feature_maps;
 pub mod newsdm;
 pub mod pandax3;
 pub mod pipeline;
@@ -64,6 +65,9 @@ pub enum Error {
         /// What is missing.
         reason: String,
     },
+    /// An analysis given input it cannot use (empty or non-finite feature maps).
+    #[error("{0}")]
+    Analysis(String),
     /// A file or directory that cannot be created or written.
     #[error("{}: {reason}", .path.display())]
     File {

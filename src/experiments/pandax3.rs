@@ -3,6 +3,7 @@
 //! comparison with the paper's other networks (ResNet-50, DenseNet-169, EfficientNet-B0/B4: its
 //! Tables 1 and 3) and sweep over the TopConv width n with independent repeats (its Fig. 11).
 
+use super::feature_maps::{cluster_maps, MapClusterParams, MapGroups, WeightSummary};
 use super::pipeline::{
     self, Ensemble, Experiment, NetworkSpec, NetworkSummary, Run, Scored, TrainingSummary,
 };
@@ -68,6 +69,32 @@ pub struct Settings {
     /// 0.1).
     #[serde(default = "default_split")]
     pub split: [f64; 2],
+    /// The feature-map study of the headline network (the paper's Figs. 6–10), or none.
+    #[serde(default)]
+    pub features: Option<FeatureSettings>,
+}
+
+/// What the feature-map study dumps and how it groups the maps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSettings {
+    /// Stages whose maps are written, the paper's 1-based numbers (Stage k = torchvision's
+    /// `features.<k − 1>`: 1 the stem, 2–8 the MBConv stages, 9 the TopConv); the paper's: 2, 4, 8.
+    pub stages: Vec<usize>,
+    /// Test events of each class (the first ones of the test set) whose maps are written and
+    /// grouped.
+    pub events: usize,
+    /// DBSCAN of the last MBConv stage's (Stage 8) maps.
+    pub clustering: MapClusterParams,
+}
+
+impl Default for FeatureSettings {
+    fn default() -> Self {
+        Self {
+            stages: vec![2, 4, 8],
+            events: 8,
+            clustering: MapClusterParams::default(),
+        }
+    }
 }
 
 fn default_split() -> [f64; 2] {
@@ -191,6 +218,7 @@ impl Settings {
                 repeats: 1,
                 compare: Vec::new(),
                 split: [0.125, 0.625],
+                features: None,
             },
             Preset::Paper => Settings {
                 preset,
@@ -207,6 +235,7 @@ impl Settings {
                 repeats: 6,
                 compare: Architecture::ALL.to_vec(),
                 split: [0.2, 0.1],
+                features: Some(FeatureSettings::default()),
             },
         }
     }
@@ -233,6 +262,20 @@ impl Settings {
                 self.split,
                 "validation and test fractions > 0 leaving events to train on (sum < 1)",
             ));
+        }
+        if let Some(f) = &self.features {
+            if f.stages.is_empty() || f.stages.iter().any(|k| !(1..=9).contains(k)) {
+                return Err(setting_err(
+                    "pandax3",
+                    "features.stages",
+                    &f.stages,
+                    "one stage at least, each 1–9 (1 stem, 2–8 MBConv, 9 TopConv)",
+                ));
+            }
+            if f.events == 0 {
+                return Err(setting_err("pandax3", "features.events", f.events, "≥ 1"));
+            }
+            f.clustering.validate()?;
         }
         if self.repeats == 0 {
             return Err(setting_err("pandax3", "repeats", self.repeats, "≥ 1"));
@@ -750,6 +793,17 @@ impl Experiment for Pandax3 {
         if !topconv_sweep.is_empty() {
             sweep_png(&run.out, &topconv_sweep, self.0.repeats)?;
         }
+        let feature_maps = match &self.0.features {
+            Some(f) => Some(feature_study(
+                run,
+                data,
+                split,
+                &networks[0].trained,
+                f,
+                side,
+            )?),
+            None => None,
+        };
         Ok(Pandax3Report {
             experiment: "pandax3",
             settings: self.0.clone(),
@@ -771,6 +825,7 @@ impl Experiment for Pandax3 {
                 .into(),
             topconv_sweep,
             comparison,
+            feature_maps,
             paper_design_baseline_significance: PAPER_DESIGN_BASELINE,
             network: nets.into_iter().next().expect("the headline network"),
             baseline,
@@ -995,6 +1050,27 @@ pub struct Pandax3Report {
     pub comparison: Vec<CompareRow>,
     /// Ξ of the paper's design (topological) baseline, 3.82, beside this run's Bragg-blob cut.
     pub paper_design_baseline_significance: f64,
+    /// The headline network's feature-map study, when asked for.
+    pub feature_maps: Option<FeatureStudy>,
+}
+
+/// The feature-map study of the headline network (the paper's Figs. 6–10).
+#[derive(Debug, Clone, Serialize)]
+pub struct FeatureStudy {
+    /// The maps, `rareml.features.v1` (docs/formats.md), in the output directory.
+    pub file: String,
+    /// The weights used: the newest checkpoint of the network's ensemble.
+    pub weights: String,
+    /// Ids of the events (signal first, then background).
+    pub event_ids: Vec<i64>,
+    /// Per stage written: (stage number, [channels, height, width]).
+    pub stages: Vec<(usize, [usize; 3])>,
+    /// The DBSCAN settings of the grouping.
+    pub clustering: MapClusterParams,
+    /// Maps of the last MBConv stage (Stage 8) grouped by their correlation over the events.
+    pub stage8_groups: MapGroups,
+    /// The classifier's weights (one per TopConv channel).
+    pub classifier_weights: WeightSummary,
 }
 
 impl Report for Pandax3Report {
@@ -1024,6 +1100,18 @@ impl Report for Pandax3Report {
                 "Bragg-blob score per class (test), log scale",
             ),
         ];
+        if let Some(f) = &self.feature_maps {
+            for (k, _) in &f.stages {
+                if let Some(names) = GRIDS.get(k.wrapping_sub(1)) {
+                    plots.push((names[0], "Feature maps of a test 0νββ event at this stage, each map on its own scale"));
+                    plots.push((names[1], "Feature maps of a test background event at this stage, each map on its own scale"));
+                }
+            }
+            plots.push((
+                "fc_weights.png",
+                "The classifier's weights, one per TopConv channel (the paper's Fig. 10)",
+            ));
+        }
         if !self.topconv_sweep.is_empty() {
             plots.push((
                 "sweep.png",
@@ -1141,9 +1229,215 @@ impl Report for Pandax3Report {
                 &rows,
             );
         }
+        if let Some(f) = &self.feature_maps {
+            let g = &f.stage8_groups;
+            let maps =
+                g.groups.iter().map(Vec::len).sum::<usize>() + g.ungrouped.len() + g.constant.len();
+            let sizes: Vec<String> = g.groups.iter().map(|m| m.len().to_string()).collect();
+            let w = &f.classifier_weights;
+            md += &format!(
+                "\n## Feature maps ({} events, weights {})\n\n\
+                 Stage 8 (the last MBConv stage): {maps} maps; DBSCAN (ε = {}, {} maps) on their \
+                 correlation over the events finds {} group(s) of near-identical maps (sizes {}), \
+                 {} map(s) in no group, {} constant. The paper: 448 maps of B4 in 5 groups.\n\n\
+                 Classifier: {} weights, {} with |w| > 0.5 (largest {:.3}, mean |w| {:.3}). The \
+                 paper: 6 of 1792.\n\nMaps of stages {} in `{}`.\n",
+                f.event_ids.len(),
+                f.weights,
+                f.clustering.eps,
+                f.clustering.min_points,
+                g.groups.len(),
+                if sizes.is_empty() {
+                    "—".into()
+                } else {
+                    sizes.join(", ")
+                },
+                g.ungrouped.len(),
+                g.constant.len(),
+                w.count,
+                w.above_half,
+                w.max_abs,
+                w.mean_abs,
+                f.stages
+                    .iter()
+                    .map(|(k, _)| k.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                f.file
+            );
+        }
         md
     }
 }
+
+/// Dumps the chosen stages' maps of the first test events of each class, draws them, groups the
+/// Stage-8 maps and summarises the classifier's weights.
+fn feature_study(
+    run: &Run,
+    data: &Events,
+    split: &Split,
+    trained: &pipeline::Trained,
+    f: &FeatureSettings,
+    side: usize,
+) -> Result<FeatureStudy> {
+    let take = |signal: bool| {
+        split
+            .test
+            .iter()
+            .copied()
+            .filter(move |&i| (data.labels[i] == 1) == signal)
+            .take(f.events)
+    };
+    let chosen: Vec<usize> = take(true).chain(take(false)).collect();
+    let per = 2 * side * side;
+    let mut x = Vec::with_capacity(chosen.len() * per);
+    for &i in &chosen {
+        x.extend_from_slice(&data.src.inputs()[i * per..(i + 1) * per]);
+    }
+    let x = candle_core::Tensor::from_vec(x, (chosen.len(), 2, side, side), &run.device)?;
+    let weights = trained.kept.last().ok_or_else(|| {
+        Error::Analysis("feature maps: the network has no kept checkpoint".into())
+    })?;
+    let params = crate::models::Params::new(0);
+    let model = crate::models::Model::new(&trained.spec.config, &params, &run.device)?;
+    params.load(weights, &[])?;
+    let crate::models::Model::EfficientNet(net) = &model else {
+        return Err(Error::Analysis(format!(
+            "feature maps: {} is not an EfficientNet",
+            trained.spec.label
+        )));
+    };
+    let stages = net.forward_stages(&x, &crate::models::Ctx::eval())?;
+    let to_array = |t: &candle_core::Tensor| -> Result<ndarray::Array4<f32>> {
+        let (n, c, h, w) = t.dims4()?;
+        let v = t
+            .flatten_all()?
+            .to_dtype(candle_core::DType::F32)?
+            .to_vec1::<f32>()?;
+        ndarray::Array4::from_shape_vec((n, c, h, w), v)
+            .map_err(|e| Error::Analysis(format!("feature maps: {e}")))
+    };
+    let mut wanted: Vec<usize> = f.stages.clone();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let arrays: Vec<(usize, ndarray::Array4<f32>)> = wanted
+        .iter()
+        .map(|&k| Ok((k, to_array(&stages[k - 1])?)))
+        .collect::<Result<_>>()?;
+    let ids: Vec<i64> = chosen.iter().map(|&i| data.events[i].id).collect();
+    let labels: Vec<u8> = chosen.iter().map(|&i| data.labels[i] as u8).collect();
+    let weights_name = weights
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let file = "feature_maps.h5";
+    crate::io::features::write(
+        run.out.join(file),
+        &crate::io::features::FeatureMapsMeta {
+            experiment: "pandax3".into(),
+            network: trained.spec.label.clone(),
+            weights: weights_name.clone(),
+        },
+        &ids,
+        &labels,
+        &arrays
+            .iter()
+            .map(|(k, a)| (*k, a.view()))
+            .collect::<Vec<_>>(),
+    )?;
+    let n_signal = take(true).count();
+    for (k, a) in &arrays {
+        for (class, row) in [("signal", 0), ("background", n_signal)] {
+            if row < chosen.len() {
+                crate::report::plot::map_grid_png(
+                    &run.out.join(format!("features_stage{k}_{class}.png")),
+                    &format!(
+                        "Stage {k} feature maps, {class} event {} (each map on its own scale)",
+                        ids[row]
+                    ),
+                    a.index_axis(ndarray::Axis(0), row),
+                )?;
+            }
+        }
+    }
+    // Stage 8: rows = maps, columns = (event, pixel).
+    let s8 = to_array(&stages[7])?;
+    let (n, c, h, w) = s8.dim();
+    let rows = s8
+        .permuted_axes([1, 0, 2, 3])
+        .as_standard_layout()
+        .into_owned()
+        .into_shape_with_order((c, n * h * w))
+        .map_err(|e| Error::Analysis(format!("feature maps: {e}")))?;
+    let stage8_groups = cluster_maps(rows.view(), &f.clustering)?;
+    let fc = params
+        .named()
+        .get("classifier.1.weight")
+        .map(|v| v.as_tensor().flatten_all()?.to_vec1::<f32>())
+        .transpose()?
+        .unwrap_or_default();
+    histogram_png(
+        &run.out.join("fc_weights.png"),
+        "Classifier weights (one per TopConv channel)",
+        "weight",
+        &[("weights", fc.iter().map(|&v| v as f64).collect())],
+        (-1.5, 1.5),
+        30,
+        None,
+    )?;
+    Ok(FeatureStudy {
+        file: file.into(),
+        weights: weights_name,
+        event_ids: ids,
+        stages: arrays
+            .iter()
+            .map(|(k, a)| (*k, [a.dim().1, a.dim().2, a.dim().3]))
+            .collect(),
+        clustering: f.clustering,
+        stage8_groups,
+        classifier_weights: WeightSummary::of(&fc),
+    })
+}
+
+/// The map-grid pictures of stages 1–9 (signal, background), as `feature_study` names them.
+const GRIDS: [[&str; 2]; 9] = [
+    [
+        "features_stage1_signal.png",
+        "features_stage1_background.png",
+    ],
+    [
+        "features_stage2_signal.png",
+        "features_stage2_background.png",
+    ],
+    [
+        "features_stage3_signal.png",
+        "features_stage3_background.png",
+    ],
+    [
+        "features_stage4_signal.png",
+        "features_stage4_background.png",
+    ],
+    [
+        "features_stage5_signal.png",
+        "features_stage5_background.png",
+    ],
+    [
+        "features_stage6_signal.png",
+        "features_stage6_background.png",
+    ],
+    [
+        "features_stage7_signal.png",
+        "features_stage7_background.png",
+    ],
+    [
+        "features_stage8_signal.png",
+        "features_stage8_background.png",
+    ],
+    [
+        "features_stage9_signal.png",
+        "features_stage9_background.png",
+    ],
+];
 
 /// Ξ against the TopConv width (log₂ of the width in channels), mean ± standard deviation of the
 /// trainings, each training's value beside it (the paper's Fig. 11).

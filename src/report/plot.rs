@@ -438,3 +438,64 @@ pub fn tpc_projections_png(
     }
     root.present().map_err(|x| e(x.to_string()))
 }
+
+/// Feature maps `(C, H, W)` as one PNG grid, one tile per map on its own colour scale (its
+/// minimum white, its maximum yellow), maps numbered row by row from 0 (the paper's Figs. 6–9).
+pub fn map_grid_png(path: &Path, title: &str, maps: ndarray::ArrayView3<'_, f32>) -> Result<()> {
+    font();
+    let e = err(path);
+    let (c, h, w) = maps.dim();
+    if c == 0 || h == 0 || w == 0 {
+        return Err(e(format!("no map to draw ({c} maps of {h} × {w})")));
+    }
+    let cols = (c as f64).sqrt().ceil() as usize;
+    let rows = c.div_ceil(cols);
+    // About 720 screen pixels across, 1–48 per map pixel, a 2-pixel gap between tiles.
+    let px = (720 / (cols * h.max(w))).clamp(1, 48);
+    let (tw, th) = ((w * px) as u32, (h * px) as u32);
+    let gap = 2u32;
+    let width = (cols as u32 * (tw + gap) + gap).max(320);
+    let height = rows as u32 * (th + gap) + gap + 36;
+    let root = BitMapBackend::new(path, (width, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
+    let root = root
+        .titled(title, ("sans-serif", 16))
+        .map_err(|x| e(x.to_string()))?;
+    for (k, map) in maps.outer_iter().enumerate() {
+        let (lo, hi) = map
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &v| {
+                (a.min(v), b.max(v))
+            });
+        let span = (hi - lo) as f64;
+        let (x0, y0) = (
+            gap + (k % cols) as u32 * (tw + gap),
+            gap + (k / cols) as u32 * (th + gap),
+        );
+        root.draw(&Rectangle::new(
+            [
+                (x0 as i32 - 1, y0 as i32 - 1),
+                ((x0 + tw) as i32, (y0 + th) as i32),
+            ],
+            BLACK.mix(0.3),
+        ))
+        .map_err(|x| e(x.to_string()))?;
+        for ((r, col), &v) in map.indexed_iter() {
+            let t = if span > 0.0 {
+                (v - lo) as f64 / span
+            } else {
+                0.0
+            };
+            let (px0, py0) = (x0 + (col * px) as u32, y0 + (r * px) as u32);
+            root.draw(&Rectangle::new(
+                [
+                    (px0 as i32, py0 as i32),
+                    ((px0 + px as u32) as i32, (py0 + px as u32) as i32),
+                ],
+                heat(t).filled(),
+            ))
+            .map_err(|x| e(x.to_string()))?;
+        }
+    }
+    root.present().map_err(|x| e(x.to_string()))
+}

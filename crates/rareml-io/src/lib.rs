@@ -10,6 +10,7 @@
 pub mod decay0;
 pub mod emulsion;
 pub mod error;
+pub mod features;
 mod h5;
 pub mod inspect;
 pub mod npy;

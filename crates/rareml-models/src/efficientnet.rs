@@ -312,6 +312,8 @@ pub struct EfficientNet {
     stem: ConvNormAct,
     blocks: Vec<MbConv>,
     block_names: Vec<String>,
+    /// The MBConv stage (0–6) of each block.
+    block_stage: Vec<usize>,
     top: ConvNormAct,
     classifier: Linear,
 }
@@ -332,6 +334,7 @@ impl EfficientNet {
         let total: usize = STAGES.iter().map(|s| cfg.layers(s.5)).sum();
         let mut blocks = Vec::new();
         let mut block_names = Vec::new();
+        let mut block_stage = Vec::new();
         let mut id = 0;
         let mut last = c0;
         for (si, &(e, k, s, cin, cout, n)) in STAGES.iter().enumerate() {
@@ -341,6 +344,7 @@ impl EfficientNet {
                 let (bin, bs) = if b == 0 { (cin, s) } else { (cout, 1) };
                 let vbb = f.pp((si + 1).to_string()).pp(b.to_string()).pp("block");
                 block_names.push(vbb.prefix());
+                block_stage.push(si);
                 blocks.push(MbConv::new(bin, cout, e, k, bs, sd, cfg, vbb)?);
                 id += 1;
             }
@@ -362,6 +366,7 @@ impl EfficientNet {
             stem,
             blocks,
             block_names,
+            block_stage,
             top,
             classifier,
         })
@@ -372,8 +377,7 @@ impl EfficientNet {
         &self.cfg
     }
 
-    /// Logits `(N, outputs)` for images `(N, in_channels, H, W)`.
-    pub fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+    fn check_input(&self, x: &Tensor) -> Result<()> {
         if x.rank() != 4 || x.dim(1)? != self.cfg.in_channels || x.dim(2)? < 32 || x.dim(3)? < 32 {
             return Err(Error::Shape {
                 what: "EfficientNet input".into(),
@@ -381,6 +385,30 @@ impl EfficientNet {
                 got: x.dims().to_vec(),
             });
         }
+        Ok(())
+    }
+
+    /// The outputs of the nine stages `features.0` … `features.8` (the stem, the seven MBConv
+    /// stages, the TopConv; the PandaX-III paper's Stages 1–9), each `(N, C, H, W)`, for the
+    /// feature-map study.
+    pub fn forward_stages(&self, x: &Tensor, ctx: &Ctx) -> Result<Vec<Tensor>> {
+        self.check_input(x)?;
+        let mut y = self.stem.forward(x, ctx)?;
+        let mut out = vec![y.clone()];
+        for (i, b) in self.blocks.iter().enumerate() {
+            if i > 0 && self.block_stage[i] != self.block_stage[i - 1] {
+                out.push(y.clone());
+            }
+            y = b.forward(&y, ctx)?;
+        }
+        out.push(y.clone());
+        out.push(self.top.forward(&y, ctx)?);
+        Ok(out)
+    }
+
+    /// Logits `(N, outputs)` for images `(N, in_channels, H, W)`.
+    pub fn forward(&self, x: &Tensor, ctx: &Ctx) -> Result<Tensor> {
+        self.check_input(x)?;
         let mut y = self.stem.forward(x, ctx)?;
         for b in &self.blocks {
             y = b.forward(&y, ctx)?;

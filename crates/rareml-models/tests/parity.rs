@@ -71,6 +71,43 @@ fn sndnet_matches_pytorch() {
     assert!(rel < 1e-4, "relative error {rel}");
 }
 
+/// The nine stage outputs of the feature-map study have the shapes PyTorch traced for
+/// `features.0` … `features.8` (the fixture's metadata), and the last one, max-pooled through
+/// the classifier, gives the logits.
+#[test]
+fn efficientnet_stages_have_pytorchs_shapes() {
+    let file = fixture("efficientnet_b0.safetensors");
+    let bytes = std::fs::read(&file).unwrap();
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let info: serde_json::Value =
+        serde_json::from_str(&meta.metadata().as_ref().unwrap()["info"]).unwrap();
+    let params = Params::new(0);
+    let cfg = ModelConfig::default_for("efficientnet").unwrap();
+    let Model::EfficientNet(net) = Model::new(&cfg, &params, &Device::Cpu).unwrap() else {
+        unreachable!()
+    };
+    params.load(&file, &EXTRA).unwrap();
+    let t = candle_core::safetensors::load(&file, &Device::Cpu).unwrap();
+    let stages = net.forward_stages(&t["input"], &Ctx::eval()).unwrap();
+    assert_eq!(stages.len(), 9);
+    for (i, s) in stages.iter().enumerate() {
+        let want: Vec<usize> =
+            serde_json::from_value(info["shapes"][format!("features.{i}")].clone()).unwrap();
+        assert_eq!(s.dims(), want, "features.{i}");
+    }
+    let logits = net.forward(&t["input"], &Ctx::eval()).unwrap();
+    let pooled = stages[8].flatten_from(2).unwrap().max(2).unwrap();
+    let w = params.named()["classifier.1.weight"].as_tensor().clone();
+    let b = params.named()["classifier.1.bias"].as_tensor().clone();
+    let again = pooled
+        .matmul(&w.t().unwrap())
+        .unwrap()
+        .broadcast_add(&b)
+        .unwrap();
+    let diff = (logits - again).unwrap().abs().unwrap().max_all().unwrap();
+    assert!(diff.to_scalar::<f32>().unwrap() < 1e-5);
+}
+
 /// The narrowed ResNet-50 of the fixture: torchvision's graph with stem and `layer1` planes 16.
 #[test]
 fn resnet50_matches_pytorch() {
