@@ -1,4 +1,4 @@
-//! Events per second of the three networks on this machine: eval-mode inference and training
+//! Events per second of a network on this machine: eval-mode inference and training
 //! (forward, backward, AdamW step) at a given batch size.
 //!
 //! ```text
@@ -18,7 +18,7 @@ mod tuning;
 #[derive(Parser)]
 #[command(about = "Inference and training events/s of a network")]
 struct Args {
-    /// newsnet, efficientnet or sndnet.
+    /// newsnet, efficientnet, sndnet, resnet (ResNet-50) or densenet (DenseNet-169).
     #[arg(long)]
     model: String,
     /// Model configuration file (JSON/TOML); the paper's model when omitted.

@@ -71,6 +71,7 @@ fn reports_work_in_chromium() {
             // before eval mode stops collapsing every score onto one value.
             events: 320,
             epochs: 6,
+            split: [0.2, 0.2],
             sweep: vec![],
             ..pandax3::Settings::preset(Preset::Quick)
         },
