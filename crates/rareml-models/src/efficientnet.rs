@@ -3,7 +3,7 @@
 //! classifier of XZ/YZ track images.
 
 use crate::ctx::Ctx;
-use crate::error::{config_err, Error, Result};
+use crate::error::{check_norm, config_err, Error, Result};
 use crate::layers::{
     dropout, global_avg_pool, global_max_pool, global_pool_onnx, stochastic_depth, Act, Conv2d,
     DepthwiseConv2d, Linear, Norm, PoolKind, SqueezeExcitation,
@@ -155,12 +155,7 @@ impl EfficientNetConfig {
         if !(0.0..1.0).contains(&self.stochastic_depth) {
             return bad("stochastic_depth", &self.stochastic_depth, "in [0, 1)");
         }
-        if self.bn_eps.is_nan() || self.bn_eps <= 0.0 {
-            return bad("bn_eps", &self.bn_eps, "> 0");
-        }
-        if !(0.0..=1.0).contains(&self.bn_momentum) {
-            return bad("bn_momentum", &self.bn_momentum, "in [0, 1]");
-        }
+        check_norm("EfficientNet", self.bn_eps, self.bn_momentum)?;
         Ok(())
     }
 }

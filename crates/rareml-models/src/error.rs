@@ -83,6 +83,17 @@ fn list(label: &str, names: &[String]) -> String {
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// The [`Error::Config`] of `model.field = value`, allowed `allowed`.
+/// The BatchNorm rules every network shares: `bn_eps` > 0 and `bn_momentum` in [0, 1].
+pub(crate) fn check_norm(model: &'static str, bn_eps: f64, bn_momentum: f64) -> Result<()> {
+    if bn_eps.is_nan() || bn_eps <= 0.0 {
+        return Err(config_err(model, "bn_eps", bn_eps, "> 0"));
+    }
+    if !(0.0..=1.0).contains(&bn_momentum) {
+        return Err(config_err(model, "bn_momentum", bn_momentum, "in [0, 1]"));
+    }
+    Ok(())
+}
+
 pub(crate) fn config_err(
     model: &'static str,
     field: impl Into<String>,

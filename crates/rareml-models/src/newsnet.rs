@@ -2,7 +2,7 @@
 //! separates carbon recoils (C30, C60, C100) from background on `(1, P, H, W)` polarisation stacks.
 
 use crate::ctx::Ctx;
-use crate::error::{config_err, Error, Result};
+use crate::error::{check_norm, config_err, Error, Result};
 use crate::layers::{
     dropout, pool3d, pool_onnx, silu, Act, Conv3d, Conv3dConfig, Linear, Norm, Pad, Pool3dConfig,
     PoolPadding,
@@ -107,12 +107,7 @@ impl NewsNetConfig {
         if !(0.0..1.0).contains(&self.dropout) {
             return bad("dropout", &self.dropout, "in [0, 1)");
         }
-        if self.bn_eps.is_nan() || self.bn_eps <= 0.0 {
-            return bad("bn_eps", &self.bn_eps, "> 0");
-        }
-        if !(0.0..=1.0).contains(&self.bn_momentum) {
-            return bad("bn_momentum", &self.bn_momentum, "in [0, 1]");
-        }
+        check_norm("NEWSnet", self.bn_eps, self.bn_momentum)?;
         self.feature_shape().map(|_| ())
     }
 

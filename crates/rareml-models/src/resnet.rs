@@ -4,7 +4,7 @@
 
 use crate::ctx::Ctx;
 use crate::efficientnet::GlobalPool;
-use crate::error::{config_err, Error, Result};
+use crate::error::{check_norm, config_err, Error, Result};
 use crate::layers::{
     global_avg_pool, global_max_pool, global_pool_onnx, max_pool2d_padded, pool_onnx, Act, Conv2d,
     Linear, Norm, PoolKind, PoolPadding,
@@ -121,12 +121,7 @@ impl ResNetConfig {
         if self.outputs == 0 {
             return bad("outputs", &self.outputs, "≥ 1");
         }
-        if self.bn_eps.is_nan() || self.bn_eps <= 0.0 {
-            return bad("bn_eps", &self.bn_eps, "> 0");
-        }
-        if !(0.0..=1.0).contains(&self.bn_momentum) {
-            return bad("bn_momentum", &self.bn_momentum, "in [0, 1]");
-        }
+        check_norm("ResNet", self.bn_eps, self.bn_momentum)?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! distance from per-station hit maps (SND_trackers `net.py`, `coord_conv.py`).
 
 use crate::ctx::Ctx;
-use crate::error::{config_err, Error, Result};
+use crate::error::{check_norm, config_err, Error, Result};
 use crate::layers::{
     add_coordinates, add_coordinates_onnx, max_pool2d, pool_onnx, Act, Conv2d, Linear, Norm,
     PoolKind, PoolPadding,
@@ -82,12 +82,7 @@ impl SndNetConfig {
         if self.outputs == 0 {
             return bad("outputs", &self.outputs, "≥ 1");
         }
-        if self.bn_eps.is_nan() || self.bn_eps <= 0.0 {
-            return bad("bn_eps", &self.bn_eps, "> 0");
-        }
-        if !(0.0..=1.0).contains(&self.bn_momentum) {
-            return bad("bn_momentum", &self.bn_momentum, "in [0, 1]");
-        }
+        check_norm("SNDNet", self.bn_eps, self.bn_momentum)?;
         self.feature_shape().map(|_| ())
     }
 
