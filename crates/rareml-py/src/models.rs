@@ -20,7 +20,8 @@ struct Model {
     config_json: String,
 }
 
-/// Builds `model` (`"newsnet"`, `"efficientnet"` or `"sndnet"`) with the configuration `config_json`
+/// Builds `model` (`"newsnet"`, `"efficientnet"`, `"sndnet"`, `"resnet"` or `"densenet"`) with the
+/// configuration `config_json`
 /// (the model's fields as JSON; `None` = the paper's) or the JSON/TOML file `config_path`, and
 /// loads the safetensors file `weights` (PyTorch state_dict names). When `weights` is a training
 /// run's output directory, its `run.json` gives the configuration and kept checkpoint

@@ -12,16 +12,19 @@ import rareml
 from rareml import models
 
 CASES = [
-    ("newsnet", "newsnet.safetensors"),
-    ("efficientnet", "efficientnet_b0.safetensors"),
-    ("sndnet", "sndnet.safetensors"),
+    ("newsnet", "newsnet.safetensors", None),
+    ("efficientnet", "efficientnet_b0.safetensors", None),
+    ("sndnet", "sndnet.safetensors", None),
+    # torchvision's ResNet-50 and DenseNet-169 at full depth, narrowed (make_zoo_fixtures.py).
+    ("resnet", "resnet50_narrow.safetensors", {"base_channels": 16}),
+    ("densenet", "densenet169_narrow.safetensors", {"growth_rate": 8, "init_features": 16}),
 ]
 
 
-@pytest.mark.parametrize("name, file", CASES)
-def test_outputs_equal_pytorch(fixtures, name, file):
+@pytest.mark.parametrize("name, file, config", CASES)
+def test_outputs_equal_pytorch(fixtures, name, file, config):
     t = load_file(fixtures / file)
-    m = models.load(name, fixtures / file)
+    m = models.load(name, fixtures / file, config=config)
     out = m.predict(t["input"], batch_size=2)
     ref = t["logits_f64"] if "logits_f64" in t else t["logits"]
     assert out.shape == ref.shape and out.dtype == np.float32

@@ -20,7 +20,7 @@ __all__ = ["load", "config", "Model"]
 
 Model = _rareml.Model
 
-_NAMES = ("newsnet", "efficientnet", "sndnet")
+_NAMES = ("newsnet", "efficientnet", "sndnet", "resnet", "densenet")
 
 
 def load(
@@ -29,7 +29,8 @@ def load(
     config: Optional[Union[Dict[str, Any], str, "os.PathLike[str]"]] = None,
     checkpoint: Optional[int] = None,
 ) -> "Model":
-    """Builds ``model`` (``"newsnet"``, ``"efficientnet"`` or ``"sndnet"``) and loads ``weights``,
+    """Builds ``model`` (``"newsnet"``, ``"efficientnet"``, ``"sndnet"``, ``"resnet"`` (ResNet-50) or
+    ``"densenet"`` (DenseNet-169)) and loads ``weights``,
     a safetensors file with PyTorch ``state_dict`` names. ``config`` holds the model's fields as a
     dict or a JSON/TOML file (the fields of the Rust configs; missing ones take the paper's
     values); ``None`` is the paper's model.
