@@ -59,6 +59,7 @@ fn reports_work_in_chromium() {
         &opts(&nd),
         &newsdm::Settings {
             per_sample: 30,
+            fog_test: 0,
             epochs: 1,
             ..newsdm::Settings::preset(Preset::Quick)
         },

@@ -86,7 +86,7 @@ fn every_format_is_displayed_up_to_the_limit() {
     let dir = tempfile::tempdir().unwrap();
     let [em, tpc, tt] = generated(dir.path());
     for (file, format, total, panels) in [
-        (&em, "NEWSdm", 30, 9),
+        (&em, "NEWSdm", 36, 9),
         (&tpc, "rareml.tpc.v1", 30, 4),
         (&tt, "rareml.tt.v1", 300, 6),
     ] {
@@ -177,6 +177,7 @@ fn scores_rank_the_most_wrong_events_first() {
         &run_opts(&run, &em),
         &newsdm::Settings {
             per_sample: 6,
+            fog_test: 0,
             epochs: 1,
             ..newsdm::Settings::preset(Preset::Quick)
         },

@@ -163,9 +163,25 @@ fn newsdm_pipeline_with_rotations() {
         per_sample: 30,
         epochs: 1,
         rotations: true,
+        fog_test: 300,
         ..newsdm::Settings::preset(Preset::Quick)
     };
     let r = newsdm::run(&opts(dir.path()), &settings).unwrap();
+    // The paper's Table 1: the cut at the nanoparticles' 95 % quantile, the network at its
+    // efficiency with the extra fog set counted.
+    let bar = r.barycenter_np.as_ref().unwrap();
+    assert_eq!(bar.n_reference, 30);
+    assert!(bar.threshold_nm > 0.0 && bar.threshold_std_err_nm > 0.0);
+    let matched = r.network_at_barycenter_efficiency.as_ref().unwrap();
+    assert_eq!(matched.fog_passing[1], 300);
+    assert_eq!(
+        matched.members.len(),
+        settings.keep_last.min(settings.epochs)
+    );
+    assert!(r
+        .angles
+        .iter()
+        .any(|g| g.group == "Carbon/100keV/45degr" && g.beam_direction_deg == Some(105.0)));
     for f in [&r.network.figures, &r.baseline.figures] {
         assert!((0.0..=1.0).contains(&f.signal_efficiency));
         // A reduction factor, or a lower limit when no fog passes.
@@ -178,10 +194,27 @@ fn newsdm_pipeline_with_rotations() {
     assert_eq!(back["clusters"]["C30"], 30);
     assert!(back["network"]["signal_efficiency"].is_number());
     assert!(back["baseline"]["fog_passing"].is_array());
-    for f in ["roc.png", "scores.png", "barycenter_shift.png", "report.md"] {
+    let np = &back["barycenter_np"];
+    assert!(np["threshold_nm"].is_number() && np["fog_fraction"].is_number());
+    for k in ["C30", "C60", "C100"] {
+        assert!(np["efficiency"][k].is_number(), "{k}");
+    }
+    let m = &back["network_at_barycenter_efficiency"];
+    assert!(m["signal_efficiency"].is_number() && m["fog_reduction_factor"].is_number());
+    assert_eq!(m["fog_passing"][1], 300);
+    for f in [
+        "roc.png",
+        "scores.png",
+        "barycenter_shift.png",
+        "report.md",
+        "shift_np_threshold.png",
+        "angles_long.png",
+        "roc_per_class.png",
+        "selected_angle.png",
+    ] {
         assert!(dir.path().join(f).exists(), "{f}");
     }
-    assert_html_report(dir.path(), r.clusters.test, 3);
+    assert_html_report(dir.path(), r.clusters.test, 9);
 }
 
 #[test]

@@ -293,6 +293,7 @@ fn classification_runs_reproduce_their_test_scores() {
     let run = dir.path().join("newsdm");
     let settings = newsdm::Settings {
         per_sample: 40,
+        fog_test: 0,
         epochs: 1,
         ..newsdm::Settings::preset(Preset::Quick)
     };

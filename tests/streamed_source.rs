@@ -16,9 +16,13 @@ fn emulsion_clusters_stream_from_hdf5() {
     use rareml::train::{FnSource, Source};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.h5");
+    // One group per sample (no scans): the carbon group and the fog group.
     rareml::sim::emulsion::write(
         &path,
-        &EmulsionConfig::default(),
+        &EmulsionConfig {
+            scans: Vec::new(),
+            ..EmulsionConfig::default()
+        },
         &[Sample::Carbon(100), Sample::Fog],
         1,
         12,

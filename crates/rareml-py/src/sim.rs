@@ -16,7 +16,7 @@ use crate::io::{tpc_event_dict, tt_event_dict};
 use crate::{detached, Kind, PyResultExt};
 
 /// The samples a name may give, with their group names.
-const SAMPLES: [Sample; 5] = Sample::ALL;
+const SAMPLES: [Sample; 6] = Sample::ALL;
 
 /// A sample from its group name (`"Carbon/30keV"`, `"fog"`, `"gamma"`) or a short name
 /// (`"carbon30"`, `"C30keV"`).

@@ -8,6 +8,13 @@
 //! polarised along it), with a grain-specific depth m. Images: Gaussian PSF, 27.47 nm pixels, 80 × 80
 //! crops centred on the cluster, a pedestal that differs between clusters, shot and read noise,
 //! uint8 with saturation, the 9th image a copy of the 1st — the NEWSdm raw layout.
+//!
+//! The measurement as the paper's microscope makes it: the stage vibrates between the 8 exposures
+//! (a per-exposure displacement of the whole field, anisotropic, fixed in the microscope frame);
+//! carbon tracks come from an ion beam with a direction (in the sample frame) and are scanned with
+//! the sample turned on the stage (0°, 45°, 90° and a second 0° area, one file group per scan);
+//! a spherical silver nanoparticle (NP) sample — single grains without plasmon modulation — gives
+//! the barycenter cut its threshold.
 
 use ndarray::{Array2, Array4};
 use rand::Rng;
@@ -48,8 +55,105 @@ pub const PSF_FWHM_NM: f64 = 230.0;
 /// Crop size in pixels of the raw layout (Napoli_emulsion public code: 80 × 80).
 pub const CROP_PX: usize = 80;
 
+/// Diameter of the reference nanoparticles in nm (the NEWSdm papers' sample of spherical silver
+/// nanoparticles of 60 nm).
+pub const NANOPARTICLE_DIAMETER_NM: f64 = 60.0;
+
+/// Relative spread (σ / mean) of the nanoparticle diameter: 10 %, the usual tolerance of
+/// commercial citrate-capped silver nanospheres (an assumption; the papers state no spread).
+pub const NANOPARTICLE_DIAMETER_REL_SIGMA: f64 = 0.10;
+
+/// Stage vibration between the 8 exposures: each exposure's field is displaced by a Gaussian
+/// vector, σ_major along `axis_deg` and σ_minor across it (both 0: no vibration).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Vibration {
+    /// σ of the displacement along the major axis, in nm.
+    pub sigma_major_nm: f64,
+    /// σ of the displacement across the major axis, in nm.
+    pub sigma_minor_nm: f64,
+    /// Direction of the major axis in the microscope frame, in degrees counter-clockwise on screen
+    /// from the +x (column) axis — the convention of the barycenter shift's direction.
+    pub axis_deg: f64,
+}
+
+impl Vibration {
+    /// No vibration.
+    pub const NONE: Vibration = Vibration {
+        sigma_major_nm: 0.0,
+        sigma_minor_nm: 0.0,
+        axis_deg: 0.0,
+    };
+
+    /// The calibrated default: σ 10 nm along the stage's x axis and 3.7 nm across it. Calibrated so
+    /// that the 95 % quantile of the NP sample's barycenter shift (after the `newsdm` example's
+    /// preprocessing) lands at the paper's 37.8 ± 1.0 nm: `docs/sim-emulsion.md` gives the scan.
+    /// The axis and the 2.7 : 1 anisotropy are assumptions (the paper shows an anisotropic
+    /// pattern of the shift angles and attributes it to residual vibrations; it gives no σ).
+    pub const CALIBRATED: Vibration = Vibration {
+        sigma_major_nm: 10.0,
+        sigma_minor_nm: 3.7,
+        axis_deg: 0.0,
+    };
+
+    /// True when the field never moves.
+    pub fn is_none(&self) -> bool {
+        self.sigma_major_nm == 0.0 && self.sigma_minor_nm == 0.0
+    }
+}
+
+/// Direction of the carbon-ion beam, as the tracks' projection on the emulsion plane shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Beam {
+    /// Mean projected track direction in the sample frame, degrees counter-clockwise on screen
+    /// from +x (the 0° scan shows it at this angle).
+    pub direction_deg: f64,
+    /// Gaussian σ of a track's projected direction about the beam's (straggling), in degrees.
+    pub spread_deg: f64,
+}
+
+impl Default for Beam {
+    /// 60° with a 25° spread — assumptions: the papers give the beam's existence and its peak in the
+    /// C100 angle distribution, not its angle in the scan frame; 60° keeps the 0°, 45° and 90°
+    /// scans' peaks (60°, 105°, 150°) apart from the vibration axis (0°).
+    fn default() -> Self {
+        Self {
+            direction_deg: 60.0,
+            spread_deg: 25.0,
+        }
+    }
+}
+
+/// One scan of a carbon sample: the sample turned on the stage by `rotation_deg`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Scan {
+    /// The last segment of the scan's group (`Carbon/100keV/<name>`).
+    pub name: String,
+    /// Rotation of the sample on the stage, degrees counter-clockwise on screen: a direction at
+    /// angle a in the sample frame appears at a + rotation.
+    pub rotation_deg: f64,
+}
+
+impl Scan {
+    /// The papers' scans: 0°, 45°, 90° and a second area at 0°.
+    pub fn paper() -> Vec<Scan> {
+        [
+            ("0degr", 0.0),
+            ("45degr", 45.0),
+            ("90degr", 90.0),
+            ("0degr_repeat", 0.0),
+        ]
+        .into_iter()
+        .map(|(name, rotation_deg)| Scan {
+            name: name.into(),
+            rotation_deg,
+        })
+        .collect()
+    }
+}
+
 /// Generator configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct EmulsionConfig {
     /// Mean grain brightness above pedestal, in ADC counts.
     pub grain_brightness_adc: f64,
@@ -59,6 +163,24 @@ pub struct EmulsionConfig {
     pub read_noise_adc: f64,
     /// Camera gain: ADC counts per photo-electron (shot noise = √(signal/gain)·gain).
     pub adc_per_photoelectron: f64,
+    /// Mean brightness of a reference nanoparticle above pedestal, in ADC counts (U(0.8, 1.2)
+    /// spread as for grains, scaled by √(d / 60 nm)).
+    pub nanoparticle_brightness_adc: f64,
+    /// Median length in nm of a fog grain's filament (log-normal with the SEM sample's σ).
+    pub fog_filament_median_nm: f64,
+    /// Light of a fog grain relative to a track filament of the same length.
+    pub fog_brightness_scale: f64,
+    /// Scale of the grains' plasmon modulation depth m (1: m ≈ 0.5 for a median filament).
+    pub plasmon_depth_scale: f64,
+    /// Exponent q of the carbon filaments' median projected length, 118 nm · (E / 30 keV)^q.
+    pub projected_length_exponent: f64,
+    /// Stage vibration between the exposures.
+    pub vibration: Vibration,
+    /// The carbon beam's direction; `None`: carbon tracks point anywhere.
+    pub beam: Option<Beam>,
+    /// The scans of the carbon samples: cluster i of a carbon sample belongs to scan i mod
+    /// `scans.len()` and is written to its group; empty: one unrotated group per energy.
+    pub scans: Vec<Scan>,
 }
 
 impl Default for EmulsionConfig {
@@ -68,6 +190,14 @@ impl Default for EmulsionConfig {
             pedestal_adc: (18.0, 30.0),
             read_noise_adc: 2.0,
             adc_per_photoelectron: 0.5,
+            nanoparticle_brightness_adc: 120.0,
+            plasmon_depth_scale: 2.0,
+            fog_filament_median_nm: 40.0,
+            fog_brightness_scale: 0.4,
+            projected_length_exponent: 0.3,
+            vibration: Vibration::CALIBRATED,
+            beam: Some(Beam::default()),
+            scans: Scan::paper(),
         }
     }
 }
@@ -106,7 +236,78 @@ impl EmulsionConfig {
                 "finite (min, max) with min ≤ max",
             ));
         }
+        let v = &self.vibration;
+        let sigma = |x: f64| x.is_finite() && x >= 0.0;
+        if !(sigma(v.sigma_major_nm) && sigma(v.sigma_minor_nm)) {
+            return Err(config(
+                "vibration",
+                v,
+                "σ_major and σ_minor finite and ≥ 0 nm",
+            ));
+        }
+        if !v.axis_deg.is_finite() {
+            return Err(config("vibration.axis_deg", v.axis_deg, "finite"));
+        }
+        if let Some(b) = &self.beam {
+            if !(b.direction_deg.is_finite() && sigma(b.spread_deg)) {
+                return Err(config(
+                    "beam",
+                    b,
+                    "a finite direction and a spread finite and ≥ 0°",
+                ));
+            }
+        }
+        for (k, scan) in self.scans.iter().enumerate() {
+            let name_ok = !scan.name.is_empty()
+                && !scan.name.contains('/')
+                && !self.scans[..k].iter().any(|o| o.name == scan.name);
+            if !name_ok {
+                return Err(config(
+                    "scans",
+                    &scan.name,
+                    "non-empty names without '/', each used once",
+                ));
+            }
+            if !scan.rotation_deg.is_finite() {
+                return Err(config("scans.rotation_deg", scan.rotation_deg, "finite"));
+            }
+        }
         Ok(())
+    }
+
+    /// Median projected filament length in nm of a carbon track of `e_kev`.
+    pub fn carbon_filament_median_nm(&self, e_kev: f64) -> f64 {
+        FILAMENT_MEDIAN_NM * (e_kev / 30.0).powf(self.projected_length_exponent)
+    }
+
+    /// The scan of cluster `index` of `sample`: `index mod scans` for a carbon sample with
+    /// scans, `None` otherwise (one group, not rotated).
+    pub fn scan_of(&self, sample: Sample, index: u64) -> Option<usize> {
+        match sample {
+            Sample::Carbon(_) if !self.scans.is_empty() => {
+                Some((index % self.scans.len() as u64) as usize)
+            }
+            _ => None,
+        }
+    }
+
+    /// The rotation in degrees of the scan holding cluster `index` of `sample`.
+    fn rotation_deg(&self, sample: Sample, index: u64) -> f64 {
+        self.scan_of(sample, index)
+            .map_or(0.0, |k| self.scans[k].rotation_deg)
+    }
+
+    /// The file groups of `sample`: one per scan for a carbon sample with scans
+    /// (`Carbon/100keV/0degr`, …), else [`Sample::group`].
+    pub fn groups(&self, sample: Sample) -> Vec<String> {
+        match sample {
+            Sample::Carbon(_) if !self.scans.is_empty() => self
+                .scans
+                .iter()
+                .map(|s| format!("{}/{}", sample.group(), s.name))
+                .collect(),
+            _ => vec![sample.group()],
+        }
     }
 }
 
@@ -119,17 +320,21 @@ pub enum Sample {
     Fog,
     /// Gamma (Co-60 / Cs-137 Compton electron) background.
     Gamma,
+    /// A spherical silver nanoparticle (one grain without plasmon modulation): the reference
+    /// sample of the barycenter cut's threshold; class background.
+    Nanoparticle,
 }
 
 impl Sample {
     /// Every sample the generator makes, in the order of the NEWSdm files: carbon of 30, 60 and
-    /// 100 keV, fog, gamma.
-    pub const ALL: [Sample; 5] = [
+    /// 100 keV, fog, gamma, nanoparticles.
+    pub const ALL: [Sample; 6] = [
         Sample::Carbon(30),
         Sample::Carbon(60),
         Sample::Carbon(100),
         Sample::Fog,
         Sample::Gamma,
+        Sample::Nanoparticle,
     ];
 
     /// The NEWSdm class label.
@@ -138,7 +343,7 @@ impl Sample {
             Sample::Carbon(30) => ClusterClass::C30keV,
             Sample::Carbon(60) => ClusterClass::C60keV,
             Sample::Carbon(_) => ClusterClass::C100keV,
-            Sample::Fog | Sample::Gamma => ClusterClass::Background,
+            Sample::Fog | Sample::Gamma | Sample::Nanoparticle => ClusterClass::Background,
         }
     }
 
@@ -148,6 +353,17 @@ impl Sample {
             Sample::Carbon(e) => format!("Carbon/{e}keV"),
             Sample::Fog => "fog".into(),
             Sample::Gamma => "gamma".into(),
+            Sample::Nanoparticle => "nanoparticles".into(),
+        }
+    }
+
+    /// The seed salt of the sample's clusters (different samples are independent).
+    fn salt(self) -> u64 {
+        match self {
+            Sample::Carbon(e) => e as u64,
+            Sample::Fog => 1,
+            Sample::Gamma => 2,
+            Sample::Nanoparticle => 3,
         }
     }
 }
@@ -157,7 +373,8 @@ pub fn carbon_range_nm(e_kev: f64) -> f64 {
     C100_RANGE_NM * (e_kev / 100.0).powf(RANGE_ENERGY_EXPONENT)
 }
 
-/// One grain: position (nm, relative to the crop centre), orientation φ, modulation depth, brightness.
+/// One light emitter — a straight filament segment: position (nm, relative to the crop centre),
+/// orientation φ of its long axis, modulation depth, brightness.
 struct Grain {
     x: f64,
     y: f64,
@@ -166,60 +383,171 @@ struct Grain {
     brightness: f64,
 }
 
-fn grains<R: Rng>(rng: &mut R, sample: Sample, cfg: &EmulsionConfig) -> Vec<Grain> {
-    let grain = |rng: &mut R, x: f64, y: f64| {
-        let l = (FILAMENT_MEDIAN_NM.ln() + FILAMENT_LOG_SIGMA * crate::rng::gauss(rng)).exp();
-        // Longer filaments scatter more light and polarise more strongly.
-        Grain {
-            x,
-            y,
-            phi: rng.random_range(0.0..std::f64::consts::PI),
-            depth: (0.3
-                + 0.4 * (l / FILAMENT_MEDIAN_NM).min(2.0) / 2.0
-                + rng.random_range(-0.1..0.1))
-            .clamp(0.1, 0.9),
-            brightness: cfg.grain_brightness_adc
-                * (l / FILAMENT_MEDIAN_NM).sqrt()
-                * rng.random_range(0.8..1.2),
+/// Kinks of a filament: the SEM sample's mean number of kinks grows as (L − 30 nm) / 60 nm
+/// (0 below 40 nm, 0.37 at 40–60 nm, 0.65 at 60–80 nm, 1.4 at 100–120 nm, 2.0 at 140–160 nm, 3.1
+/// above 200 nm in `shared/data/newsdm/C30V_segmentedfilaments.txt`, 179 filaments), and at a
+/// given length it is nearly fixed (70–80 nm: 8 of 11 with one kink): ⌊μ⌋ kinks plus one more
+/// with probability μ − ⌊μ⌋.
+const KINK_OFFSET_NM: f64 = 30.0;
+
+/// Filament length per additional kink, in nm (see [`KINK_OFFSET_NM`]).
+const KINK_LENGTH_NM: f64 = 60.0;
+
+/// Largest number of kinks of a filament in the SEM sample.
+const MAX_KINKS: usize = 4;
+
+/// Largest turn at a kink in degrees: the SEM sample's turns have mean 68°, median 63° and rms 76°,
+/// which a uniform |turn| on [0°, 135°] reproduces (mean and median 67.5°, rms 78°).
+const MAX_TURN_DEG: f64 = 135.0;
+
+/// Largest plasmon modulation depth m (a segment never goes fully dark).
+const MAX_DEPTH: f64 = 0.95;
+
+/// Median length of a filament segment in the SEM sample, in nm: the length at which a segment's
+/// plasmon modulation takes its median depth.
+const SEGMENT_MEDIAN_NM: f64 = 46.0;
+
+/// The emitters of one developed silver filament of total length `length_nm`, its first segment
+/// along the screen angle `dir` (radians, y down), its light centroid at (`cx`, `cy`): a chain of
+/// straight segments with the SEM sample's number of kinks at uniform positions, turning by ±U(0°, 135°)
+/// (the SEM sample's statistics). The filament's light, ∝ √(L / 118 nm) as before, is shared
+/// among its segments ∝ their lengths; each segment resonates along its own axis.
+fn filament<R: Rng>(
+    rng: &mut R,
+    cfg: &EmulsionConfig,
+    length_nm: f64,
+    dir: f64,
+    (cx, cy): (f64, f64),
+) -> Vec<Grain> {
+    let mu = ((length_nm - KINK_OFFSET_NM) / KINK_LENGTH_NM).max(0.0);
+    let kinks =
+        (mu.floor() as usize + usize::from(rng.random::<f64>() < mu.fract())).min(MAX_KINKS);
+    let mut cuts: Vec<f64> = (0..kinks)
+        .map(|_| rng.random_range(0.0..length_nm))
+        .collect();
+    cuts.sort_by(f64::total_cmp);
+    cuts.push(length_nm);
+    let total = cfg.grain_brightness_adc
+        * (length_nm / FILAMENT_MEDIAN_NM).sqrt()
+        * rng.random_range(0.8..1.2);
+    let (mut x, mut y, mut a, mut from) = (0.0, 0.0, dir, 0.0);
+    let mut out = Vec::with_capacity(cuts.len());
+    for (k, &to) in cuts.iter().enumerate() {
+        if k > 0 {
+            let turn = rng.random_range(0.0..MAX_TURN_DEG).to_radians();
+            a += if rng.random::<bool>() { turn } else { -turn };
         }
-    };
+        let l = to - from;
+        let (ux, uy) = (a.cos(), a.sin());
+        out.push(Grain {
+            x: x + 0.5 * l * ux,
+            y: y + 0.5 * l * uy,
+            phi: a.rem_euclid(std::f64::consts::PI),
+            // Longer segments polarise more strongly.
+            depth: (cfg.plasmon_depth_scale
+                * (0.3
+                    + 0.4 * (l / SEGMENT_MEDIAN_NM).min(2.0) / 2.0
+                    + rng.random_range(-0.1..0.1)))
+            .clamp(0.0, MAX_DEPTH),
+            brightness: total * l / length_nm,
+        });
+        x += l * ux;
+        y += l * uy;
+        from = to;
+    }
+    // Centre the filament's light on (cx, cy).
+    let w: f64 = out.iter().map(|g| g.brightness).sum::<f64>().max(1e-12);
+    let (mx, my) = (
+        out.iter().map(|g| g.brightness * g.x).sum::<f64>() / w,
+        out.iter().map(|g| g.brightness * g.y).sum::<f64>() / w,
+    );
+    out.iter_mut().for_each(|g| {
+        g.x += cx - mx;
+        g.y += cy - my;
+    });
+    out
+}
+
+/// A filament length in nm drawn from the SEM sample's log-normal, its median scaled to `median`.
+fn filament_length<R: Rng>(rng: &mut R, median: f64) -> f64 {
+    (median.ln() + FILAMENT_LOG_SIGMA * crate::rng::gauss(rng)).exp()
+}
+
+/// The emitters of one cluster of `sample`, in nm on screen (x along columns, y along rows, down),
+/// the sample turned by `rotation_deg`.
+fn grains<R: Rng>(
+    rng: &mut R,
+    sample: Sample,
+    cfg: &EmulsionConfig,
+    rotation_deg: f64,
+) -> Vec<Grain> {
+    let any_dir = |rng: &mut R| rng.random_range(0.0..std::f64::consts::TAU);
     match sample {
-        Sample::Fog => vec![grain(rng, 0.0, 0.0)],
+        Sample::Fog => {
+            let l = filament_length(rng, cfg.fog_filament_median_nm);
+            let dir = any_dir(rng);
+            let mut f = filament(rng, cfg, l, dir, (0.0, 0.0));
+            f.iter_mut()
+                .for_each(|g| g.brightness *= cfg.fog_brightness_scale);
+            f
+        }
+        Sample::Nanoparticle => {
+            // A sphere: no long axis, no plasmon modulation.
+            let d = NANOPARTICLE_DIAMETER_NM
+                * (1.0 + NANOPARTICLE_DIAMETER_REL_SIGMA * crate::rng::gauss(rng)).max(0.3);
+            vec![Grain {
+                x: 0.0,
+                y: 0.0,
+                phi: 0.0,
+                depth: 0.0,
+                brightness: cfg.nanoparticle_brightness_adc
+                    * (d / NANOPARTICLE_DIAMETER_NM).sqrt()
+                    * rng.random_range(0.8..1.2),
+            }]
+        }
         Sample::Carbon(e) => {
-            // Track of exponential-ish straggled length around the mean range, grains every ~100 nm.
-            let range = carbon_range_nm(e as f64) * rng.random_range(0.7..1.3);
-            let n = ((range / 100.0).round() as usize).clamp(2, 5);
-            let dir = rng.random_range(0.0..std::f64::consts::TAU);
-            (0..n)
-                .map(|k| {
-                    let s = range * (k as f64 / (n - 1) as f64 - 0.5);
-                    grain(rng, s * dir.cos(), s * dir.sin())
-                })
-                .collect()
+            // One developed filament along the track (the SEM sample of 30 keV tracks: one
+            // filament each), its length the mean range with the SEM sample's log-normal spread
+            // (median 110 nm at 30 keV against the sample's 118 nm), its first segment along the
+            // beam. Screen direction (cos a, sin a) with y down: a beam at `direction_deg`
+            // counter-clockwise on screen is at −direction_deg here.
+            let l = filament_length(rng, cfg.carbon_filament_median_nm(e as f64));
+            let dir = match &cfg.beam {
+                Some(b) => {
+                    -(b.direction_deg + rotation_deg + b.spread_deg * crate::rng::gauss(rng))
+                        .to_radians()
+                }
+                None => any_dir(rng),
+            };
+            filament(rng, cfg, l, dir, (0.0, 0.0))
         }
         Sample::Gamma => {
-            // A Compton electron crossing the field: 2–4 grains ~300–600 nm apart, scattered path.
+            // A Compton electron crossing the field: 2–4 filaments ~300–600 nm apart along a
+            // scattered path.
             let n = rng.random_range(2..=4);
-            let mut dir = rng.random_range(0.0..std::f64::consts::TAU);
+            let mut dir = any_dir(rng);
             let (mut x, mut y) = (0.0, 0.0);
-            let mut out = vec![grain(rng, x, y)];
+            let mut centres = vec![(x, y)];
             for _ in 1..n {
                 let step = rng.random_range(300.0..600.0);
                 dir += rng.random_range(-0.6..0.6);
                 x += step * dir.cos();
                 y += step * dir.sin();
-                out.push(grain(rng, x, y));
+                centres.push((x, y));
             }
             // Centre the crop on the cluster.
             let (mx, my) = (
-                out.iter().map(|g| g.x).sum::<f64>() / n as f64,
-                out.iter().map(|g| g.y).sum::<f64>() / n as f64,
+                centres.iter().map(|c| c.0).sum::<f64>() / n as f64,
+                centres.iter().map(|c| c.1).sum::<f64>() / n as f64,
             );
-            out.iter_mut().for_each(|g| {
-                g.x -= mx;
-                g.y -= my;
-            });
-            out
+            centres
+                .into_iter()
+                .flat_map(|(x, y)| {
+                    let l = filament_length(rng, FILAMENT_MEDIAN_NM);
+                    let d = any_dir(rng);
+                    filament(rng, cfg, l, d, (x - mx, y - my))
+                })
+                .collect()
         }
     }
 }
@@ -245,34 +573,48 @@ fn render_cluster(
     mut out: ndarray::ArrayViewMut3<'_, u8>,
 ) {
     let mut rng = event_rng(seed, index);
-    let gs = grains(&mut rng, sample, cfg);
+    let gs = grains(&mut rng, sample, cfg, cfg.rotation_deg(sample, index));
     let pedestal = rng.random_range(cfg.pedestal_adc.0..=cfg.pedestal_adc.1);
     let sigma_px = PSF_FWHM_NM / 2.355 / PIXEL_SIZE_NM;
     let c = (CROP_PX as f64 - 1.0) / 2.0;
     let read = Normal::new(0.0, cfg.read_noise_adc.max(1e-9)).expect("σ > 0");
-    // The PSF is separable: per grain, one factor per column and one per row, shared by the 8 images.
+    // Pixel noise draws from a xoshiro256++ stream seeded by the event's ChaCha stream: the same
+    // per-event reproducibility at a fraction of the cost of 51,200 ChaCha-driven normal draws.
+    let mut noise = Xoshiro256PlusPlus::seed_from_u64(rng.random());
+    // The field's displacement in each exposure (nm, screen axes), drawn after the noise seed so
+    // that a configuration without vibration reproduces the clusters of one without the field.
+    let shifts = exposure_shifts(&mut rng, &cfg.vibration);
+    // The PSF is separable: per grain and exposure, one factor per column and one per row.
     let profile = |centre: f64| -> Vec<f64> {
         (0..CROP_PX)
             .map(|i| (-(i as f64 - centre).powi(2) / (2.0 * sigma_px * sigma_px)).exp())
             .collect()
     };
-    let gx: Vec<Vec<f64>> = gs
-        .iter()
-        .map(|g| profile(c + g.x / PIXEL_SIZE_NM))
-        .collect();
-    let gy: Vec<Vec<f64>> = gs
-        .iter()
-        .map(|g| profile(c + g.y / PIXEL_SIZE_NM))
-        .collect();
-    // Pixel noise draws from a xoshiro256++ stream seeded by the event's ChaCha stream: the same
-    // per-event reproducibility at a fraction of the cost of 51,200 ChaCha-driven normal draws.
-    let mut noise = Xoshiro256PlusPlus::seed_from_u64(rng.random());
+    let profiles = |p: usize| -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        let [dx, dy] = shifts[p];
+        (
+            gs.iter()
+                .map(|g| profile(c + (g.x + dx) / PIXEL_SIZE_NM))
+                .collect(),
+            gs.iter()
+                .map(|g| profile(c + (g.y + dy) / PIXEL_SIZE_NM))
+                .collect(),
+        )
+    };
+    let still = profiles(0);
     let mut signal = vec![0.0f64; CROP_PX];
     let mut electrons = [0.0f64; CROP_PX];
     let mut normals = [0.0f64; CROP_PX];
     let g = cfg.adc_per_photoelectron;
     let read_var = cfg.read_noise_adc * cfg.read_noise_adc;
     for p in 0..8 {
+        let moved;
+        let (gx, gy) = if cfg.vibration.is_none() {
+            (&still.0, &still.1)
+        } else {
+            moved = profiles(p);
+            (&moved.0, &moved.1)
+        };
         let theta = p as f64 * std::f64::consts::PI / 8.0;
         let b: Vec<f64> = gs
             .iter()
@@ -330,6 +672,22 @@ fn render_cluster(
     ninth.assign(&first);
 }
 
+/// The field displacement `[dx, dy]` in nm (screen axes, y down) of each of the 8 exposures.
+fn exposure_shifts<R: Rng>(rng: &mut R, v: &Vibration) -> [[f64; 2]; 8] {
+    let mut out = [[0.0; 2]; 8];
+    if v.is_none() {
+        return out;
+    }
+    let a = v.axis_deg.to_radians();
+    // Major axis (cos a, −sin a) on screen, minor axis perpendicular to it.
+    let (major, minor) = ([a.cos(), -a.sin()], [a.sin(), a.cos()]);
+    for d in out.iter_mut() {
+        let (u, w) = (v.sigma_major_nm * gauss(rng), v.sigma_minor_nm * gauss(rng));
+        *d = [u * major[0] + w * minor[0], u * major[1] + w * minor[1]];
+    }
+    out
+}
+
 /// An ADC value rounded half up and saturated to the 8-bit range (`f64::round` is a library call
 /// on baseline x86-64; the conversion truncates the non-negative value).
 #[inline]
@@ -338,7 +696,8 @@ fn to_adc(v: f64) -> u8 {
 }
 
 /// Generates clusters `first .. first + n` of `sample` as a batch (with `pol_ids`: isolated-grain
-/// flag −1 for fog, track id ≥ 0 otherwise; n_pol = 8).
+/// flag −1 for fog and nanoparticles, track id ≥ 0 otherwise; n_pol = 8); a carbon cluster is
+/// rendered in its scan ([`EmulsionConfig::scan_of`]).
 pub fn generate(
     cfg: &EmulsionConfig,
     sample: Sample,
@@ -346,45 +705,62 @@ pub fn generate(
     first: u64,
     n: usize,
 ) -> Result<ClusterBatch<u8>> {
+    let indices: Vec<u64> = (first..first + n as u64).collect();
+    let mut batch = generate_indices(cfg, sample, seed, &indices)?;
+    batch.start = first as usize;
+    Ok(batch)
+}
+
+/// Generates the clusters `indices` of `sample` (each index its own random stream) as a batch.
+pub fn generate_indices(
+    cfg: &EmulsionConfig,
+    sample: Sample,
+    seed: u64,
+    indices: &[u64],
+) -> Result<ClusterBatch<u8>> {
     cfg.validate()?;
     if let Sample::Carbon(e) = sample {
         if ![30, 60, 100].contains(&e) {
             return Err(config(
                 "sample",
                 sample,
-                "carbon of 30, 60 or 100 keV, fog or gamma",
+                "carbon of 30, 60 or 100 keV, fog, gamma or nanoparticle",
             ));
         }
     }
     // Different samples draw from different seeds so that their clusters are independent.
-    let salt = match sample {
-        Sample::Carbon(e) => e as u64,
-        Sample::Fog => 1,
-        Sample::Gamma => 2,
-    };
-    let seed = seed ^ (salt << 48);
+    let seed = seed ^ (sample.salt() << 48);
+    let n = indices.len();
     let mut images = Array4::<u8>::zeros((n, 9, CROP_PX, CROP_PX));
     images
         .axis_iter_mut(ndarray::Axis(0))
         .into_par_iter()
-        .enumerate()
-        .for_each(|(i, slot)| render_cluster(cfg, sample, seed, first + i as u64, slot));
-    let tr = if sample == Sample::Fog { -1 } else { 0 };
-    let pol = Array2::from_shape_fn((n, 13), |(i, j)| match j {
-        0 => 1,
-        1 => ((first as usize + i) / 100) as i32,
-        2 => (first as usize + i) as i32,
-        3..=10 => (first as usize + i) as i32,
-        11 => tr,
-        _ => 8,
+        .zip(indices.par_iter())
+        .for_each(|(slot, &i)| render_cluster(cfg, sample, seed, i, slot));
+    let tr = if matches!(sample, Sample::Fog | Sample::Nanoparticle) {
+        -1
+    } else {
+        0
+    };
+    let pol = Array2::from_shape_fn((n, 13), |(r, j)| {
+        let i = indices[r] as i32;
+        match j {
+            0 => 1,
+            1 => i / 100,
+            2..=10 => i,
+            11 => tr,
+            _ => 8,
+        }
     });
     let mut batch = ClusterBatch::new(images, Some(pol), Some(vec![sample.class(); n]))?;
-    batch.start = first as usize;
+    batch.start = indices.first().map_or(0, |&i| i as usize);
     Ok(batch)
 }
 
-/// Writes `n` clusters of each sample into one NEWSdm raw file (a group per sample);
-/// `progress(k)` is called after each batch of k clusters.
+/// Writes `n` clusters of each sample into one NEWSdm raw file: a group per sample, or per scan
+/// of a carbon sample ([`EmulsionConfig::groups`]: cluster i in scan i mod scans, so a sharded
+/// write holds, group by group, the clusters of one unsharded write); `progress(k)` is called
+/// after each batch of k clusters.
 pub fn write(
     path: impl AsRef<std::path::Path>,
     cfg: &EmulsionConfig,
@@ -395,31 +771,47 @@ pub fn write(
     mut progress: impl FnMut(usize),
 ) -> Result<()> {
     opts.validate()?;
+    cfg.validate()?;
     let w = EmulsionWriter::create_with(path, opts.compression)?;
-    let mut sets = Vec::with_capacity(samples.len());
+    // One set per (sample, scan group).
+    let mut sets = Vec::new();
+    let mut set_of = Vec::with_capacity(samples.len());
     for &s in samples {
         let meta = SetMeta {
             class: Some(s.class()),
             generator: "rareml-sim emulsion".into(),
             ..SetMeta::default()
         };
-        sets.push(w.set::<u8>(&s.group(), SetLayout::CROPS, (9, CROP_PX, CROP_PX), &meta)?);
+        set_of.push(sets.len());
+        for g in cfg.groups(s) {
+            sets.push(w.set::<u8>(&g, SetLayout::CROPS, (9, CROP_PX, CROP_PX), &meta)?);
+        }
     }
-    // One pipeline over every (sample, batch): the next batch, of this sample or the next one, is
-    // generated while the previous one is written.
-    let jobs: Vec<(usize, u64, usize)> = (0..samples.len())
-        .flat_map(|k| {
-            crate::batches(opts.first, n, opts.batch)
-                .into_iter()
-                .map(move |(f, b)| (k, f, b))
-        })
-        .collect();
+    // One pipeline over every (sample, batch, scan): the next batch, of this sample or the next
+    // one, is generated while the previous one is written.
+    let mut jobs: Vec<(usize, usize, Vec<u64>)> = Vec::new();
+    for (k, &s) in samples.iter().enumerate() {
+        // A batch of `batch` clusters per scan group (whole chunks compress in parallel).
+        let groups = cfg.groups(s).len();
+        for (first, b) in crate::batches(opts.first, n, opts.batch * groups) {
+            let range = first..first + b as u64;
+            for g in 0..groups {
+                let idx: Vec<u64> = range
+                    .clone()
+                    .filter(|&i| cfg.scan_of(s, i).unwrap_or(0) == g)
+                    .collect();
+                if !idx.is_empty() {
+                    jobs.push((k, set_of[k] + g, idx));
+                }
+            }
+        }
+    }
     crate::pipelined(
         &jobs,
-        |&(_, _, b)| b,
+        |(_, _, idx)| idx.len(),
         &mut progress,
-        |&(k, first, b)| generate(cfg, samples[k], seed, first, b),
-        |&(k, _, _), x| Ok(sets[k].append(&x)?),
+        |(k, _, idx)| generate_indices(cfg, samples[*k], seed, idx),
+        |(_, set, _), x| Ok(sets[*set].append(&x)?),
     )?;
     drop(sets);
     w.finish()?;
@@ -460,6 +852,78 @@ mod tests {
         assert!(generate(&cfg, Sample::Carbon(45), 1, 0, 1).is_err());
     }
 
+    /// Screen angle (degrees counter-clockwise, the barycenter convention) of an emitter's axis.
+    fn screen_deg(g: &Grain) -> f64 {
+        (-g.phi.to_degrees()).rem_euclid(180.0)
+    }
+
+    /// A carbon track's first segment points along the beam turned by its scan's rotation: the
+    /// axial mean of 2,000 tracks per scan lies within 3° of beam + rotation, with the spread's
+    /// concentration (R = exp(−2σ²) = 0.68 for σ = 25°).
+    #[test]
+    fn carbon_tracks_follow_the_beam_in_every_scan() {
+        let cfg = EmulsionConfig::default();
+        let beam = cfg.beam.unwrap();
+        for scan in &cfg.scans {
+            let (mut s2, mut c2) = (0.0, 0.0);
+            for i in 0..2000 {
+                let mut rng = event_rng(9, i);
+                let g = grains(&mut rng, Sample::Carbon(100), &cfg, scan.rotation_deg);
+                let t = (2.0 * screen_deg(&g[0])).to_radians();
+                s2 += t.sin();
+                c2 += t.cos();
+            }
+            let mean = (0.5 * f64::atan2(s2, c2).to_degrees()).rem_euclid(180.0);
+            let r = s2.hypot(c2) / 2000.0;
+            let want = (beam.direction_deg + scan.rotation_deg).rem_euclid(180.0);
+            let off = (mean - want).rem_euclid(180.0);
+            assert!(
+                off.min(180.0 - off) < 3.0,
+                "{}: {mean} vs {want}",
+                scan.name
+            );
+            let expected_r = (-2.0 * beam.spread_deg.to_radians().powi(2)).exp();
+            assert!((r - expected_r).abs() < 0.05, "{}: R {r}", scan.name);
+        }
+        // Cluster i of a carbon sample is in scan i mod 4; other samples have none.
+        assert_eq!(cfg.scan_of(Sample::Carbon(30), 6), Some(2));
+        assert_eq!(cfg.scan_of(Sample::Fog, 6), None);
+        assert_eq!(
+            cfg.groups(Sample::Carbon(60))[3],
+            "Carbon/60keV/0degr_repeat"
+        );
+    }
+
+    /// A nanoparticle is one emitter without modulation: its 8 images differ by noise and the
+    /// field's displacement alone. Kinked filaments follow the SEM sample's statistics.
+    #[test]
+    fn nanoparticles_do_not_modulate_and_filaments_kink_as_measured() {
+        let cfg = EmulsionConfig::default();
+        let g = grains(&mut event_rng(1, 3), Sample::Nanoparticle, &cfg, 0.0);
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0].depth, 0.0);
+        // Mean kinks of 120 nm filaments: (120 − 30) / 60 = 1.5.
+        let kinks: usize = (0..4000)
+            .map(|i| filament(&mut event_rng(2, i), &cfg, 120.0, 0.0, (0.0, 0.0)).len() - 1)
+            .sum();
+        assert!((kinks as f64 / 4000.0 - 1.5).abs() < 0.03, "{kinks}");
+        // The light is centred where asked, and shared ∝ segment length.
+        let f = filament(&mut event_rng(3, 0), &cfg, 200.0, 0.3, (10.0, -5.0));
+        let w: f64 = f.iter().map(|g| g.brightness).sum();
+        let cx = f.iter().map(|g| g.brightness * g.x).sum::<f64>() / w;
+        let cy = f.iter().map(|g| g.brightness * g.y).sum::<f64>() / w;
+        assert!((cx - 10.0).abs() < 1e-9 && (cy + 5.0).abs() < 1e-9);
+        // Without vibration the NP's 8 images are the same apart from noise: mean |Δ| between
+        // polarisation 0 and 4 of the image centre is the noise's, not a modulation.
+        let still = EmulsionConfig {
+            vibration: Vibration::NONE,
+            ..EmulsionConfig::default()
+        };
+        let a = generate_cluster(&still, Sample::Nanoparticle, 5, 0).mapv(f64::from);
+        let centre = |p: usize| a.slice(ndarray::s![p, 35..45, 35..45]).sum();
+        assert!((centre(0) - centre(4)).abs() / centre(0) < 0.03);
+    }
+
     /// Every rule names its field.
     #[test]
     fn bad_configuration_is_rejected() {
@@ -496,6 +960,29 @@ mod tests {
             },
             "pedestal_adc",
         );
+        bad(
+            EmulsionConfig {
+                vibration: Vibration {
+                    sigma_major_nm: -1.0,
+                    ..Vibration::CALIBRATED
+                },
+                ..d()
+            },
+            "vibration",
+        );
+        bad(
+            EmulsionConfig {
+                beam: Some(Beam {
+                    spread_deg: f64::NAN,
+                    ..Beam::default()
+                }),
+                ..d()
+            },
+            "beam",
+        );
+        let mut twice = d();
+        twice.scans[1].name = "0degr".into();
+        bad(twice, "scans");
         assert!(d().validate().is_ok());
     }
 }

@@ -30,7 +30,7 @@ __all__ = ["emulsion", "tpc", "tt", "tpc_readout", "write", "default_config", "S
 _sim = _rareml.sim
 
 #: The emulsion samples (file group names).
-SAMPLES = ("Carbon/30keV", "Carbon/60keV", "Carbon/100keV", "fog", "gamma")
+SAMPLES = ("Carbon/30keV", "Carbon/60keV", "Carbon/100keV", "fog", "gamma", "nanoparticles")
 
 Config = Optional[Dict[str, Any]]
 PathLike = Union[str, "os.PathLike[str]"]
@@ -44,7 +44,8 @@ def emulsion(
     sample: str, n: int, seed: int = 0, first: int = 0, config: Config = None
 ) -> Dict[str, np.ndarray]:
     """Clusters ``first .. first + n`` of ``sample`` (``"Carbon/30keV"`` or ``"C30keV"``,
-    ``"C60keV"``, ``"C100keV"``, ``"fog"``, ``"gamma"``): a dict of ``images`` (uint8
+    ``"C60keV"``, ``"C100keV"``, ``"fog"``, ``"gamma"``, ``"nanoparticles"``, the barycenter
+    cut's reference sample): a dict of ``images`` (uint8
     ``(n, 9, 80, 80)`` raw crops, the 9th image a copy of the 1st), ``pol_ids`` (int32
     ``(n, 13)``) and ``labels`` (int64: 0 C30keV, 1 C60keV, 2 C100keV, 3 background)."""
     return _sim.emulsion(sample, n, seed, first, _json(config))

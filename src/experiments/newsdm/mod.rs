@@ -1,5 +1,9 @@
 //! NEWSdm: NEWSnet versus the barycenter-shift cut — per-class carbon efficiencies and fog /
-//! gamma reduction factors at a threshold chosen on validation (the layout of the paper's Table 1).
+//! gamma reduction factors at a threshold chosen on validation, and the paper's Table 1 (the cut
+//! at the nanoparticle threshold, NEWSnet at its efficiency, fog counted on a large generated set)
+//! with the shift-angle distributions ([`table1`]).
+
+pub mod table1;
 
 use super::pipeline::{
     self, Ensemble, Experiment, NetworkSpec, NetworkSummary, Run, Scored, TrainingSummary,
@@ -45,6 +49,10 @@ pub struct Settings {
     pub signal_efficiency: f64,
     /// Checkpoints kept: the ensemble whose spread is reported.
     pub keep_last: usize,
+    /// Fog clusters generated from another area (seed) and scored by the trained network alone,
+    /// so that a fog fraction of 10⁻³–10⁻⁴ is a count (generated data only; 0: none).
+    #[serde(default)]
+    pub fog_test: usize,
 }
 
 impl Settings {
@@ -78,16 +86,20 @@ impl Settings {
                 rotations: false,
                 signal_efficiency: 0.9,
                 keep_last: 3,
+                fog_test: 20_000,
             },
+            // The paper's sizes: samples of ~10⁵, batch 256, 60 epochs, the last ten epochs'
+            // networks as the ensemble.
             Preset::Paper => Settings {
                 preset,
-                per_sample: 10000,
-                epochs: 30,
+                per_sample: 100_000,
+                epochs: 60,
                 net: NewsNetConfig::default(),
-                batch: 32,
+                batch: 256,
                 rotations: false,
                 signal_efficiency: 0.9,
-                keep_last: 3,
+                keep_last: 10,
+                fog_test: 100_000,
             },
         }
     }
@@ -126,10 +138,10 @@ pub fn run(options: &Options, settings: &Settings) -> Result<NewsdmReport> {
 }
 
 /// The samples the toy Monte Carlo generates (indices 0–4 of [`SAMPLE_NAMES`]).
-const SAMPLES: [Sample; 5] = Sample::ALL;
+const SAMPLES: [Sample; 6] = Sample::ALL;
 
 /// Names of the samples a cluster belongs to: 0–2 carbon (signal), 3 fog, 4 gamma or other
-/// background.
+/// background (the nanoparticle reference sample is kept apart: [`table1::is_reference_group`]).
 pub const SAMPLE_NAMES: [&str; 5] = ["C30", "C60", "C100", "fog", "gamma"];
 
 /// Signal samples (and the network's signal classes).
@@ -167,20 +179,40 @@ impl EventReader for ClusterReader {
     }
 }
 
-/// Clusters as loaded: preprocessed images with class targets, and each cluster's sample.
+/// Clusters as loaded: preprocessed images with class targets, each cluster's sample and file
+/// group, and the reference nanoparticles' shifts.
 pub(crate) struct Clusters {
     keys: EventKeys,
     src: InMemory,
     item: [usize; 4],
     sample: Vec<usize>,
     cuts: usize,
+    /// Index into `groups` of each cluster.
+    group: Vec<usize>,
+    /// The file groups.
+    groups: Vec<String>,
+    /// (shift nm, direction °) of the reference nanoparticles.
+    reference: Vec<(f64, f64)>,
+    /// Reference clusters without a barycentre.
+    reference_undefined: usize,
 }
 
-/// Barycenter shifts (nm) of the validation and test clusters.
+/// Barycenter shifts (nm) and directions (°) of the validation and test clusters.
 pub(crate) struct Shifts {
     val: Vec<f64>,
     test: Vec<f64>,
+    val_deg: Vec<f64>,
+    test_deg: Vec<f64>,
     undefined: usize,
+}
+
+/// (shift nm, direction °) of a preprocessed cluster `(P, H, W)` (its first 8 images); `None`
+/// when an image has no light above background.
+fn shift_of(c: ArrayView3<'_, f32>) -> Option<(f64, f64)> {
+    let p = c.len_of(ndarray::Axis(0));
+    barycenter_shift(c.slice(s![..8.min(p), .., ..]), PIXEL_SIZE_NM)
+        .ok()
+        .map(|b| (b.shift_nm, b.direction_deg))
 }
 
 impl Experiment for Newsdm {
@@ -238,24 +270,26 @@ impl Experiment for Newsdm {
         let [_, p, h, w] = data.item;
         let per = p * h * w;
         let mut undefined = 0;
-        let mut shifts = |idx: &[usize]| -> Vec<f64> {
+        let mut shifts = |idx: &[usize]| -> (Vec<f64>, Vec<f64>) {
             idx.iter()
                 .map(|&i| {
                     let c = &data.src.inputs()[i * per..(i + 1) * per];
                     let v = ArrayView3::from_shape((p, h, w), c).expect("cluster shape");
                     // A cluster with no light above background has no barycentre: no shift.
-                    barycenter_shift(v.slice(s![..8.min(p), .., ..]), PIXEL_SIZE_NM)
-                        .map(|b| b.shift_nm)
-                        .unwrap_or_else(|_| {
-                            undefined += 1;
-                            0.0
-                        })
+                    shift_of(v).unwrap_or_else(|| {
+                        undefined += 1;
+                        (0.0, 0.0)
+                    })
                 })
-                .collect()
+                .unzip()
         };
+        let (val, val_deg) = shifts(&split.val);
+        let (test, test_deg) = shifts(&split.test);
         Ok(Shifts {
-            val: shifts(&split.val),
-            test: shifts(&split.test),
+            val,
+            test,
+            val_deg,
+            test_deg,
             undefined,
         })
     }
@@ -391,9 +425,10 @@ impl Experiment for Newsdm {
         let baseline_figures = MethodFigures {
             method: "barycenter shift (max pairwise distance of the 8 polarisation barycentres), its own threshold on validation".into(),
             figures: figures(&baseline.val, &val_s, &baseline.test, &test_s, crit)?,
-            scores: baseline.test,
+            scores: baseline.test.clone(),
         };
         plots(&run.out, &network, &baseline_figures, &test_s)?;
+        let paper = self.paper_table(run, data, split, net, &baseline, &val_s, &test_s)?;
         Ok(NewsdmReport {
             experiment: "newsdm",
             settings: self.0.clone(),
@@ -410,8 +445,169 @@ impl Experiment for Newsdm {
             network_ensemble: EnsembleFigures::of(&members),
             baseline: baseline_figures,
             baseline_undefined: baseline.undefined,
+            barycenter_np: paper.0,
+            network_at_barycenter_efficiency: paper.1,
+            angles: paper.2,
         })
     }
+}
+
+/// Seed offset of the large fog set: another "area" than the training file's fog.
+const FOG_AREA: u64 = 0x0A7E_A000_F06F;
+
+/// Fog clusters scored per chunk of the large fog set.
+const FOG_CHUNK: usize = 2000;
+
+impl Newsdm {
+    /// The paper's Table 1 (the cut at the NP threshold, NEWSnet at its carbon efficiency with
+    /// the large fog set) and the angle distributions; `None`s without a reference sample.
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn paper_table(
+        &self,
+        run: &Run,
+        data: &Clusters,
+        split: &Split,
+        net: &Scored,
+        shifts: &Shifts,
+        val_s: &[usize],
+        test_s: &[usize],
+    ) -> Result<(
+        Option<table1::BarycenterNp>,
+        Option<table1::NetworkAtBarycenter>,
+        Vec<table1::AngleGroup>,
+    )> {
+        if data.reference.len() < 2 {
+            run.say("no nanoparticle reference sample: the paper's Table 1 is not computed");
+            return Ok((None, None, Vec::new()));
+        }
+        let reference_nm: Vec<f64> = data.reference.iter().map(|x| x.0).collect();
+        let thr = table1::np_threshold(&reference_nm, run.options.seed)?;
+        let bar = table1::barycenter_np(&thr, data.reference_undefined, shifts, val_s, test_s)?;
+        let fog = if run.options.data.is_none() && self.0.fog_test > 0 {
+            run.say(format!(
+                "scoring {} fog clusters of another area with the {} kept checkpoints",
+                self.0.fog_test,
+                net.trained.kept.len()
+            ));
+            fog_set_scores(run, net, self.0.fog_test)?
+        } else {
+            Vec::new()
+        };
+        let fog_sample = match fog.first() {
+            Some(f) => format!(
+                "{} fog clusters generated from another area (seed {} + offset), inference only",
+                f.len(),
+                run.options.seed
+            ),
+            None => "the test split's fog".into(),
+        };
+        let val_members = net.val.member_scores(&CARBON)?;
+        let test_members = net.test.member_scores(&CARBON)?;
+        let matched = table1::network_at_barycenter(
+            bar.validation_carbon_efficiency,
+            &val_members,
+            &test_members,
+            &fog,
+            fog_sample,
+            val_s,
+            test_s,
+        )?;
+        // The angle distributions: validation and test clusters per file group, and the NPs.
+        let cfg = EmulsionConfig::default();
+        let generated = run.options.data.is_none();
+        let mut angle_input = Vec::new();
+        for (g, name) in data.groups.iter().enumerate() {
+            let mut v = Vec::new();
+            let mut sample = None;
+            for (idx, nm, deg) in [
+                (&split.val, &shifts.val, &shifts.val_deg),
+                (&split.test, &shifts.test, &shifts.test_deg),
+            ] {
+                for (k, &i) in idx.iter().enumerate() {
+                    if data.group[i] == g {
+                        v.push((nm[k], deg[k]));
+                        sample = Some(data.sample[i]);
+                    }
+                }
+            }
+            let Some(sample) = sample else { continue };
+            let scan = name.rsplit('/').next().unwrap_or("");
+            let beam = (generated && sample < 3)
+                .then(|| {
+                    let b = cfg.beam?;
+                    let r = cfg.scans.iter().find(|s| s.name == scan)?.rotation_deg;
+                    Some((b.direction_deg + r).rem_euclid(180.0))
+                })
+                .flatten();
+            angle_input.push((SAMPLE_NAMES[sample].to_string(), name.clone(), beam, v));
+        }
+        angle_input.push((
+            "NP".into(),
+            "nanoparticles (reference)".into(),
+            None,
+            data.reference.clone(),
+        ));
+        let angles = table1::angle_groups(&angle_input, thr.value_nm);
+        let test_shifts: Vec<(f64, f64)> = shifts
+            .test
+            .iter()
+            .zip(&shifts.test_deg)
+            .map(|(&a, &b)| (a, b))
+            .collect();
+        table1::plots(
+            &run.out,
+            thr.value_nm,
+            &reference_nm,
+            &test_shifts,
+            test_s,
+            &angles,
+            test_members.last().expect("one member at least"),
+            Some(&matched),
+        )?;
+        Ok((Some(bar), Some(matched), angles))
+    }
+}
+
+/// Σ P(carbon) of every kept checkpoint of `net` on `n` fog clusters generated from another area
+/// than the run's data, preprocessed as the training clusters, in chunks.
+fn fog_set_scores(run: &Run, net: &Scored, n: usize) -> Result<Vec<Vec<f64>>> {
+    let cfg = EmulsionConfig::default();
+    let pipeline = EmulsionPipeline::default();
+    let area = run.options.seed.wrapping_add(FOG_AREA);
+    let t = &net.trained;
+    let mut out = vec![Vec::with_capacity(n); t.kept.len()];
+    for first in (0..n).step_by(FOG_CHUNK) {
+        pipeline::cancelled()?;
+        let b = (n - first).min(FOG_CHUNK);
+        let raw = crate::sim::emulsion::generate(&cfg, Sample::Fog, area, first as u64, b)?;
+        let batch = crate::io::emulsion::ClusterBatch::new(
+            raw.images.mapv(f32::from),
+            raw.pol_ids,
+            raw.classes,
+        )?;
+        let input = pipeline.process(&batch, run.options.seed)?;
+        let dims = input.images.shape().to_vec();
+        let m = dims[0];
+        let src = InMemory::new(
+            input.images.into_iter().collect(),
+            dims[1..].to_vec(),
+            Targets::Classes(vec![3; m]),
+        )?;
+        let idx: Vec<usize> = (0..m).collect();
+        let outs = crate::train::predict_ensemble(
+            &t.model,
+            &t.params,
+            &t.kept,
+            &src,
+            &idx,
+            t.spec.predict_batch,
+            &run.device,
+        )?;
+        for (o, v) in outs.iter().zip(out.iter_mut()) {
+            v.extend(crate::metrics::signal_scores(o, &CARBON)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Reads up to `per_sample` clusters of every group of `path` and preprocesses them (paper
@@ -421,8 +617,29 @@ fn load_clusters(path: &Path, per_sample: usize, seed: u64, rotations: bool) -> 
     let pipeline = EmulsionPipeline::default();
     let (mut images, mut sample, mut item, mut cuts) = (Vec::new(), Vec::new(), [0; 4], 0);
     let (mut keys, mut base) = (EventKeys::default(), 0);
-    for cs in file.sets()? {
-        let n = cs.len().min(per_sample);
+    let (mut group_of, mut groups) = (Vec::new(), Vec::new());
+    let (mut reference, mut reference_undefined) = (Vec::new(), 0);
+    let sets = file.sets()?;
+    // A carbon sample split into scan groups shares `per_sample` among its groups.
+    let energy_groups = |class: Option<ClusterClass>| {
+        sets.iter()
+            .filter(|o| {
+                class.is_some() && o.class() == class && !table1::is_reference_group(o.group())
+            })
+            .count()
+            .max(1)
+    };
+    for cs in &sets {
+        let is_carbon = matches!(
+            cs.class(),
+            Some(ClusterClass::C30keV | ClusterClass::C60keV | ClusterClass::C100keV)
+        );
+        let share = if is_carbon {
+            per_sample.div_ceil(energy_groups(cs.class()))
+        } else {
+            per_sample
+        };
+        let n = cs.len().min(share);
         let set_base = base;
         base += cs.len();
         if n == 0 {
@@ -434,8 +651,23 @@ fn load_clusters(path: &Path, per_sample: usize, seed: u64, rotations: bool) -> 
         let input = pipeline.process(&batch, seed)?;
         cuts += n - input.kept.len();
         let dims = input.images.shape().to_vec();
+        if table1::is_reference_group(cs.group()) {
+            // The nanoparticles set the barycenter cut's threshold; they are not trained on.
+            for j in 0..input.kept.len() {
+                match shift_of(input.images.slice(s![j, 0, .., .., ..])) {
+                    Some(x) => reference.push(x),
+                    None => {
+                        reference_undefined += 1;
+                        reference.push((0.0, 0.0));
+                    }
+                }
+            }
+            continue;
+        }
         item = [dims[1], dims[2], dims[3], dims[4]];
+        groups.push(cs.group().to_string());
         for (j, &k) in input.kept.iter().enumerate() {
+            group_of.push(groups.len() - 1);
             let class = batch.classes.as_ref().map(|c| c[k]).or(cs.class());
             let class = class.ok_or_else(|| Error::Data {
                 path: path.into(),
@@ -482,6 +714,10 @@ fn load_clusters(path: &Path, per_sample: usize, seed: u64, rotations: bool) -> 
         item,
         sample,
         cuts,
+        group: group_of,
+        groups,
+        reference,
+        reference_undefined,
     })
 }
 
@@ -665,6 +901,14 @@ pub struct NewsdmReport {
     /// Validation and test clusters without a barycentre (no light above background), given a
     /// shift of 0.
     pub baseline_undefined: usize,
+    /// The paper's barycenter cut: threshold at the nanoparticle sample's 95 % quantile, its
+    /// per-class efficiencies and fog fraction (`None` without a nanoparticle group).
+    pub barycenter_np: Option<table1::BarycenterNp>,
+    /// NEWSnet at the threshold giving the cut's carbon efficiency on validation, fog counted on
+    /// the large generated fog set.
+    pub network_at_barycenter_efficiency: Option<table1::NetworkAtBarycenter>,
+    /// Shift-angle distributions of long and short shifts per file group (Fig. 5).
+    pub angles: Vec<table1::AngleGroup>,
 }
 
 /// "R (pass/all)", or "> limit (0/all, 95 % CL)" when nothing passes.
@@ -689,7 +933,7 @@ impl Report for NewsdmReport {
     }
 
     fn plots(&self) -> Vec<(&'static str, &'static str)> {
-        vec![
+        let mut v = vec![
             (
                 "roc.png",
                 "ROC on the test clusters: carbon versus all background, working points marked",
@@ -702,7 +946,18 @@ impl Report for NewsdmReport {
                 "barycenter_shift.png",
                 "Barycenter shift per sample (test), log scale",
             ),
-        ]
+        ];
+        if self.barycenter_np.is_some() {
+            v.extend([
+                ("shift_np_threshold.png", "Fig. 4: barycenter shift per sample (test) and of the nanoparticles, with the NP 95 % threshold"),
+                ("angles_long.png", "Fig. 5: shift direction of the long shifts per file group (validation + test)"),
+                ("angles_short.png", "Fig. 5: shift direction of the short shifts per file group"),
+                ("roc_per_class.png", "Fig. 6: ROC of each carbon class against all background, NEWSnet and the barycenter shift, log εb"),
+                ("selected_shift.png", "Fig. 7: barycenter shift of the test clusters NEWSnet selects at the cut's efficiency"),
+                ("selected_angle.png", "Fig. 7: shift direction of the test clusters NEWSnet selects"),
+            ]);
+        }
+        v
     }
 
     fn markdown(&self) -> String {
@@ -749,6 +1004,10 @@ impl Report for NewsdmReport {
                 row("barycenter shift", &self.baseline.figures),
             ],
         );
+        if let Some(bar) = &self.barycenter_np {
+            md += &table1::markdown(bar, self.network_at_barycenter_efficiency.as_ref());
+            md += &table1::angles_markdown(&self.angles);
+        }
         md
     }
 }
