@@ -601,7 +601,8 @@ fn render_cluster(
                 .collect(),
         )
     };
-    let still = profiles(0);
+    // Without vibration every exposure shares exposure 0's profiles.
+    let still = cfg.vibration.is_none().then(|| profiles(0));
     let mut signal = vec![0.0f64; CROP_PX];
     let mut electrons = [0.0f64; CROP_PX];
     let mut normals = [0.0f64; CROP_PX];
@@ -609,11 +610,12 @@ fn render_cluster(
     let read_var = cfg.read_noise_adc * cfg.read_noise_adc;
     for p in 0..8 {
         let moved;
-        let (gx, gy) = if cfg.vibration.is_none() {
-            (&still.0, &still.1)
-        } else {
-            moved = profiles(p);
-            (&moved.0, &moved.1)
+        let (gx, gy) = match &still {
+            Some((x, y)) => (x, y),
+            None => {
+                moved = profiles(p);
+                (&moved.0, &moved.1)
+            }
         };
         let theta = p as f64 * std::f64::consts::PI / 8.0;
         let b: Vec<f64> = gs
