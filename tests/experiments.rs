@@ -182,6 +182,13 @@ fn newsdm_pipeline_with_rotations() {
         .angles
         .iter()
         .any(|g| g.group == "Carbon/100keV/45degr" && g.beam_direction_deg == Some(105.0)));
+    // The extra fog set's shift directions, all 300 of them (long or short).
+    let fog_set = r
+        .angles
+        .iter()
+        .find(|g| g.group == "fog, 300 of another area");
+    let counted = fog_set.map(|g| g.long.iter().chain(&g.short).sum::<u64>());
+    assert_eq!(counted, Some(300));
     for f in [&r.network.figures, &r.baseline.figures] {
         assert!((0.0..=1.0).contains(&f.signal_efficiency));
         // A reduction factor, or a lower limit when no fog passes.
@@ -215,6 +222,47 @@ fn newsdm_pipeline_with_rotations() {
         assert!(dir.path().join(f).exists(), "{f}");
     }
     assert_html_report(dir.path(), r.clusters.test, 9);
+}
+
+/// The hyper-parameter search end to end on a few clusters: 10 trials (9 random, 1 proposed by
+/// the Gaussian process) of 2-fold cross-validation, the log, the best settings as a file the
+/// example reads back, a resumed search that trains nothing, and a changed one refused.
+#[test]
+fn newsdm_search_logs_resumes_and_writes_its_best_settings() {
+    use newsdm::search::{search, SearchSettings};
+    let dir = tempfile::tempdir().unwrap();
+    let base = newsdm::Settings {
+        per_sample: 8,
+        epochs: 1,
+        fog_test: 0,
+        ..newsdm::Settings::preset(Preset::Quick)
+    };
+    let how = SearchSettings {
+        trials: 10,
+        folds: 2,
+        ..Default::default()
+    };
+    let r = search(&opts(dir.path()), &base, &how).unwrap();
+    assert_eq!(r.trials.len(), 10);
+    assert_eq!(r.trials[9].proposed_by, "gp");
+    for t in &r.trials {
+        assert_eq!(t.fold_auc.len(), 2);
+        assert!(t.fold_auc.iter().all(|a| (0.0..=1.0).contains(a)));
+        assert!(t.objective <= r.trials[r.best].objective || t.trial != r.best);
+    }
+    let best = newsdm::Settings::read(&r.best_settings).unwrap();
+    assert_eq!(best, r.trials[r.best].hyper.apply(&base));
+    let log = std::fs::read_to_string(dir.path().join("search/trials.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 10);
+    // No checkpoint is left behind once a trial is logged.
+    assert!(!dir.path().join("search/trial-000").exists());
+    let t0 = std::time::Instant::now();
+    let again = search(&opts(dir.path()), &base, &how).unwrap();
+    assert_eq!(again.trials, r.trials);
+    eprintln!("resumed in {:?}", t0.elapsed());
+    let other = newsdm::Settings { epochs: 2, ..base };
+    let e = search(&opts(dir.path()), &other, &how).unwrap_err().to_string();
+    assert!(e.contains("search.json") && e.contains("base settings"), "{e}");
 }
 
 #[test]

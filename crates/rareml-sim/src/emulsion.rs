@@ -203,8 +203,10 @@ impl Default for EmulsionConfig {
 }
 
 impl EmulsionConfig {
-    /// Checks every field: brightness and ADC gain > 0, read noise ≥ 0, a pedestal range
-    /// min ≤ max (all finite); the error names the first offending field.
+    /// Checks every field: brightnesses, ADC gain, fog length and light > 0, read noise and
+    /// plasmon depth factor ≥ 0, the length exponent in [0, 2], a pedestal range min ≤ max,
+    /// vibration σ and beam spread ≥ 0, scan names unique (all finite); the error names the first
+    /// offending field.
     pub fn validate(&self) -> Result<()> {
         let positive = |v: f64| v.is_finite() && v > 0.0;
         if !positive(self.grain_brightness_adc) {
@@ -234,6 +236,34 @@ impl EmulsionConfig {
                 "pedestal_adc",
                 self.pedestal_adc,
                 "finite (min, max) with min ≤ max",
+            ));
+        }
+        for (field, value) in [
+            (
+                "nanoparticle_brightness_adc",
+                self.nanoparticle_brightness_adc,
+            ),
+            ("fog_filament_median_nm", self.fog_filament_median_nm),
+            ("fog_brightness_scale", self.fog_brightness_scale),
+        ] {
+            if !positive(value) {
+                return Err(config(field, value, "finite and > 0"));
+            }
+        }
+        if !(self.plasmon_depth_scale.is_finite() && self.plasmon_depth_scale >= 0.0) {
+            return Err(config(
+                "plasmon_depth_scale",
+                self.plasmon_depth_scale,
+                "finite and ≥ 0 (0: no plasmon modulation)",
+            ));
+        }
+        if !(self.projected_length_exponent.is_finite()
+            && (0.0..=2.0).contains(&self.projected_length_exponent))
+        {
+            return Err(config(
+                "projected_length_exponent",
+                self.projected_length_exponent,
+                "finite, in [0, 2]",
             ));
         }
         let v = &self.vibration;
@@ -407,8 +437,8 @@ const MAX_DEPTH: f64 = 0.95;
 /// plasmon modulation takes its median depth.
 const SEGMENT_MEDIAN_NM: f64 = 46.0;
 
-/// The emitters of one developed silver filament of total length `length_nm`, its first segment
-/// along the screen angle `dir` (radians, y down), its light centroid at (`cx`, `cy`): a chain of
+/// The emitters of one developed silver filament of total length `length_nm`, its chord (start to
+/// end) along the screen angle `dir` (radians, y down), its light centroid at (`cx`, `cy`): a chain of
 /// straight segments with the SEM sample's number of kinks at uniform positions, turning by ±U(0°, 135°)
 /// (the SEM sample's statistics). The filament's light, ∝ √(L / 118 nm) as before, is shared
 /// among its segments ∝ their lengths; each segment resonates along its own axis.
@@ -454,6 +484,18 @@ fn filament<R: Rng>(
         x += l * ux;
         y += l * uy;
         from = to;
+    }
+    // Turn the chain about its start so that its chord (start to end) lies along `dir`: the
+    // filament spans the ion's path, which sets where it is, while the kinks — curling with the
+    // same sign twice as often as not in the SEM sample — only shape it. Without this the
+    // chord of a 3-kink filament strays 66° on average from its first segment (SEM sample).
+    if y.hypot(x) > 1e-9 {
+        let turn = dir - y.atan2(x);
+        let (s, c) = turn.sin_cos();
+        for g in &mut out {
+            (g.x, g.y) = (c * g.x - s * g.y, s * g.x + c * g.y);
+            g.phi = (g.phi + turn).rem_euclid(std::f64::consts::PI);
+        }
     }
     // Centre the filament's light on (cx, cy).
     let w: f64 = out.iter().map(|g| g.brightness).sum::<f64>().max(1e-12);
@@ -859,9 +901,62 @@ mod tests {
         (-g.phi.to_degrees()).rem_euclid(180.0)
     }
 
-    /// A carbon track's first segment points along the beam turned by its scan's rotation: the
-    /// axial mean of 2,000 tracks per scan lies within 3° of beam + rotation, with the spread's
-    /// concentration (R = exp(−2σ²) = 0.68 for σ = 25°).
+    /// The chord (start to end) of a filament of total length `length_nm` as a screen angle in
+    /// radians (y down): its segments' lengths from their light (∝ length), their ends chained
+    /// from the first segment's free end.
+    fn chord(g: &[Grain], length_nm: f64) -> f64 {
+        let w: f64 = g.iter().map(|g| g.brightness).sum();
+        let ends = |g: &Grain| {
+            let h = 0.5 * length_nm * g.brightness / w;
+            let (ux, uy) = (g.phi.cos(), g.phi.sin());
+            [(g.x - h * ux, g.y - h * uy), (g.x + h * ux, g.y + h * uy)]
+        };
+        let d = |p: (f64, f64), q: (f64, f64)| (p.0 - q.0).hypot(p.1 - q.1);
+        let first = ends(&g[0]);
+        let (start, mut at) = match g.get(1).map(ends) {
+            None => (first[0], first[1]),
+            Some(n) => {
+                let near = |p| d(p, n[0]).min(d(p, n[1]));
+                if near(first[0]) < near(first[1]) {
+                    (first[1], first[0])
+                } else {
+                    (first[0], first[1])
+                }
+            }
+        };
+        for s in &g[1..] {
+            let e = ends(s);
+            at = if d(e[0], at) < d(e[1], at) {
+                e[1]
+            } else {
+                e[0]
+            };
+        }
+        (at.1 - start.1).atan2(at.0 - start.0)
+    }
+
+    /// A filament's chord lies along the direction asked for, whatever its kinks (the chord of a
+    /// single segment is either way along it).
+    #[test]
+    fn a_filaments_chord_lies_along_its_direction() {
+        let cfg = EmulsionConfig::default();
+        let mut kinked = 0;
+        for i in 0..500 {
+            let mut rng = event_rng(5, i);
+            let l = rng.random_range(20.0..400.0);
+            let dir = rng.random_range(-3.0..3.0);
+            let g = filament(&mut rng, &cfg, l, dir, (10.0, -4.0));
+            kinked += usize::from(g.len() > 1);
+            let off = (chord(&g, l) - dir).rem_euclid(std::f64::consts::PI);
+            assert!(off.min(std::f64::consts::PI - off) < 1e-6, "{i}: {off}");
+        }
+        assert!(kinked > 300, "{kinked} of 500 kinked");
+    }
+
+    /// A carbon track points along the beam turned by its scan's rotation: the axial mean of the
+    /// line from its first to its last segment's centre (its chord's direction, drawn about
+    /// the beam symmetrically) in 2,000 tracks per scan lies within 3° of beam + rotation, and
+    /// kinks blur it but little (R > 0.5, against 0.68 for the beam's 25° spread alone).
     #[test]
     fn carbon_tracks_follow_the_beam_in_every_scan() {
         let cfg = EmulsionConfig::default();
@@ -871,7 +966,13 @@ mod tests {
             for i in 0..2000 {
                 let mut rng = event_rng(9, i);
                 let g = grains(&mut rng, Sample::Carbon(100), &cfg, scan.rotation_deg);
-                let t = (2.0 * screen_deg(&g[0])).to_radians();
+                let (a, b) = (&g[0], &g[g.len() - 1]);
+                let deg = if g.len() == 1 {
+                    screen_deg(a)
+                } else {
+                    (-(b.y - a.y).atan2(b.x - a.x).to_degrees()).rem_euclid(180.0)
+                };
+                let t = (2.0 * deg).to_radians();
                 s2 += t.sin();
                 c2 += t.cos();
             }
@@ -884,8 +985,8 @@ mod tests {
                 "{}: {mean} vs {want}",
                 scan.name
             );
-            let expected_r = (-2.0 * beam.spread_deg.to_radians().powi(2)).exp();
-            assert!((r - expected_r).abs() < 0.05, "{}: R {r}", scan.name);
+            let spread_r = (-2.0 * beam.spread_deg.to_radians().powi(2)).exp();
+            assert!(r > 0.5 && r <= spread_r + 0.03, "{}: R {r}", scan.name);
         }
         // Cluster i of a carbon sample is in scan i mod 4; other samples have none.
         assert_eq!(cfg.scan_of(Sample::Carbon(30), 6), Some(2));
@@ -981,6 +1082,41 @@ mod tests {
                 ..d()
             },
             "beam",
+        );
+        bad(
+            EmulsionConfig {
+                nanoparticle_brightness_adc: -3.0,
+                ..d()
+            },
+            "nanoparticle_brightness_adc",
+        );
+        bad(
+            EmulsionConfig {
+                fog_filament_median_nm: 0.0,
+                ..d()
+            },
+            "fog_filament_median_nm",
+        );
+        bad(
+            EmulsionConfig {
+                fog_brightness_scale: f64::NAN,
+                ..d()
+            },
+            "fog_brightness_scale",
+        );
+        bad(
+            EmulsionConfig {
+                plasmon_depth_scale: -0.5,
+                ..d()
+            },
+            "plasmon_depth_scale",
+        );
+        bad(
+            EmulsionConfig {
+                projected_length_exponent: 7.0,
+                ..d()
+            },
+            "projected_length_exponent",
         );
         let mut twice = d();
         twice.scans[1].name = "0degr".into();

@@ -3,6 +3,7 @@
 //! at the nanoparticle threshold, NEWSnet at its efficiency, fog counted on a large generated set)
 //! with the shift-angle distributions ([`table1`]).
 
+pub mod search;
 pub mod table1;
 
 use super::pipeline::{
@@ -53,6 +54,23 @@ pub struct Settings {
     /// so that a fog fraction of 10⁻³–10⁻⁴ is a count (generated data only; 0: none).
     #[serde(default)]
     pub fog_test: usize,
+    /// Weight μ of the categorical cross-entropy in the loss (public code: 0.53).
+    #[serde(default = "default_mu")]
+    pub mu: f64,
+    /// Adam's hyper-parameters (public code: lr 6.5·10⁻⁴, β 0.9 / 0.99, ε 10⁻⁷).
+    #[serde(default = "AdamConfig::newsdm")]
+    pub optimizer: AdamConfig,
+    /// Learning-rate decay factor per epoch (exponential schedule; public code: 0.9).
+    #[serde(default = "default_lr_decay")]
+    pub lr_decay: f64,
+}
+
+fn default_mu() -> f64 {
+    0.53
+}
+
+fn default_lr_decay() -> f64 {
+    0.9
 }
 
 impl Settings {
@@ -87,6 +105,9 @@ impl Settings {
                 signal_efficiency: 0.9,
                 keep_last: 3,
                 fog_test: 20_000,
+                mu: default_mu(),
+                optimizer: AdamConfig::newsdm(),
+                lr_decay: default_lr_decay(),
             },
             // The paper's sizes: samples of ~10⁵, batch 256, 60 epochs, the last ten epochs'
             // networks as the ensemble.
@@ -100,8 +121,28 @@ impl Settings {
                 signal_efficiency: 0.9,
                 keep_last: 10,
                 fog_test: 100_000,
+                mu: default_mu(),
+                optimizer: AdamConfig::newsdm(),
+                lr_decay: default_lr_decay(),
             },
         }
+    }
+
+    /// Settings from a JSON file (as `--search` writes its best trial's), checked.
+    pub fn read(path: &Path) -> Result<Self> {
+        let file = |reason: String| Error::File {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| file(format!("cannot read: {e}")))?;
+        let s: Settings = serde_json::from_str(&text).map_err(|e| {
+            file(format!(
+                "not NEWSdm settings (JSON of newsdm::Settings): {e}"
+            ))
+        })?;
+        s.validate()
+            .map_err(|e| file(format!("settings out of range: {e}")))?;
+        Ok(s)
     }
 
     /// Checks every setting (the network's own fields too); the error names one field.
@@ -113,6 +154,12 @@ impl Settings {
         if !(self.signal_efficiency > 0.0 && self.signal_efficiency <= 1.0) {
             return bad("signal_efficiency", &self.signal_efficiency, "in (0, 1]");
         }
+        if !(0.0..=1.0).contains(&self.mu) {
+            return bad("mu", &self.mu, "in [0, 1]");
+        }
+        if !(self.lr_decay > 0.0 && self.lr_decay <= 1.0) {
+            return bad("lr_decay", &self.lr_decay, "in (0, 1]");
+        }
         self.train_config(0, false).validate()?;
         Ok(self.net.validate()?)
     }
@@ -121,8 +168,10 @@ impl Settings {
         TrainConfig {
             epochs: self.epochs,
             batch_size: self.batch,
-            optimizer: AdamConfig::newsdm(),
-            schedule: Schedule::Exponential { gamma: 0.9 },
+            optimizer: self.optimizer.clone(),
+            schedule: Schedule::Exponential {
+                gamma: self.lr_decay,
+            },
             weight_decay_schedule: Default::default(),
             seed,
             keep_last: self.keep_last,
@@ -303,7 +352,7 @@ impl Experiment for Newsdm {
             label: "NEWSnet".into(),
             config: ModelConfig::NewsNet(net),
             task: Task::MultiClass {
-                mu: 0.53,
+                mu: self.0.mu,
                 signal_classes: CARBON.len(),
             },
             train: self.0.train_config(run.options.seed, run.options.progress),
@@ -491,8 +540,9 @@ impl Newsdm {
             ));
             fog_set_scores(run, net, self.0.fog_test)?
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
+        let (fog, fog_shifts) = fog;
         let fog_sample = match fog.first() {
             Some(f) => format!(
                 "{} fog clusters generated from another area (seed {} + offset), inference only",
@@ -541,6 +591,14 @@ impl Newsdm {
                 .flatten();
             angle_input.push((SAMPLE_NAMES[sample].to_string(), name.clone(), beam, v));
         }
+        if !fog_shifts.is_empty() {
+            angle_input.push((
+                "fog".into(),
+                format!("fog, {} of another area", fog_shifts.len()),
+                None,
+                fog_shifts,
+            ));
+        }
         angle_input.push((
             "NP".into(),
             "nanoparticles (reference)".into(),
@@ -569,13 +627,16 @@ impl Newsdm {
 }
 
 /// Σ P(carbon) of every kept checkpoint of `net` on `n` fog clusters generated from another area
-/// than the run's data, preprocessed as the training clusters, in chunks.
-fn fog_set_scores(run: &Run, net: &Scored, n: usize) -> Result<Vec<Vec<f64>>> {
+/// than the run's data, preprocessed as the training clusters, in chunks; and each cluster's
+/// barycenter shift (nm, direction °; (0, 0) when undefined, as in the baseline).
+#[allow(clippy::type_complexity)]
+fn fog_set_scores(run: &Run, net: &Scored, n: usize) -> Result<(Vec<Vec<f64>>, Vec<(f64, f64)>)> {
     let cfg = EmulsionConfig::default();
     let pipeline = EmulsionPipeline::default();
     let area = run.options.seed.wrapping_add(FOG_AREA);
     let t = &net.trained;
     let mut out = vec![Vec::with_capacity(n); t.kept.len()];
+    let mut shifts = Vec::with_capacity(n);
     for first in (0..n).step_by(FOG_CHUNK) {
         pipeline::cancelled()?;
         let b = (n - first).min(FOG_CHUNK);
@@ -588,6 +649,10 @@ fn fog_set_scores(run: &Run, net: &Scored, n: usize) -> Result<Vec<Vec<f64>>> {
         let input = pipeline.process(&batch, run.options.seed)?;
         let dims = input.images.shape().to_vec();
         let m = dims[0];
+        shifts.extend(
+            (0..m)
+                .map(|i| shift_of(input.images.slice(s![i, 0, .., .., ..])).unwrap_or((0.0, 0.0))),
+        );
         let src = InMemory::new(
             input.images.into_iter().collect(),
             dims[1..].to_vec(),
@@ -607,7 +672,7 @@ fn fog_set_scores(run: &Run, net: &Scored, n: usize) -> Result<Vec<Vec<f64>>> {
             v.extend(crate::metrics::signal_scores(o, &CARBON)?);
         }
     }
-    Ok(out)
+    Ok((out, shifts))
 }
 
 /// Reads up to `per_sample` clusters of every group of `path` and preprocesses them (paper
@@ -1107,6 +1172,17 @@ mod tests {
             },
             "keep_last",
         );
+        bad(Settings { mu: 1.2, ..q() }, "mu");
+        bad(
+            Settings {
+                lr_decay: 0.0,
+                ..q()
+            },
+            "lr_decay",
+        );
+        let mut adam = q();
+        adam.optimizer.beta2 = 1.0;
+        bad(adam, "beta2");
         let mut net = q();
         net.net.dropout = 1.0;
         bad(net, "dropout");
