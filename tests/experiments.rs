@@ -261,8 +261,13 @@ fn newsdm_search_logs_resumes_and_writes_its_best_settings() {
     assert_eq!(again.trials, r.trials);
     eprintln!("resumed in {:?}", t0.elapsed());
     let other = newsdm::Settings { epochs: 2, ..base };
-    let e = search(&opts(dir.path()), &other, &how).unwrap_err().to_string();
-    assert!(e.contains("search.json") && e.contains("base settings"), "{e}");
+    let e = search(&opts(dir.path()), &other, &how)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("search.json") && e.contains("base settings"),
+        "{e}"
+    );
 }
 
 #[test]
