@@ -325,13 +325,50 @@ pub fn points_png(
                 .map_err(|x| e(x.to_string()))?;
         }
     }
+    // The legend in the corner that covers the fewest points, error-bar ends and fit points.
+    let covered: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|(_, p, fit)| {
+            p.iter()
+                .flat_map(|&(x, y, d)| [(x, y), (x, y - d), (x, y + d)])
+                .chain(fit.iter().flat_map(|f| f.iter().map(|&(x, y, _)| (x, y))))
+        })
+        .collect();
     chart
         .configure_series_labels()
+        .position(quiet_corner(&covered, ((x0 - pad), (x1 + pad)), (ylo, yhi)))
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
         .map_err(|x| e(x.to_string()))?;
     root.present().map_err(|x| e(x.to_string()))
+}
+
+/// The plot corner (upper right first on ties) whose box of 40 % of the width and 25 % of the
+/// height holds the fewest of `points`, in data coordinates over the axes' ranges.
+fn quiet_corner(points: &[(f64, f64)], x: (f64, f64), y: (f64, f64)) -> SeriesLabelPosition {
+    let (w, h) = ((x.1 - x.0).max(1e-12), (y.1 - y.0).max(1e-12));
+    let count = |right: bool, upper: bool| {
+        points
+            .iter()
+            .filter(|&&(px, py)| {
+                let (fx, fy) = ((px - x.0) / w, (py - y.0) / h);
+                let in_x = if right { fx >= 0.6 } else { fx <= 0.4 };
+                let in_y = if upper { fy >= 0.75 } else { fy <= 0.25 };
+                in_x && in_y
+            })
+            .count()
+    };
+    [
+        (true, true, SeriesLabelPosition::UpperRight),
+        (false, true, SeriesLabelPosition::UpperLeft),
+        (true, false, SeriesLabelPosition::LowerRight),
+        (false, false, SeriesLabelPosition::LowerLeft),
+    ]
+    .into_iter()
+    .min_by_key(|&(r, u, _)| count(r, u))
+    .map(|c| c.2)
+    .expect("four corners")
 }
 
 /// One event's XZ and YZ images for [`tpc_projections_png`]: its caption and the two planes,
@@ -498,4 +535,33 @@ pub fn map_grid_png(path: &Path, title: &str, maps: ndarray::ArrayView3<'_, f32>
         }
     }
     root.present().map_err(|x| e(x.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The legend goes where the points are not (plotters' default, the middle right, covered
+    /// the widest TopConv's points in the PandaX-III sweep): points high on the left and right
+    /// (Ξ 6–12.5 on an axis from 0) send it low; an empty plot keeps the upper right.
+    #[test]
+    fn the_legend_takes_the_emptiest_corner() {
+        let (x, y) = ((0.5, 11.5), (0.0, 14.0));
+        let sweep = [
+            (1.0, 11.5),
+            (1.0, 7.0),
+            (3.0, 9.0),
+            (10.8, 12.0),
+            (10.8, 6.5),
+        ];
+        let c = quiet_corner(&sweep, x, y);
+        assert!(matches!(c, SeriesLabelPosition::LowerRight), "{c:?}");
+        let upper_right = [(11.0, 13.0), (11.0, 1.0), (1.0, 1.0)];
+        let c = quiet_corner(&upper_right, x, y);
+        assert!(matches!(c, SeriesLabelPosition::UpperLeft), "{c:?}");
+        assert!(matches!(
+            quiet_corner(&[], x, y),
+            SeriesLabelPosition::UpperRight
+        ));
+    }
 }
