@@ -219,6 +219,75 @@ pub fn histogram_png(
     root.present().map_err(|x| e(x.to_string()))
 }
 
+/// One panel of [`histogram_grid_png`]: its title, the counts of its equal bins over the plot's
+/// range, and an optional marked x (a dashed vertical line, e.g. a beam direction).
+pub type HistogramPanel<'a> = (&'a str, &'a [u64], Option<f64>);
+
+/// Small multiples: one bar histogram per panel (fraction of the panel's entries per bin, linear
+/// axis from 0), four panels per row, each with its title and entry count and its marked x.
+pub fn histogram_grid_png(
+    path: &Path,
+    title: &str,
+    xlabel: &str,
+    panels: &[HistogramPanel<'_>],
+    range: (f64, f64),
+) -> Result<()> {
+    font();
+    let e = err(path);
+    const COLS: usize = 4;
+    let rows = panels.len().div_ceil(COLS).max(1);
+    let root = BitMapBackend::new(path, (1000, 40 + 190 * rows as u32)).into_drawing_area();
+    root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
+    let root = root
+        .titled(title, ("sans-serif", 20))
+        .map_err(|x| e(x.to_string()))?;
+    let areas = root.split_evenly((rows, COLS));
+    let (lo, hi) = range;
+    for (k, (name, counts, mark)) in panels.iter().enumerate() {
+        let total: u64 = counts.iter().sum();
+        let frac: Vec<f64> = counts
+            .iter()
+            .map(|&c| c as f64 / total.max(1) as f64)
+            .collect();
+        let ymax = frac.iter().copied().fold(0.0, f64::max).max(1e-3) * 1.2;
+        let width = (hi - lo) / counts.len().max(1) as f64;
+        let mut chart = ChartBuilder::on(&areas[k])
+            .caption(format!("{name} ({total})"), ("sans-serif", 12))
+            .margin(6)
+            .x_label_area_size(28)
+            .y_label_area_size(36)
+            .build_cartesian_2d(lo..hi, 0.0..ymax)
+            .map_err(|x| e(x.to_string()))?;
+        chart
+            .configure_mesh()
+            .x_desc(xlabel)
+            .x_labels(5)
+            .y_labels(4)
+            .y_label_formatter(&|y| format!("{y:.2}"))
+            .label_style(("sans-serif", 10))
+            .draw()
+            .map_err(|x| e(x.to_string()))?;
+        let c = COLORS[0];
+        chart
+            .draw_series(frac.iter().enumerate().map(|(b, &v)| {
+                let x0 = lo + b as f64 * width;
+                Rectangle::new([(x0, 0.0), (x0 + width, v)], c.mix(0.6).filled())
+            }))
+            .map_err(|x| e(x.to_string()))?;
+        if let Some(m) = mark {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    vec![(*m, 0.0), (*m, ymax)],
+                    4,
+                    3,
+                    BLACK.stroke_width(1),
+                ))
+                .map_err(|x| e(x.to_string()))?;
+        }
+    }
+    root.present().map_err(|x| e(x.to_string()))
+}
+
 /// One series of a resolution plot: name, points (x, y, error), optional fitted curve
 /// (x, y, ±1σ half-width of its band).
 pub type ResolutionSeries<'a> = (&'a str, Vec<(f64, f64, f64)>, Option<Vec<(f64, f64, f64)>>);

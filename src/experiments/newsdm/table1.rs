@@ -8,7 +8,7 @@ use crate::baselines::emulsion::{reference_threshold, ShiftThreshold};
 use crate::metrics::{
     choose_threshold, per_class_selection, roc_curve, ClassSelection, Criterion, Efficiency,
 };
-use crate::report::plot::{histogram_png, roc_png, RocSeries};
+use crate::report::plot::{histogram_grid_png, histogram_png, roc_png, HistogramPanel, RocSeries};
 use crate::report::{fmt, markdown_table};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -492,37 +492,32 @@ pub fn plots(
         50,
         Some(threshold_nm),
     )?;
-    // Fig. 5: the angle histograms, long and short, expanded to one value per bin centre.
-    let expand = |h: &[u64]| -> Vec<f64> {
-        h.iter()
-            .enumerate()
-            .flat_map(|(b, &c)| {
-                std::iter::repeat_n((b as f64 + 0.5) * 180.0 / ANGLE_BINS as f64, c as usize)
-            })
-            .collect()
-    };
+    // Fig. 5: the angle histograms, long and short, one panel per file group.
     for (name, long) in [("angles_long.png", true), ("angles_short.png", false)] {
-        let series: Vec<(&str, Vec<f64>)> = angles
+        let panels: Vec<HistogramPanel<'_>> = angles
             .iter()
             .map(|g| {
                 (
                     g.group.as_str(),
-                    expand(if long { &g.long } else { &g.short }),
+                    if long { &g.long[..] } else { &g.short[..] },
+                    g.beam_direction_deg,
                 )
             })
-            .filter(|(_, v)| !v.is_empty())
+            .filter(|p| p.1.iter().sum::<u64>() > 0)
             .collect();
-        histogram_png(
+        histogram_grid_png(
             &out.join(name),
             &format!(
-                "Shift direction of {} shifts (Fig. 5)",
-                if long { "long" } else { "short" }
+                "Shift direction of {} shifts (Fig. 5); dashed: the beam",
+                if long {
+                    "long (above the NP threshold)"
+                } else {
+                    "short"
+                }
             ),
             "direction [°]",
-            &series,
+            &panels,
             (0.0, 180.0),
-            ANGLE_BINS,
-            None,
         )?;
     }
     // Fig. 6: ROC of each carbon class against all background, both methods.
