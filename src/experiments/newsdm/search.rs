@@ -464,6 +464,19 @@ fn evaluate(
         ..hyper.apply(base)
     };
     settings.validate()?;
+    // Checkpoints of a trial cut short resume only if they were made with these
+    // hyper-parameters (`hyper.json` beside them); others are cleared.
+    let trial_dir = dir.join(format!("trial-{t:03}"));
+    let stamp = trial_dir.join("hyper.json");
+    let wanted = serde_json::to_string(&hyper).expect("hyper-parameters serialise");
+    if trial_dir.exists() && std::fs::read_to_string(&stamp).ok().as_deref() != Some(&wanted) {
+        std::fs::remove_dir_all(&trial_dir).map_err(|e| Error::File {
+            path: trial_dir.clone(),
+            reason: format!("cannot clear the checkpoints of another trial {t}: {e}"),
+        })?;
+    }
+    create_dir(&trial_dir)?;
+    write_file(&stamp, wanted.as_bytes())?;
     let trial_exp = Newsdm(settings);
     let src = experiment.source(data);
     let (mut fold_auc, mut parameters) = (Vec::new(), 0);
@@ -484,7 +497,7 @@ fn evaluate(
             .into_iter()
             .next()
             .expect("one network");
-        let ckpt = dir.join(format!("trial-{t:03}")).join(format!("fold-{f}"));
+        let ckpt = trial_dir.join(format!("fold-{f}"));
         spec.checkpoints = ckpt
             .strip_prefix(&run.out)
             .expect("under the output directory")
@@ -499,7 +512,7 @@ fn evaluate(
         fold_auc.push(roc_auc_score(&labels, last)?);
     }
     // The trial is recorded; its checkpoints are no longer needed.
-    let _ = std::fs::remove_dir_all(dir.join(format!("trial-{t:03}")));
+    let _ = std::fs::remove_dir_all(&trial_dir);
     let mean = fold_auc.iter().sum::<f64>() / fold_auc.len() as f64;
     Ok(Trial {
         trial: t,
