@@ -11,7 +11,6 @@ mod common;
 
 use clap::Parser;
 use rareml::experiments::newsdm;
-use rareml::experiments::newsdm::search::{search, SearchSettings};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -60,7 +59,9 @@ fn main() -> ExitCode {
     settings.rotations |= args.rotations;
     match args.search {
         None => common::finish(&opts, newsdm::run(&opts, &settings)),
+        #[cfg(feature = "search")]
         Some(trials) => {
+            use rareml::experiments::newsdm::search::{search, SearchSettings};
             let how = SearchSettings {
                 trials,
                 folds: args.folds,
@@ -77,6 +78,11 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+        #[cfg(not(feature = "search"))]
+        Some(_) => {
+            eprintln!("error: --search: this build has no `search` feature (cargo's default)");
+            ExitCode::FAILURE
         }
     }
 }

@@ -227,6 +227,7 @@ fn newsdm_pipeline_with_rotations() {
 /// The hyper-parameter search end to end on a few clusters: 10 trials (9 random, 1 proposed by
 /// the Gaussian process) of 2-fold cross-validation, the log, the best settings as a file the
 /// example reads back, a resumed search that trains nothing, and a changed one refused.
+#[cfg(feature = "search")]
 #[test]
 fn newsdm_search_logs_resumes_and_writes_its_best_settings() {
     use newsdm::search::{search, SearchSettings};

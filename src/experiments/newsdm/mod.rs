@@ -5,6 +5,7 @@
 
 mod data;
 mod report;
+#[cfg(feature = "search")]
 pub mod search;
 pub mod table1;
 
