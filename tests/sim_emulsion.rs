@@ -210,7 +210,7 @@ fn writes_the_raw_layout_reproducibly() {
     .unwrap();
     let f = EmulsionFile::open(&path).unwrap();
     assert_eq!(f.layout().unwrap(), EmulsionLayout::Raw);
-    // Clusters 0 and 4 in the 0° scan, 1 and 5 in the second 0° area, 2 in 45°, 3 in 90°.
+    // Clusters 0 and 4 in the 0° scan, 1 and 5 in 45°, 2 in 90°, 3 in the second 0° area.
     let groups = f.groups().unwrap();
     assert_eq!(
         groups,
@@ -334,4 +334,36 @@ fn plasmon_resonance_moves_a_c100_tracks_light_with_the_polarisation() {
     });
     eprintln!("C100 median barycenter shift without vibration: {resonant:.1} nm, without the plasmon modulation {flat:.1} nm");
     assert!(resonant > 1.5 * flat, "{resonant} nm against {flat} nm");
+}
+
+/// A written carbon scan group holds exactly the clusters `generate` gives for its indices
+/// (cluster i in scan i mod 4).
+#[test]
+fn a_written_scan_group_equals_the_generated_clusters_of_its_indices() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c60.h5");
+    let cfg = EmulsionConfig::default();
+    write(
+        &path,
+        &cfg,
+        &[Sample::Carbon(60), Sample::Gamma],
+        2,
+        20,
+        // Batches smaller than a scan group: the group's clusters come in several.
+        &WriteOptions {
+            batch: 3,
+            ..Default::default()
+        },
+        |_| {},
+    )
+    .unwrap();
+    let all = generate(&cfg, Sample::Carbon(60), 2, 0, 20).unwrap();
+    let f = EmulsionFile::open(&path).unwrap();
+    for (k, scan) in cfg.scans.iter().enumerate() {
+        let set = f.set(&format!("Carbon/60keV/{}", scan.name)).unwrap();
+        let got = set.read::<u8>(0..set.len()).unwrap().images;
+        let want = all.images.slice(ndarray::s![k..;4, .., .., ..]).to_owned();
+        assert_eq!(got.shape(), want.shape(), "{}", scan.name);
+        assert!(got == want, "{}: the written clusters differ", scan.name);
+    }
 }
