@@ -121,8 +121,10 @@ fn reports_work_in_chromium() {
         .arg(&script)
         .arg("--shots")
         .arg(&shots)
+        // NEWSdm: ROC, scores, barycenter shift and, with the NP reference sample, the paper's
+        // Figs. 4, 5 (long, short), 6 and 7 (shift, angle).
         .arg(format!(
-            "{}:{}:3",
+            "{}:{}:9",
             nd.join("report.html").display(),
             n.clusters.test
         ))
