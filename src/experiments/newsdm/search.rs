@@ -313,8 +313,8 @@ pub fn search(options: &Options, base: &Settings, how: &SearchSettings) -> Resul
     for i in (1..n).rev() {
         order.swap(i, rng.random_range(0..=i));
     }
+    // At least two clusters per fold where there are that many (truncate never grows).
     order.truncate(((n as f64 * how.fraction).round() as usize).max(how.folds * 2));
-    order.truncate(n);
     let folds: Vec<Vec<usize>> = (0..how.folds)
         .map(|f| order.iter().skip(f).step_by(how.folds).copied().collect())
         .collect();
