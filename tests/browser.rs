@@ -60,6 +60,7 @@ fn reports_work_in_chromium() {
         &newsdm::Settings {
             per_sample: 30,
             fog_test: 0,
+            angle_set: 0,
             epochs: 1,
             ..newsdm::Settings::preset(Preset::Quick)
         },

@@ -178,6 +178,7 @@ fn scores_rank_the_most_wrong_events_first() {
         &newsdm::Settings {
             per_sample: 6,
             fog_test: 0,
+            angle_set: 0,
             epochs: 1,
             ..newsdm::Settings::preset(Preset::Quick)
         },

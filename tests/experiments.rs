@@ -164,6 +164,7 @@ fn newsdm_pipeline_with_rotations() {
         epochs: 1,
         rotations: true,
         fog_test: 300,
+        angle_set: 200,
         ..newsdm::Settings::preset(Preset::Quick)
     };
     let r = newsdm::run(&opts(dir.path()), &settings).unwrap();
@@ -178,15 +179,33 @@ fn newsdm_pipeline_with_rotations() {
         matched.members.len(),
         settings.keep_last.min(settings.epochs)
     );
-    assert!(r
+    // Carbon's angle rows come from 200 clusters per sample of another area, 50 per scan (all
+    // kept by the cuts or fewer), not from the 12 validation and test clusters per energy.
+    let c100_45 = r
         .angles
         .iter()
-        .any(|g| g.group == "Carbon/100keV/45degr" && g.beam_direction_deg == Some(105.0)));
+        .find(|g| g.group == "Carbon/100keV/45degr")
+        .unwrap();
+    assert!(
+        c100_45.clusters.ends_with(" of another area"),
+        "{}",
+        c100_45.clusters
+    );
+    assert_eq!(c100_45.beam_direction_deg, Some(105.0));
+    let n45: u64 = c100_45.long.iter().chain(&c100_45.short).sum();
+    assert!((40..=50).contains(&n45), "{n45}");
+    assert_eq!(
+        r.angles
+            .iter()
+            .filter(|g| g.sample.starts_with('C'))
+            .count(),
+        12
+    );
     // The extra fog set's shift directions, all 300 of them (long or short).
     let fog_set = r
         .angles
         .iter()
-        .find(|g| g.group == "fog, 300 of another area");
+        .find(|g| g.group == "fog" && g.clusters == "300 of another area");
     let counted = fog_set.map(|g| g.long.iter().chain(&g.short).sum::<u64>());
     assert_eq!(counted, Some(300));
     for f in [&r.network.figures, &r.baseline.figures] {
@@ -236,6 +255,7 @@ fn newsdm_search_logs_resumes_and_writes_its_best_settings() {
         per_sample: 8,
         epochs: 1,
         fog_test: 0,
+        angle_set: 0,
         ..newsdm::Settings::preset(Preset::Quick)
     };
     let how = SearchSettings {

@@ -294,6 +294,7 @@ fn classification_runs_reproduce_their_test_scores() {
     let settings = newsdm::Settings {
         per_sample: 40,
         fog_test: 0,
+        angle_set: 0,
         epochs: 1,
         ..newsdm::Settings::preset(Preset::Quick)
     };

@@ -68,6 +68,23 @@ pub enum Error {
     /// An analysis given input it cannot use (empty or non-finite feature maps).
     #[error("{0}")]
     Analysis(String),
+    /// Data that would not fit in the machine's available memory, refused before the run spends
+    /// time generating or reading them.
+    #[error(
+        "{what} need ≈ {:.1} GB in memory, but {:.1} GB are available (MemAvailable in /proc/meminfo): {advice}",
+        *.need_bytes as f64 / 1e9,
+        *.available_bytes as f64 / 1e9
+    )]
+    Memory {
+        /// What would be held in memory.
+        what: String,
+        /// Bytes it needs.
+        need_bytes: u64,
+        /// Bytes available.
+        available_bytes: u64,
+        /// What to change.
+        advice: &'static str,
+    },
     /// A file or directory that cannot be created or written.
     #[error("{}: {reason}", .path.display())]
     File {

@@ -1088,6 +1088,12 @@ pub fn set_read_limit_bytes(bytes: u64) {
     READ_LIMIT_OVERRIDE.store(bytes, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// Memory the machine can give a new allocation without swapping, in bytes (`MemAvailable` in
+/// `/proc/meminfo`); `None` where that file is absent (not Linux) or has no such line.
+pub fn memory_available_bytes() -> Option<u64> {
+    proc_value("/proc/meminfo", "MemAvailable:").map(|kib| kib * 1024)
+}
+
 /// The first number after `key` on its line of a `/proc` file (`None` when absent or "unlimited").
 fn proc_value(file: &str, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(file).ok()?;

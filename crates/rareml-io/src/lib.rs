@@ -22,5 +22,8 @@ pub mod tpc;
 pub mod tt;
 
 pub use error::{Error, Result};
-pub use h5::{read_limit_bytes, set_read_limit_bytes, Compression, H5File, MAX_GROUP_DEPTH};
+pub use h5::{
+    memory_available_bytes, read_limit_bytes, set_read_limit_bytes, Compression, H5File,
+    MAX_GROUP_DEPTH,
+};
 pub use shard::Shard;

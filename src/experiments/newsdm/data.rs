@@ -69,6 +69,26 @@ pub(super) fn shift_of(c: ArrayView3<'_, f32>) -> Option<(f64, f64)> {
         .map(|b| (b.shift_nm, b.direction_deg))
 }
 
+/// Clusters `first .. first + n` of `sample` generated with `seed` and preprocessed by `pipeline`
+/// (augmentation seed `augment_seed`), in memory.
+fn generated_input(
+    cfg: &EmulsionConfig,
+    pipeline: &EmulsionPipeline,
+    sample: Sample,
+    seed: u64,
+    first: usize,
+    n: usize,
+    augment_seed: u64,
+) -> Result<crate::preprocess::emulsion::EmulsionInput> {
+    let raw = crate::sim::emulsion::generate(cfg, sample, seed, first as u64, n)?;
+    let batch = crate::io::emulsion::ClusterBatch::new(
+        raw.images.mapv(f32::from),
+        raw.pol_ids,
+        raw.classes,
+    )?;
+    Ok(pipeline.process(&batch, augment_seed)?)
+}
+
 /// Seed offset of the large fog set: another "area" than the training file's fog.
 pub(super) const FOG_AREA: u64 = 0x0A7E_A000_F06F;
 
@@ -93,13 +113,15 @@ pub(super) fn fog_set_scores(
     for first in (0..n).step_by(FOG_CHUNK) {
         pipeline::cancelled()?;
         let b = (n - first).min(FOG_CHUNK);
-        let raw = crate::sim::emulsion::generate(&cfg, Sample::Fog, area, first as u64, b)?;
-        let batch = crate::io::emulsion::ClusterBatch::new(
-            raw.images.mapv(f32::from),
-            raw.pol_ids,
-            raw.classes,
+        let input = generated_input(
+            &cfg,
+            &pipeline,
+            Sample::Fog,
+            area,
+            first,
+            b,
+            run.options.seed,
         )?;
-        let input = pipeline.process(&batch, run.options.seed)?;
         let dims = input.images.shape().to_vec();
         let m = dims[0];
         shifts.extend(
@@ -128,6 +150,81 @@ pub(super) fn fog_set_scores(
     Ok((out, shifts))
 }
 
+/// Seed offset of the carbon sets of the angle distributions: another "area" than the training
+/// file's carbon and the large fog set.
+pub(super) const CARBON_AREA: u64 = 0x0A7E_A000_CA4B;
+
+/// One carbon file group's clusters generated from another area: (sample index into
+/// `SAMPLE_NAMES`, file group, beam direction in the image frame in degrees, (shift nm,
+/// direction °) of each cluster kept by the preprocessing cuts; (0, 0) when undefined).
+pub(super) type AreaGroup = (usize, String, Option<f64>, Vec<(f64, f64)>);
+
+/// Barycenter shifts of `n` clusters of each carbon sample (C30, C60, C100) generated from
+/// another area than the run's data, preprocessed as the training clusters, per file group (scan).
+/// Shifts only: the angle distributions (Fig. 5) need counts the validation and test splits of
+/// the quick preset do not have (≈ 70 clusters per scan).
+pub(super) fn carbon_area_shifts(run: &Run, n: usize) -> Result<Vec<AreaGroup>> {
+    let cfg = EmulsionConfig::default();
+    let pipeline = EmulsionPipeline::default();
+    let area = run.options.seed.wrapping_add(CARBON_AREA);
+    let mut out = Vec::new();
+    for (k, &sample) in super::SAMPLES[..CARBON.len()].iter().enumerate() {
+        let names = cfg.groups(sample);
+        let mut per_group = vec![Vec::new(); names.len()];
+        for first in (0..n).step_by(FOG_CHUNK) {
+            pipeline::cancelled()?;
+            let b = (n - first).min(FOG_CHUNK);
+            let input = generated_input(&cfg, &pipeline, sample, area, first, b, run.options.seed)?;
+            for (j, &kept) in input.kept.iter().enumerate() {
+                let g = cfg.scan_of(sample, (first + kept) as u64).unwrap_or(0);
+                per_group[g]
+                    .push(shift_of(input.images.slice(s![j, 0, .., .., ..])).unwrap_or((0.0, 0.0)));
+            }
+        }
+        for (g, (name, shifts)) in names.into_iter().zip(per_group).enumerate() {
+            let beam = cfg.beam.map(|b| {
+                let r = cfg.scans.get(g).map_or(0.0, |s| s.rotation_deg);
+                (b.direction_deg + r).rem_euclid(180.0)
+            });
+            out.push((k, name, beam, shifts));
+        }
+    }
+    Ok(out)
+}
+
+/// Clusters read and preprocessed at a time when loading a file.
+const LOAD_CHUNK: usize = 2000;
+
+/// Refuses to hold `n` preprocessed clusters of `item` f32 values each in memory when they exceed
+/// `available` bytes (no check when unknown).
+pub(super) fn check_fits(n: usize, item: usize, available: Option<u64>) -> Result<()> {
+    let need = n as u64 * item as u64 * std::mem::size_of::<f32>() as u64;
+    match available {
+        Some(a) if need > a => Err(Error::Memory {
+            what: format!("{n} preprocessed clusters of {item} values (f32)"),
+            need_bytes: need,
+            available_bytes: a,
+            advice: "lower per_sample (--events), or run where more memory is",
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Values of one preprocessed cluster as the toy Monte Carlo generates them (one cluster made
+/// and preprocessed).
+pub(super) fn generated_item_len(cfg: &EmulsionConfig, seed: u64) -> Result<usize> {
+    let input = generated_input(
+        cfg,
+        &EmulsionPipeline::default(),
+        Sample::Fog,
+        seed,
+        0,
+        1,
+        seed,
+    )?;
+    Ok(input.images.shape()[1..].iter().product())
+}
+
 /// Reads up to `per_sample` clusters of every group of `path` and preprocesses them (paper
 /// pipeline: median subtraction, ÷128, crop 40, periodic 9th image).
 pub(super) fn load_clusters(
@@ -135,6 +232,17 @@ pub(super) fn load_clusters(
     per_sample: usize,
     seed: u64,
     rotations: bool,
+) -> Result<Clusters> {
+    load_clusters_in(path, per_sample, seed, rotations, LOAD_CHUNK)
+}
+
+/// [`load_clusters`], reading `chunk` clusters at a time.
+fn load_clusters_in(
+    path: &Path,
+    per_sample: usize,
+    seed: u64,
+    rotations: bool,
+    chunk: usize,
 ) -> Result<Clusters> {
     let file = EmulsionFile::open(path)?;
     let pipeline = EmulsionPipeline::default();
@@ -152,7 +260,7 @@ pub(super) fn load_clusters(
             .count()
             .max(1)
     };
-    for cs in &sets {
+    let share = |cs: &crate::io::emulsion::ClusterSet| {
         let is_carbon = matches!(
             cs.class(),
             Some(ClusterClass::C30keV | ClusterClass::C60keV | ClusterClass::C100keV)
@@ -162,54 +270,72 @@ pub(super) fn load_clusters(
         } else {
             per_sample
         };
-        let n = cs.len().min(share);
+        cs.len().min(share)
+    };
+    // The preprocessed clusters are held in memory: refuse before reading what cannot fit.
+    let mut need = (0, 0);
+    for cs in sets
+        .iter()
+        .filter(|cs| !table1::is_reference_group(cs.group()))
+    {
+        let (p, h, w) = pipeline.output_dim((cs.polarisations(), cs.height(), cs.width()))?;
+        need = (need.0 + share(cs), need.1.max(p * h * w));
+    }
+    check_fits(need.0, need.1, crate::io::memory_available_bytes())?;
+    for cs in &sets {
+        let n = share(cs);
         let set_base = base;
         base += cs.len();
-        if n == 0 {
-            continue;
-        }
         let group = cs.group().to_lowercase();
-        // uint8 raw crops read as f32 (exact); the pipeline works in f32 either way.
-        let batch = cs.read::<f32>(0..n)?;
-        let input = pipeline.process(&batch, seed)?;
-        cuts += n - input.kept.len();
-        let dims = input.images.shape().to_vec();
-        if table1::is_reference_group(cs.group()) {
-            // The nanoparticles set the barycenter cut's threshold; they are not trained on.
-            for j in 0..input.kept.len() {
-                match shift_of(input.images.slice(s![j, 0, .., .., ..])) {
-                    Some(x) => reference.push(x),
-                    None => {
-                        reference_undefined += 1;
-                        reference.push((0.0, 0.0));
+        let reference_set = table1::is_reference_group(cs.group());
+        if n > 0 && !reference_set {
+            groups.push(cs.group().to_string());
+        }
+        // Read and preprocessed a chunk at a time: the raw and intermediate arrays of a whole
+        // group would be several times the kept clusters' size.
+        for first in (0..n).step_by(chunk) {
+            let end = (first + chunk).min(n);
+            // uint8 raw crops read as f32 (exact); the pipeline works in f32 either way.
+            let batch = cs.read::<f32>(first..end)?;
+            let input = pipeline.process(&batch, seed)?;
+            cuts += end - first - input.kept.len();
+            let dims = input.images.shape().to_vec();
+            if reference_set {
+                // The nanoparticles set the barycenter cut's threshold; they are not trained on.
+                for j in 0..input.kept.len() {
+                    match shift_of(input.images.slice(s![j, 0, .., .., ..])) {
+                        Some(x) => reference.push(x),
+                        None => {
+                            reference_undefined += 1;
+                            reference.push((0.0, 0.0));
+                        }
                     }
                 }
+                continue;
             }
-            continue;
-        }
-        item = [dims[1], dims[2], dims[3], dims[4]];
-        groups.push(cs.group().to_string());
-        for (j, &k) in input.kept.iter().enumerate() {
-            group_of.push(groups.len() - 1);
-            let class = batch.classes.as_ref().map(|c| c[k]).or(cs.class());
-            let class = class.ok_or_else(|| Error::Data {
-                path: path.into(),
-                reason: format!(
-                    "group {} has no class (attribute, labels or path)",
-                    cs.group()
-                ),
-            })?;
-            sample.push(match class {
-                ClusterClass::C30keV => 0,
-                ClusterClass::C60keV => 1,
-                ClusterClass::C100keV => 2,
-                ClusterClass::Background if group.contains("fog") => 3,
-                ClusterClass::Background => 4,
-            });
-            images.extend(input.images.slice(s![j, .., .., .., ..]).iter());
-            keys.index.push(set_base + k);
-            keys.id
-                .push(batch.pol_ids.as_ref().map_or(-1, |p| p[[k, 2]] as i64));
+            item = [dims[1], dims[2], dims[3], dims[4]];
+            for (j, &k) in input.kept.iter().enumerate() {
+                group_of.push(groups.len() - 1);
+                let class = batch.classes.as_ref().map(|c| c[k]).or(cs.class());
+                let class = class.ok_or_else(|| Error::Data {
+                    path: path.into(),
+                    reason: format!(
+                        "group {} has no class (attribute, labels or path)",
+                        cs.group()
+                    ),
+                })?;
+                sample.push(match class {
+                    ClusterClass::C30keV => 0,
+                    ClusterClass::C60keV => 1,
+                    ClusterClass::C100keV => 2,
+                    ClusterClass::Background if group.contains("fog") => 3,
+                    ClusterClass::Background => 4,
+                });
+                images.extend(input.images.slice(s![j, .., .., .., ..]).iter());
+                keys.index.push(set_base + first + k);
+                keys.id
+                    .push(batch.pol_ids.as_ref().map_or(-1, |p| p[[k, 2]] as i64));
+            }
         }
     }
     let carbon = sample.iter().filter(|&&s| s < 3).count();
@@ -242,4 +368,65 @@ pub(super) fn load_clusters(
         reference,
         reference_undefined,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clusters_that_would_not_fit_are_refused_with_the_numbers() {
+        // 1,000 clusters of 9 × 40 × 40 f32: 57.6 MB.
+        assert!(check_fits(1000, 14_400, Some(57_600_000)).is_ok());
+        assert!(check_fits(1000, 14_400, None).is_ok());
+        let e = check_fits(1000, 14_400, Some(57_599_999)).unwrap_err();
+        assert!(matches!(
+            e,
+            Error::Memory {
+                need_bytes: 57_600_000,
+                ..
+            }
+        ));
+        let m = e.to_string();
+        assert!(
+            m.contains("1000 preprocessed clusters")
+                && m.contains("0.1 GB")
+                && m.contains("per_sample"),
+            "{m}"
+        );
+    }
+
+    /// Reading a file a few clusters at a time gives exactly what one read of each group gives:
+    /// the same images, samples, groups, keys and nanoparticle shifts.
+    #[test]
+    fn chunked_loading_equals_whole_group_loading() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.h5");
+        let cfg = EmulsionConfig::default();
+        crate::sim::emulsion::write(
+            &path,
+            &cfg,
+            &Sample::ALL,
+            5,
+            11,
+            &Default::default(),
+            |_| {},
+        )
+        .unwrap();
+        let whole = load_clusters_in(&path, 11, 3, false, 1000).unwrap();
+        let chunked = load_clusters_in(&path, 11, 3, false, 4).unwrap();
+        assert_eq!(whole.src.inputs(), chunked.src.inputs());
+        assert_eq!(whole.sample, chunked.sample);
+        assert_eq!(whole.group, chunked.group);
+        assert_eq!(whole.groups, chunked.groups);
+        assert_eq!(whole.keys.index, chunked.keys.index);
+        assert_eq!(whole.keys.id, chunked.keys.id);
+        assert_eq!(whole.reference, chunked.reference);
+        assert_eq!(whole.cuts, chunked.cuts);
+        assert_eq!(whole.item, chunked.item);
+        // 11 per carbon energy in 4 scan groups (3, 3, 3, 2: the share is 3 per group), 11 fog,
+        // 11 gamma and 11 nanoparticles, kept or cut.
+        assert_eq!(whole.sample.len() + whole.reference.len() + whole.cuts, 66);
+        assert_eq!(whole.groups.len(), 14);
+    }
 }

@@ -9,9 +9,13 @@ mod report;
 pub mod search;
 pub mod table1;
 
-use data::{fog_set_scores, load_clusters, shift_of, ClusterReader, Clusters, Shifts};
+use data::{
+    carbon_area_shifts, check_fits, fog_set_scores, generated_item_len, load_clusters, shift_of,
+    ClusterReader, Clusters, Shifts,
+};
 use report::{figures, plots};
 pub use report::{ClusterCounts, EnsembleFigures, Figures, MethodFigures, NewsdmReport};
+use table1::GroupShifts;
 
 use super::pipeline::{
     self, Ensemble, Experiment, NetworkSpec, NetworkSummary, Run, Scored, TrainingSummary,
@@ -53,6 +57,11 @@ pub struct Settings {
     /// so that a fog fraction of 10⁻³–10⁻⁴ is a count (generated data only; 0: none).
     #[serde(default)]
     pub fog_test: usize,
+    /// Clusters per carbon sample generated from another area for the shift-angle
+    /// distributions (Fig. 5; barycenter shifts only, no network; generated data only; 0: the
+    /// validation and test clusters instead).
+    #[serde(default)]
+    pub angle_set: usize,
     /// Weight μ of the categorical cross-entropy in the loss (public code: 0.53).
     #[serde(default = "default_mu")]
     pub mu: f64,
@@ -104,6 +113,7 @@ impl Settings {
                 signal_efficiency: 0.9,
                 keep_last: 3,
                 fog_test: 20_000,
+                angle_set: 2_000,
                 mu: default_mu(),
                 optimizer: AdamConfig::newsdm(),
                 lr_decay: default_lr_decay(),
@@ -120,6 +130,7 @@ impl Settings {
                 signal_efficiency: 0.9,
                 keep_last: 10,
                 fog_test: 100_000,
+                angle_set: 10_000,
                 mu: default_mu(),
                 optimizer: AdamConfig::newsdm(),
                 lr_decay: default_lr_decay(),
@@ -220,16 +231,23 @@ impl Experiment for Newsdm {
     }
 
     fn generate(&self, run: &Run, path: &Path) -> Result<()> {
-        run.say(format!(
-            "generating {} clusters per sample into {}",
-            self.0.per_sample,
-            path.display()
-        ));
         let opts = crate::sim::WriteOptions {
             batch: 500,
             ..Default::default()
         };
         let (cfg, n) = (EmulsionConfig::default(), self.0.per_sample);
+        // Refuse before generating what the training cannot hold once preprocessed (the
+        // nanoparticles are kept as shifts only).
+        check_fits(
+            n * (SAMPLES.len() - 1),
+            generated_item_len(&cfg, run.options.seed)?,
+            crate::io::memory_available_bytes(),
+        )?;
+        run.say(format!(
+            "generating {} clusters per sample into {}",
+            self.0.per_sample,
+            path.display()
+        ));
         Ok(crate::sim::emulsion::write(
             path,
             &cfg,
@@ -501,10 +519,28 @@ impl Newsdm {
             val_s,
             test_s,
         )?;
-        // The angle distributions: validation and test clusters per file group, and the NPs.
+        // The angle distributions: carbon of another area per file group when generated (else
+        // the validation and test clusters), the other samples' validation and test clusters, the
+        // large fog set and the NPs.
         let cfg = EmulsionConfig::default();
         let generated = run.options.data.is_none();
+        let area_carbon = generated && self.0.angle_set > 0;
         let mut angle_input = Vec::new();
+        if area_carbon {
+            run.say(format!(
+                "barycenter shifts of {} clusters per carbon sample of another area (angle distributions)",
+                self.0.angle_set
+            ));
+            for (k, group, beam_deg, shifts) in carbon_area_shifts(run, self.0.angle_set)? {
+                angle_input.push(GroupShifts {
+                    sample: SAMPLE_NAMES[k].to_string(),
+                    group,
+                    clusters: format!("{} of another area", shifts.len()),
+                    beam_deg,
+                    shifts,
+                });
+            }
+        }
         for (g, name) in data.groups.iter().enumerate() {
             let mut v = Vec::new();
             let mut sample = None;
@@ -520,6 +556,9 @@ impl Newsdm {
                 }
             }
             let Some(sample) = sample else { continue };
+            if area_carbon && CARBON.contains(&sample) {
+                continue;
+            }
             let scan = name.rsplit('/').next().unwrap_or("");
             let beam = (generated && sample < 3)
                 .then(|| {
@@ -528,22 +567,30 @@ impl Newsdm {
                     Some((b.direction_deg + r).rem_euclid(180.0))
                 })
                 .flatten();
-            angle_input.push((SAMPLE_NAMES[sample].to_string(), name.clone(), beam, v));
+            angle_input.push(GroupShifts {
+                sample: SAMPLE_NAMES[sample].to_string(),
+                group: name.clone(),
+                clusters: "validation + test".into(),
+                beam_deg: beam,
+                shifts: v,
+            });
         }
         if !fog_shifts.is_empty() {
-            angle_input.push((
-                "fog".into(),
-                format!("fog, {} of another area", fog_shifts.len()),
-                None,
-                fog_shifts,
-            ));
+            angle_input.push(GroupShifts {
+                sample: "fog".into(),
+                group: "fog".into(),
+                clusters: format!("{} of another area", fog_shifts.len()),
+                beam_deg: None,
+                shifts: fog_shifts,
+            });
         }
-        angle_input.push((
-            "NP".into(),
-            "nanoparticles (reference)".into(),
-            None,
-            data.reference.clone(),
-        ));
+        angle_input.push(GroupShifts {
+            sample: "NP".into(),
+            group: "nanoparticles (reference)".into(),
+            clusters: "all".into(),
+            beam_deg: None,
+            shifts: data.reference.clone(),
+        });
         let angles = table1::angle_groups(&angle_input, thr.value_nm);
         let test_shifts: Vec<(f64, f64)> = shifts
             .test

@@ -118,6 +118,9 @@ pub struct AngleGroup {
     pub sample: String,
     /// The file group(s), e.g. `Carbon/100keV/45degr`.
     pub group: String,
+    /// Where the clusters come from: `validation + test` of the run's data, or `N of another
+    /// area` generated for this table.
+    pub clusters: String,
     /// The beam direction this group's tracks were generated along (beam + scan rotation), in
     /// degrees, when the data are generated.
     pub beam_direction_deg: Option<f64>,
@@ -289,25 +292,37 @@ pub fn network_at_barycenter(
     })
 }
 
-/// One group's input to [`angle_groups`]: sample name, group path, beam direction (°), and the
-/// (shift nm, direction °) of its clusters.
-pub type GroupShifts = (String, String, Option<f64>, Vec<(f64, f64)>);
+/// One group's input to [`angle_groups`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupShifts {
+    /// The sample (C30 … gamma) or `NP`.
+    pub sample: String,
+    /// The file group (`Carbon/100keV/45degr`) or the sample's name.
+    pub group: String,
+    /// Where the clusters come from (`validation + test`, `500 of another area`, …).
+    pub clusters: String,
+    /// The beam direction in the image frame, degrees.
+    pub beam_deg: Option<f64>,
+    /// (shift nm, direction °) of each cluster.
+    pub shifts: Vec<(f64, f64)>,
+}
 
 /// The angle distributions of every group (validation and test clusters, and the NP sample),
 /// long and short against `threshold_nm`.
 pub fn angle_groups(groups: &[GroupShifts], threshold_nm: f64) -> Vec<AngleGroup> {
     groups
         .iter()
-        .map(|(sample, group, beam, shifts)| {
+        .map(|g| {
             let (long, short): (Vec<_>, Vec<_>) =
-                shifts.iter().partition(|(nm, _)| *nm > threshold_nm);
+                g.shifts.iter().partition(|(nm, _)| *nm > threshold_nm);
             let deg = |v: &[(f64, f64)]| v.iter().map(|x| x.1).collect::<Vec<_>>();
             let (l, s) = (deg(&long), deg(&short));
             let (lm, sm) = (axial_mean(&l), axial_mean(&s));
             AngleGroup {
-                sample: sample.clone(),
-                group: group.clone(),
-                beam_direction_deg: *beam,
+                sample: g.sample.clone(),
+                group: g.group.clone(),
+                clusters: g.clusters.clone(),
+                beam_direction_deg: g.beam_deg,
                 long: angle_hist(&l),
                 short: angle_hist(&s),
                 long_mean_deg: lm.map(|x| x.0),
@@ -437,6 +452,7 @@ pub fn angles_markdown(groups: &[AngleGroup]) -> String {
         .map(|g| {
             vec![
                 g.group.clone(),
+                g.clusters.clone(),
                 g.beam_direction_deg
                     .map_or("—".into(), |b| format!("{:.0}°", b.rem_euclid(180.0))),
                 format!("{}", g.long.iter().sum::<u64>()),
@@ -450,6 +466,7 @@ pub fn angles_markdown(groups: &[AngleGroup]) -> String {
     md += &markdown_table(
         &[
             "group",
+            "clusters",
             "beam",
             "long",
             "long: direction",
@@ -493,12 +510,22 @@ pub fn plots(
         Some(threshold_nm),
     )?;
     // Fig. 5: the angle histograms, long and short, one panel per file group.
+    // Panel titles short enough for a quarter of the width: `C100 45degr`, `fog, another area`.
+    let titles: Vec<String> = angles
+        .iter()
+        .map(|g| match g.group.strip_prefix("Carbon/") {
+            Some(rest) => format!("{} {}", g.sample, rest.rsplit('/').next().unwrap_or(rest)),
+            None if g.clusters.contains("another area") => format!("{}, another area", g.group),
+            None => g.group.clone(),
+        })
+        .collect();
     for (name, long) in [("angles_long.png", true), ("angles_short.png", false)] {
         let panels: Vec<HistogramPanel<'_>> = angles
             .iter()
-            .map(|g| {
+            .zip(&titles)
+            .map(|(g, t)| {
                 (
-                    g.group.as_str(),
+                    t.as_str(),
                     if long { &g.long[..] } else { &g.short[..] },
                     g.beam_direction_deg,
                 )
