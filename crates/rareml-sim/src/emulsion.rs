@@ -321,6 +321,14 @@ impl EmulsionConfig {
         }
     }
 
+    /// Mean direction of the beam's tracks in the image frame of scan `scan` (the beam's direction
+    /// plus the scan's rotation), degrees in [0, 180); `None` without a beam; no rotation for a
+    /// scan index past `scans`.
+    pub fn beam_direction_deg(&self, scan: usize) -> Option<f64> {
+        let r = self.scans.get(scan).map_or(0.0, |s| s.rotation_deg);
+        self.beam.map(|b| (b.direction_deg + r).rem_euclid(180.0))
+    }
+
     /// The rotation in degrees of the scan holding cluster `index` of `sample`.
     fn rotation_deg(&self, sample: Sample, index: u64) -> f64 {
         self.scan_of(sample, index)
@@ -865,6 +873,18 @@ pub fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The beam in each scan's image frame: the paper's 60° beam turned by 0°, 45°, 90°, 0°.
+    #[test]
+    fn beam_direction_per_scan() {
+        let cfg = EmulsionConfig::default();
+        let per_scan: Vec<_> = (0..5).map(|k| cfg.beam_direction_deg(k)).collect();
+        let b = cfg.beam.unwrap().direction_deg;
+        let want = [b, b + 45.0, b + 90.0, b, b].map(|d| Some(d.rem_euclid(180.0)));
+        assert_eq!(per_scan, want);
+        let none = EmulsionConfig { beam: None, ..cfg };
+        assert_eq!(none.beam_direction_deg(0), None);
+    }
 
     #[test]
     fn ranges_scale_from_the_100_kev_point() {

@@ -1,7 +1,8 @@
 //! The NEWSdm clusters: a file read and preprocessed for training, streamed for prediction, and
 //! the large fog set of another area scored by the trained network.
 
-use super::{table1, CARBON};
+use super::table1::{self, GroupShifts};
+use super::CARBON;
 use crate::baselines::emulsion::barycenter_shift;
 use crate::experiments::pipeline::{self, Run, Scored};
 use crate::experiments::predict::{EventKeys, EventReader};
@@ -154,16 +155,12 @@ pub(super) fn fog_set_scores(
 /// file's carbon and the large fog set.
 pub(super) const CARBON_AREA: u64 = 0x0A7E_A000_CA4B;
 
-/// One carbon file group's clusters generated from another area: (sample index into
-/// `SAMPLE_NAMES`, file group, beam direction in the image frame in degrees, (shift nm,
-/// direction °) of each cluster kept by the preprocessing cuts; (0, 0) when undefined).
-pub(super) type AreaGroup = (usize, String, Option<f64>, Vec<(f64, f64)>);
-
 /// Barycenter shifts of `n` clusters of each carbon sample (C30, C60, C100) generated from
 /// another area than the run's data, preprocessed as the training clusters, per file group (scan).
 /// Shifts only: the angle distributions (Fig. 5) need counts the validation and test splits of
-/// the quick preset do not have (≈ 70 clusters per scan).
-pub(super) fn carbon_area_shifts(run: &Run, n: usize) -> Result<Vec<AreaGroup>> {
+/// the quick preset do not have (≈ 70 clusters per scan). A cluster without a barycentre counts
+/// as a (0, 0) shift, as in the baseline.
+pub(super) fn carbon_area_shifts(run: &Run, n: usize) -> Result<Vec<GroupShifts>> {
     let cfg = EmulsionConfig::default();
     let pipeline = EmulsionPipeline::default();
     let area = run.options.seed.wrapping_add(CARBON_AREA);
@@ -181,12 +178,14 @@ pub(super) fn carbon_area_shifts(run: &Run, n: usize) -> Result<Vec<AreaGroup>> 
                     .push(shift_of(input.images.slice(s![j, 0, .., .., ..])).unwrap_or((0.0, 0.0)));
             }
         }
-        for (g, (name, shifts)) in names.into_iter().zip(per_group).enumerate() {
-            let beam = cfg.beam.map(|b| {
-                let r = cfg.scans.get(g).map_or(0.0, |s| s.rotation_deg);
-                (b.direction_deg + r).rem_euclid(180.0)
+        for (g, (group, shifts)) in names.into_iter().zip(per_group).enumerate() {
+            out.push(GroupShifts {
+                sample: super::SAMPLE_NAMES[k].to_string(),
+                group,
+                clusters: format!("{} of another area", shifts.len()),
+                beam_deg: cfg.beam_direction_deg(g),
+                shifts,
             });
-            out.push((k, name, beam, shifts));
         }
     }
     Ok(out)
@@ -210,19 +209,16 @@ pub(super) fn check_fits(n: usize, item: usize, available: Option<u64>) -> Resul
     }
 }
 
-/// Values of one preprocessed cluster as the toy Monte Carlo generates them (one cluster made
-/// and preprocessed).
-pub(super) fn generated_item_len(cfg: &EmulsionConfig, seed: u64) -> Result<usize> {
-    let input = generated_input(
-        cfg,
-        &EmulsionPipeline::default(),
-        Sample::Fog,
-        seed,
-        0,
-        1,
-        seed,
-    )?;
-    Ok(input.images.shape()[1..].iter().product())
+/// Values of one preprocessed cluster as the toy Monte Carlo generates them (9 images of
+/// `CROP_PX` × `CROP_PX` through the default pipeline).
+pub(super) fn generated_item_len() -> Result<usize> {
+    let raw = (
+        9,
+        crate::sim::emulsion::CROP_PX,
+        crate::sim::emulsion::CROP_PX,
+    );
+    let (p, h, w) = EmulsionPipeline::default().output_dim(raw)?;
+    Ok(p * h * w)
 }
 
 /// Reads up to `per_sample` clusters of every group of `path` and preprocesses them (paper

@@ -240,7 +240,7 @@ impl Experiment for Newsdm {
         // nanoparticles are kept as shifts only).
         check_fits(
             n * (SAMPLES.len() - 1),
-            generated_item_len(&cfg, run.options.seed)?,
+            generated_item_len()?,
             crate::io::memory_available_bytes(),
         )?;
         run.say(format!(
@@ -531,15 +531,7 @@ impl Newsdm {
                 "barycenter shifts of {} clusters per carbon sample of another area (angle distributions)",
                 self.0.angle_set
             ));
-            for (k, group, beam_deg, shifts) in carbon_area_shifts(run, self.0.angle_set)? {
-                angle_input.push(GroupShifts {
-                    sample: SAMPLE_NAMES[k].to_string(),
-                    group,
-                    clusters: format!("{} of another area", shifts.len()),
-                    beam_deg,
-                    shifts,
-                });
-            }
+            angle_input.extend(carbon_area_shifts(run, self.0.angle_set)?);
         }
         for (g, name) in data.groups.iter().enumerate() {
             let mut v = Vec::new();
@@ -561,12 +553,9 @@ impl Newsdm {
             }
             let scan = name.rsplit('/').next().unwrap_or("");
             let beam = (generated && sample < 3)
-                .then(|| {
-                    let b = cfg.beam?;
-                    let r = cfg.scans.iter().find(|s| s.name == scan)?.rotation_deg;
-                    Some((b.direction_deg + r).rem_euclid(180.0))
-                })
-                .flatten();
+                .then(|| cfg.scans.iter().position(|s| s.name == scan))
+                .flatten()
+                .and_then(|k| cfg.beam_direction_deg(k));
             angle_input.push(GroupShifts {
                 sample: SAMPLE_NAMES[sample].to_string(),
                 group: name.clone(),
