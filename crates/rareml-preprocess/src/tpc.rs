@@ -249,7 +249,35 @@ pub fn event_image(
 /// Nearest-neighbour upsampling of the last two axes by `f`.
 pub fn upsample_nearest(x: ArrayView3<'_, f32>, f: usize) -> Array3<f32> {
     let (c, h, w) = x.dim();
-    Array3::from_shape_fn((c, h * f, w * f), |(k, i, j)| x[[k, i / f, j / f]])
+    let mut out = Array3::zeros((c, h * f, w * f));
+    upsample_nearest_into(x, f, out.view_mut()).expect("output of the upsampled shape");
+    out
+}
+
+/// Nearest-neighbour upsampling of the last two axes by `f` into `out`, which must be
+/// `(C, H·f, W·f)` for `x` of `(C, H, W)`.
+pub fn upsample_nearest_into(
+    x: ArrayView3<'_, f32>,
+    f: usize,
+    mut out: ndarray::ArrayViewMut3<'_, f32>,
+) -> Result<()> {
+    let (c, h, w) = x.dim();
+    if out.dim() != (c, h * f, w * f) {
+        return Err(Error::Shape {
+            what: "upsampled image",
+            expected: format!("({c}, {}, {}) for ×{f}", h * f, w * f),
+            found: out.shape().to_vec(),
+        });
+    }
+    for k in 0..c {
+        for i in 0..h * f {
+            let src = x.slice(s![k, i / f, ..]);
+            for (j, o) in out.slice_mut(s![k, i, ..]).iter_mut().enumerate() {
+                *o = src[j / f];
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Mirrors both planes of an image `(2, S, S)` in place: `flip = (horizontal, vertical)` reverses
@@ -414,6 +442,14 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("zero total charge"));
+    }
+
+    #[test]
+    fn upsampling_into_a_slot_of_another_shape_is_refused() {
+        let x = Array3::<f32>::zeros((2, 3, 3));
+        let mut out = Array3::<f32>::zeros((2, 6, 5));
+        let err = upsample_nearest_into(x.view(), 2, out.view_mut()).unwrap_err();
+        assert!(err.to_string().contains("(2, 6, 6) for ×2"), "{err}");
     }
 
     #[test]

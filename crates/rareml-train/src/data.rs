@@ -71,12 +71,18 @@ fn check_buffer(item: &[usize], indices: &[usize], out: &[f32]) -> Result<usize>
 /// An augmentation: modifies one event's input in place given a seed unique to (epoch seed, event).
 pub type Augment = Box<dyn Fn(&mut [f32], u64) + Send + Sync>;
 
+/// Turns one stored event into the network's input `(stored, out)`: e.g. nearest-neighbour
+/// upsampling, so a source holds images at their native size and not ×f² larger.
+pub type Expand = Box<dyn Fn(&[f32], &mut [f32]) + Send + Sync>;
+
 /// Inputs held in memory, `(N, item…)` row-major.
 pub struct InMemory {
     inputs: Vec<f32>,
     item: Vec<usize>,
     targets: Targets,
     augment: Option<Augment>,
+    /// The network input's shape and the step that makes it from a stored item.
+    expand: Option<(Vec<usize>, Expand)>,
 }
 
 impl InMemory {
@@ -110,7 +116,22 @@ impl InMemory {
             item,
             targets,
             augment: None,
+            expand: None,
         })
+    }
+
+    /// Makes each event's network input of shape `item` from its stored values with `f`, before
+    /// any augmentation (which then sees `item`). Errors on an empty shape.
+    pub fn with_expand(mut self, item: Vec<usize>, f: Expand) -> Result<Self> {
+        if item.iter().product::<usize>() == 0 {
+            return Err(config_err(
+                "expanded item shape",
+                &item,
+                "no zero or missing axis",
+            ));
+        }
+        self.expand = Some((item, f));
+        Ok(self)
     }
 
     /// Adds an augmentation applied to training batches.
@@ -119,9 +140,14 @@ impl InMemory {
         self
     }
 
-    /// The input values.
+    /// The stored values, `(N, stored item…)` (before [`InMemory::with_expand`]'s step).
     pub fn inputs(&self) -> &[f32] {
         &self.inputs
+    }
+
+    /// Shape of one stored event (the network input's is [`Source::item_shape`]).
+    pub fn stored_shape(&self) -> &[usize] {
+        &self.item
     }
 }
 
@@ -131,7 +157,10 @@ impl Source for InMemory {
     }
 
     fn item_shape(&self) -> Vec<usize> {
-        self.item.clone()
+        match &self.expand {
+            Some((item, _)) => item.clone(),
+            None => self.item.clone(),
+        }
     }
 
     fn targets(&self) -> &Targets {
@@ -139,7 +168,8 @@ impl Source for InMemory {
     }
 
     fn fill(&self, indices: &[usize], augment_seed: Option<u64>, out: &mut [f32]) -> Result<()> {
-        let per = check_buffer(&self.item, indices, out)?;
+        let per = check_buffer(&self.item_shape(), indices, out)?;
+        let stored: usize = self.item.iter().product();
         if let Some(&i) = indices.iter().find(|&&i| i >= self.len()) {
             return Err(Error::Data(format!(
                 "event {i} out of range (source has {})",
@@ -149,7 +179,11 @@ impl Source for InMemory {
         out.par_chunks_mut(per)
             .zip(indices.par_iter())
             .for_each(|(slot, &i)| {
-                slot.copy_from_slice(&self.inputs[i * per..(i + 1) * per]);
+                let values = &self.inputs[i * stored..(i + 1) * stored];
+                match &self.expand {
+                    Some((_, f)) => f(values, slot),
+                    None => slot.copy_from_slice(values),
+                }
                 if let (Some(f), Some(seed)) = (&self.augment, augment_seed) {
                     f(slot, crate::mix(seed, i as u64));
                 }
@@ -261,5 +295,57 @@ impl Split {
             return Err(Error::Data(format!("{n} events leave no training events")));
         }
         Ok(split)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two events of one row of 2 values, stored; expanded to 2 × 2 by repeating the row.
+    fn repeated_rows() -> InMemory {
+        InMemory::new(
+            vec![1.0, 2.0, 3.0, 4.0],
+            vec![1, 2],
+            Targets::Classes(vec![0, 1]),
+        )
+        .unwrap()
+        .with_expand(
+            vec![2, 2],
+            Box::new(|stored: &[f32], out: &mut [f32]| {
+                out[..2].copy_from_slice(stored);
+                out[2..].copy_from_slice(stored);
+            }),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn expand_makes_the_network_input_before_the_augmentation() {
+        let src = repeated_rows().with_augment(Box::new(|v: &mut [f32], _| v[0] = -v[0]));
+        assert_eq!(src.item_shape(), vec![2, 2]);
+        assert_eq!(src.stored_shape(), &[1, 2]);
+        assert_eq!(src.inputs().len(), 4);
+        let mut out = vec![0.0; 8];
+        src.fill(&[1, 0], None, &mut out).unwrap();
+        assert_eq!(out, [3.0, 4.0, 3.0, 4.0, 1.0, 2.0, 1.0, 2.0]);
+        src.fill(&[1, 0], Some(5), &mut out).unwrap();
+        assert_eq!(out, [-3.0, 4.0, 3.0, 4.0, -1.0, 2.0, 1.0, 2.0]);
+        // A buffer sized for the stored items is refused, not half filled.
+        let err = src.fill(&[1, 0], None, &mut [0.0; 4]).unwrap_err();
+        assert!(
+            err.to_string().contains("4 values for 2 events of 4"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_empty_expanded_shape_is_refused() {
+        let src = InMemory::new(vec![1.0, 2.0], vec![2], Targets::Classes(vec![0])).unwrap();
+        let err = src
+            .with_expand(vec![2, 0], Box::new(|_: &[f32], _: &mut [f32]| {}))
+            .err()
+            .expect("a zero axis is refused");
+        assert!(err.to_string().contains("expanded item shape"), "{err}");
     }
 }

@@ -16,7 +16,7 @@ pub mod error;
 pub mod optim;
 pub mod trainer;
 
-pub use data::{Augment, FnSource, InMemory, Source, Split, Targets};
+pub use data::{Augment, Expand, FnSource, InMemory, Source, Split, Targets};
 pub use ensemble::EnsembleRule;
 pub use error::{Error, Result};
 pub use optim::{Adam, AdamConfig, Decay, Schedule, WeightDecaySchedule};

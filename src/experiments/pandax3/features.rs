@@ -7,7 +7,7 @@ use crate::experiments::feature_maps::{cluster_maps, WeightSummary};
 use crate::experiments::pipeline::{self, Run};
 use crate::experiments::{Error, Result};
 use crate::report::plot::histogram_png;
-use crate::train::Split;
+use crate::train::{Source, Split};
 
 /// Dumps the chosen stages' maps of the first test events of each class, draws them, groups the
 /// Stage-8 maps and summarises the classifier's weights.
@@ -28,11 +28,8 @@ pub(super) fn feature_study(
             .take(f.events)
     };
     let chosen: Vec<usize> = take(true).chain(take(false)).collect();
-    let per = 2 * side * side;
-    let mut x = Vec::with_capacity(chosen.len() * per);
-    for &i in &chosen {
-        x.extend_from_slice(&data.src.inputs()[i * per..(i + 1) * per]);
-    }
+    let mut x = vec![0.0f32; chosen.len() * 2 * side * side];
+    data.src.fill(&chosen, None, &mut x)?;
     let x = candle_core::Tensor::from_vec(x, (chosen.len(), 2, side, side), &run.device)?;
     let weights = trained.kept.last().ok_or_else(|| {
         Error::Analysis("feature maps: the network has no kept checkpoint".into())

@@ -22,7 +22,7 @@ use crate::io::tpc::{EventLabel, Readout, TpcEvent, TpcFile, TpcMeta};
 use crate::metrics::Criterion;
 use crate::models::{DenseNetConfig, EfficientNetConfig, GlobalPool, ModelConfig, ResNetConfig};
 use crate::preprocess::batch::{build_batch_skipping_empty, fill_batch_skipping_empty, TpcImages};
-use crate::preprocess::tpc::{RandomFlips, TpcImageConfig};
+use crate::preprocess::tpc::{upsample_nearest_into, RandomFlips, TpcImageConfig};
 use crate::report::browser::{selection, Browser, Cell, Column, Picture};
 use crate::report::pictures::{tpc_projections, tpc_waveforms};
 use crate::sim::tpc::TpcConfig;
@@ -509,7 +509,11 @@ impl Experiment for Pandax3 {
             .enumerate()
             .filter(|(_, e)| e.label != EventLabel::Unknown)
             .unzip();
-        let images = self.images(&readout, meta, run.options.seed);
+        // Held at the conversion's size and upsampled batch by batch: ×upsample² less memory
+        // (6.3 GB → 0.4 GB for 12,000 events at 256²), the same inputs (the flips commute
+        // with nearest-neighbour upsampling).
+        let mut images = self.images(&readout, meta, run.options.seed);
+        images.config.upsample = 1;
         let kept = build_batch_skipping_empty(&images, &labelled, 0).map_err(|e| Error::Data {
             path: path.into(),
             reason: format!("no labelled event gives an image: {e}"),
@@ -532,16 +536,29 @@ impl Experiment for Pandax3 {
                 reason: format!("{} labelled events with an image ({signal} signal); at least 20 with signal and background both present are needed", events.len()),
             });
         }
-        let side = self.0.image.size * self.0.image.upsample;
+        let (size, up) = (self.0.image.size, self.0.image.upsample);
+        let side = size * up;
         run.say(format!("{} events → images (2, {side}, {side}); {set_aside} without charge above threshold set aside", events.len()));
         let flips = RandomFlips::new(side)?;
         let (items, _) = kept.items.into_raw_vec_and_offset();
-        let src = InMemory::new(items, vec![2, side, side], Targets::Classes(labels.clone()))?
-            .with_augment(Box::new(move |slot: &mut [f32], seed: u64| {
-                flips
-                    .apply(slot, seed)
-                    .expect("slot of the flips' image size")
-            }));
+        let mut src = InMemory::new(items, vec![2, size, size], Targets::Classes(labels.clone()))?;
+        if up > 1 {
+            src = src.with_expand(
+                vec![2, side, side],
+                Box::new(move |stored: &[f32], out: &mut [f32]| {
+                    let x = ndarray::ArrayView3::from_shape((2, size, size), stored)
+                        .expect("a stored image of the conversion's size");
+                    let y = ndarray::ArrayViewMut3::from_shape((2, size * up, size * up), out)
+                        .expect("a slot of the upsampled size");
+                    upsample_nearest_into(x, up, y).expect("shapes checked above")
+                }),
+            )?;
+        }
+        let src = src.with_augment(Box::new(move |slot: &mut [f32], seed: u64| {
+            flips
+                .apply(slot, seed)
+                .expect("slot of the flips' image size")
+        }));
         Ok(Events {
             keys,
             readout,
@@ -662,13 +679,13 @@ impl Experiment for Pandax3 {
                 self.0.image.size, self.0.image.upsample
             ),
         );
-        let (size, up) = (self.0.image.size, self.0.image.upsample);
-        let side = size * up;
+        let size = self.0.image.size;
+        let per = 2 * size * size;
         for (k, &i) in split.test.iter().enumerate() {
             let signal = data.labels[i] == 1;
             let (pass, outcome, wrongness) = selection(signal, net.scores[k], thr);
-            let item = &data.src.inputs()[i * 2 * side * side..(i + 1) * 2 * side * side];
-            let mut panels = tpc_projections(item, size, up);
+            let item = &data.src.inputs()[i * per..(i + 1) * per];
+            let mut panels = tpc_projections(item, size, 1);
             panels.extend(tpc_waveforms(
                 &data.events[i].signals,
                 &data.readout,
@@ -895,5 +912,48 @@ mod tests {
         net.net.width_mult = -1.0;
         bad(net, "width_mult");
         assert!(q().validate().is_ok() && Settings::preset(Preset::Paper).validate().is_ok());
+    }
+
+    /// Images held at the conversion's size (64²) give the network the inputs a conversion
+    /// straight to the upsampled size gives, flips included.
+    #[test]
+    fn images_held_at_their_size_are_upsampled_for_the_network() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options {
+            progress: false,
+            ..Options::new(dir.path())
+        };
+        let mut settings = Settings {
+            events: 24,
+            ..Settings::preset(Preset::Quick)
+        };
+        settings.image.upsample = 3;
+        let exp = Pandax3(settings);
+        let run = Run::new(&options).unwrap();
+        let path = dir.path().join("events.h5");
+        exp.generate(&run, &path).unwrap();
+        let data = exp.load(&run, &path).unwrap();
+        let (size, side) = (exp.0.image.size, 3 * exp.0.image.size);
+        assert_eq!(data.src.stored_shape(), &[2, size, size]);
+        assert_eq!(data.src.item_shape(), vec![2, side, side]);
+        assert_eq!(data.src.inputs().len(), data.events.len() * 2 * size * size);
+        let all: Vec<usize> = (0..data.events.len()).collect();
+        let direct = build_batch_skipping_empty(
+            &exp.images(&data.readout, data.meta, run.options.seed),
+            &data.events,
+            0,
+        )
+        .unwrap();
+        assert!(direct.set_aside.is_empty());
+        let mut got = vec![0.0; all.len() * 2 * side * side];
+        data.src.fill(&all, None, &mut got).unwrap();
+        assert_eq!(direct.items.as_slice().unwrap(), &got[..]);
+        // The training flips act on the upsampled image: a flipped event is its mirror image.
+        let flips = RandomFlips::new(side).unwrap();
+        let mut one = vec![0.0; 2 * side * side];
+        data.src.fill(&[5], Some(9), &mut one).unwrap();
+        let mut expected = got[5 * 2 * side * side..6 * 2 * side * side].to_vec();
+        flips.apply(&mut expected, crate::train::mix(9, 5)).unwrap();
+        assert_eq!(one, expected);
     }
 }
