@@ -428,15 +428,9 @@ impl H5File {
 
     /// A string attribute at `obj` (variable- or fixed-length, ASCII or UTF-8), `None` when absent.
     pub(crate) fn attr_string(&self, obj: &str, name: &str) -> Result<Option<String>> {
-        let Some(attr) = self.attr(obj, name)? else {
+        let Some((attr, at, td)) = self.typed_attr(obj, name)? else {
             return Ok(None);
         };
-        let at = format!("{}@{name}", obj.trim_end_matches('/'));
-        let td = self.ctx(
-            &at,
-            "reading the attribute dtype",
-            attr.dtype().and_then(|t| t.to_descriptor()),
-        )?;
         let value = match td {
             TypeDescriptor::VarLenUnicode => self
                 .ctx(
@@ -476,15 +470,9 @@ impl H5File {
 
     /// A numeric attribute read as f64 values (scalar → one value), `None` when absent.
     pub(crate) fn attr_f64s(&self, obj: &str, name: &str) -> Result<Option<Vec<f64>>> {
-        let Some(attr) = self.attr(obj, name)? else {
+        let Some((attr, at, td)) = self.typed_attr(obj, name)? else {
             return Ok(None);
         };
-        let at = format!("{}@{name}", obj.trim_end_matches('/'));
-        let td = self.ctx(
-            &at,
-            "reading the attribute dtype",
-            attr.dtype().and_then(|t| t.to_descriptor()),
-        )?;
         if !matches!(
             td,
             TypeDescriptor::Float(_) | TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_)
@@ -527,6 +515,25 @@ impl H5File {
         let ds = self.ctx(o, "opening the dataset", self.file.dataset(o))?;
         let loc: &hdf5::Location = &ds;
         Ok(loc.clone())
+    }
+
+    /// The attribute `name` at `obj`, its path for messages (`obj@name`) and its dtype; `None`
+    /// when absent.
+    fn typed_attr(
+        &self,
+        obj: &str,
+        name: &str,
+    ) -> Result<Option<(hdf5::Attribute, String, TypeDescriptor)>> {
+        let Some(attr) = self.attr(obj, name)? else {
+            return Ok(None);
+        };
+        let at = format!("{}@{name}", obj.trim_end_matches('/'));
+        let td = self.ctx(
+            &at,
+            "reading the attribute dtype",
+            attr.dtype().and_then(|t| t.to_descriptor()),
+        )?;
+        Ok(Some((attr, at, td)))
     }
 
     fn attr(&self, obj: &str, name: &str) -> Result<Option<hdf5::Attribute>> {
