@@ -149,6 +149,14 @@ impl InMemory {
     pub fn stored_shape(&self) -> &[usize] {
         &self.item
     }
+
+    /// Shape of one event's network input: the expanded shape, or the stored one.
+    fn input_shape(&self) -> &[usize] {
+        match &self.expand {
+            Some((item, _)) => item,
+            None => &self.item,
+        }
+    }
 }
 
 impl Source for InMemory {
@@ -157,10 +165,7 @@ impl Source for InMemory {
     }
 
     fn item_shape(&self) -> Vec<usize> {
-        match &self.expand {
-            Some((item, _)) => item.clone(),
-            None => self.item.clone(),
-        }
+        self.input_shape().to_vec()
     }
 
     fn targets(&self) -> &Targets {
@@ -168,7 +173,7 @@ impl Source for InMemory {
     }
 
     fn fill(&self, indices: &[usize], augment_seed: Option<u64>, out: &mut [f32]) -> Result<()> {
-        let per = check_buffer(&self.item_shape(), indices, out)?;
+        let per = check_buffer(self.input_shape(), indices, out)?;
         let stored: usize = self.item.iter().product();
         if let Some(&i) = indices.iter().find(|&&i| i >= self.len()) {
             return Err(Error::Data(format!(
