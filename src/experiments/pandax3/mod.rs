@@ -647,7 +647,10 @@ impl Experiment for Pandax3 {
                     task: Task::Binary,
                     train: self.0.train_config(seed, run.options.progress),
                     checkpoints,
-                    predict_batch: 64,
+                    // The training batch: scoring then allocates the blocks the validation
+                    // passes already used. At 64, B4 at 256² was killed for lack of memory
+                    // (24.4 GB) as its scoring began after 12 epochs that had run at 22.6 GB.
+                    predict_batch: self.0.batch,
                     ensemble: Ensemble::Mean,
                     seed,
                 }
@@ -955,5 +958,33 @@ mod tests {
         let mut expected = got[5 * 2 * side * side..6 * 2 * side * side].to_vec();
         flips.apply(&mut expected, crate::train::mix(9, 5)).unwrap();
         assert_eq!(one, expected);
+    }
+
+    /// Every network is scored at its training batch size, whose blocks the validation passes
+    /// already allocated (a larger scoring batch ran B4 at 256² out of memory).
+    #[test]
+    fn networks_are_scored_at_the_training_batch_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options {
+            progress: false,
+            ..Options::new(dir.path())
+        };
+        let settings = Settings {
+            events: 24,
+            batch: 16,
+            compare: vec![Architecture::B4],
+            ..Settings::preset(Preset::Quick)
+        };
+        let exp = Pandax3(settings);
+        let run = Run::new(&options).unwrap();
+        let path = dir.path().join("events.h5");
+        exp.generate(&run, &path).unwrap();
+        let data = exp.load(&run, &path).unwrap();
+        let nets = exp.networks(&run, &data).unwrap();
+        assert_eq!(nets.len(), 2);
+        for net in &nets {
+            assert_eq!(net.predict_batch, 16, "{}", net.label);
+            assert_eq!(net.train.batch_size, 16, "{}", net.label);
+        }
     }
 }
