@@ -20,7 +20,7 @@ use ndarray::{Array2, Array3, Array4, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::h5::{batch_ranges, Dim, H5File};
+use crate::h5::{Dim, H5File};
 
 /// Microscope pixel size of the NEWSdm optical scans, in nm (Napoli_emulsion public code).
 pub const PIXEL_SIZE_NM: f64 = 27.47;

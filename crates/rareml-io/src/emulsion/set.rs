@@ -6,9 +6,12 @@ use std::ops::Range;
 use ndarray::{s, Array2, Array4, ArrayView4, Ix2, Ix4};
 use serde::Serialize;
 
-use super::*;
+use super::{
+    child_path, swap_pixel_and_channel_axes, Cluster, ClusterBatch, ClusterClass, Pixel,
+    IMAGES_SHAPE, N_POLARISATIONS,
+};
 use crate::error::{Error, Result};
-use crate::h5::{Dim, Ds, H5File, F32, I16, I32, I64, I8, U8};
+use crate::h5::{batch_ranges, Dim, Ds, H5File, F32, I16, I32, I64, I8, U8};
 
 /// One group of clusters in a file, read lazily: counts without reading data, batches by hyperslab.
 #[derive(Clone)]
