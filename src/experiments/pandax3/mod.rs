@@ -917,25 +917,32 @@ mod tests {
         assert!(q().validate().is_ok() && Settings::preset(Preset::Paper).validate().is_ok());
     }
 
-    /// Images held at the conversion's size (64²) give the network the inputs a conversion
-    /// straight to the upsampled size gives, flips included.
-    #[test]
-    fn images_held_at_their_size_are_upsampled_for_the_network() {
+    /// The experiment with `settings`, a run in a temporary directory and its generated events
+    /// loaded.
+    fn generated(settings: Settings) -> (tempfile::TempDir, Pandax3, Run, Events) {
         let dir = tempfile::tempdir().unwrap();
         let options = Options {
             progress: false,
             ..Options::new(dir.path())
         };
-        let mut settings = Settings {
-            events: 24,
-            ..Settings::preset(Preset::Quick)
-        };
-        settings.image.upsample = 3;
         let exp = Pandax3(settings);
         let run = Run::new(&options).unwrap();
         let path = dir.path().join("events.h5");
         exp.generate(&run, &path).unwrap();
         let data = exp.load(&run, &path).unwrap();
+        (dir, exp, run, data)
+    }
+
+    /// Images held at the conversion's size (64²) give the network the inputs a conversion
+    /// straight to the upsampled size gives, flips included.
+    #[test]
+    fn images_held_at_their_size_are_upsampled_for_the_network() {
+        let mut settings = Settings {
+            events: 24,
+            ..Settings::preset(Preset::Quick)
+        };
+        settings.image.upsample = 3;
+        let (_dir, exp, run, data) = generated(settings);
         let (size, side) = (exp.0.image.size, 3 * exp.0.image.size);
         assert_eq!(data.src.stored_shape(), &[2, size, size]);
         assert_eq!(data.src.item_shape(), vec![2, side, side]);
@@ -964,22 +971,12 @@ mod tests {
     /// already allocated (a larger scoring batch ran B4 at 256² out of memory).
     #[test]
     fn networks_are_scored_at_the_training_batch_size() {
-        let dir = tempfile::tempdir().unwrap();
-        let options = Options {
-            progress: false,
-            ..Options::new(dir.path())
-        };
-        let settings = Settings {
+        let (_dir, exp, run, data) = generated(Settings {
             events: 24,
             batch: 16,
             compare: vec![Architecture::B4],
             ..Settings::preset(Preset::Quick)
-        };
-        let exp = Pandax3(settings);
-        let run = Run::new(&options).unwrap();
-        let path = dir.path().join("events.h5");
-        exp.generate(&run, &path).unwrap();
-        let data = exp.load(&run, &path).unwrap();
+        });
         let nets = exp.networks(&run, &data).unwrap();
         assert_eq!(nets.len(), 2);
         for net in &nets {
