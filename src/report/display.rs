@@ -491,7 +491,7 @@ fn tpc_browser(
             let mut panels = match event_image(&e, readout, meta, &cfg, (false, false)) {
                 Ok((img, _)) => {
                     let item: Vec<f32> = img.iter().map(|v| v * 100.0).collect();
-                    tpc_projections(&item, cfg.size, 1)
+                    tpc_projections(&item, cfg.size)
                 }
                 // No charge above threshold: the waveforms alone.
                 Err(_) => Vec::new(),

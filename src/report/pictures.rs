@@ -107,16 +107,10 @@ pub fn emulsion_cluster(
     )
 }
 
-/// The XZ and YZ panels of a PandaX-III image item `(2, size·up, size·up)`, at the conversion's
-/// `size × size` pixels: nearest-neighbour upsampling repeats each pixel, so every `up`-th one is
-/// the original.
-pub fn tpc_projections(item: &[f32], size: usize, up: usize) -> Vec<Panel> {
-    let side = size * up;
-    let plane = |c: usize| -> Vec<f32> {
-        (0..size)
-            .flat_map(|r| (0..size).map(move |q| item[c * side * side + r * up * side + q * up]))
-            .collect()
-    };
+/// The XZ and YZ panels of a PandaX-III image item `(2, size, size)` (the conversion's pixels,
+/// before any upsampling for the network).
+pub fn tpc_projections(item: &[f32], size: usize) -> Vec<Panel> {
+    let plane = |c: usize| item[c * size * size..(c + 1) * size * size].to_vec();
     vec![
         image_panel("XZ", ["x", "z (drift)"], size, size, plane(0)),
         image_panel("YZ", ["y", "z (drift)"], size, size, plane(1)),
@@ -286,19 +280,17 @@ mod tests {
     }
 
     #[test]
-    fn projections_undo_the_nearest_upsampling() {
-        let (size, up) = (2, 2);
-        let side = size * up;
-        let mut item = vec![0.0f32; 2 * side * side];
+    fn projections_are_the_two_planes() {
+        let size = 2;
+        let mut item = vec![0.0f32; 2 * size * size];
         for c in 0..2 {
-            for r in 0..side {
-                for q in 0..side {
-                    item[c * side * side + r * side + q] =
-                        (c * 100 + (r / up) * 10 + q / up) as f32;
+            for r in 0..size {
+                for q in 0..size {
+                    item[c * size * size + r * size + q] = (c * 100 + r * 10 + q) as f32;
                 }
             }
         }
-        let p = tpc_projections(&item, size, up);
+        let p = tpc_projections(&item, size);
         match &p[1].kind {
             PanelKind::Image { pixels, width, .. } => {
                 assert_eq!(*width, 2);

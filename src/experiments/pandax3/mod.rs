@@ -688,7 +688,7 @@ impl Experiment for Pandax3 {
             let signal = data.labels[i] == 1;
             let (pass, outcome, wrongness) = selection(signal, net.scores[k], thr);
             let item = &data.src.inputs()[i * per..(i + 1) * per];
-            let mut panels = tpc_projections(item, size, 1);
+            let mut panels = tpc_projections(item, size);
             panels.extend(tpc_waveforms(
                 &data.events[i].signals,
                 &data.readout,
